@@ -1,0 +1,8 @@
+module github.com/passthru/gateway
+
+go 1.26
+
+require (
+	github.com/google/uuid v1.6.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+)

@@ -1,0 +1,120 @@
+// Command gateway runs the pass-through gateway on a laptop: the same handler as on Lambda,
+// with routes from a LiteLLM config file and secrets from the environment.
+//
+//	gateway [-config local/config.yaml] [-addr 127.0.0.1:4000] [--detailed-debug]
+//	gateway validate FILE
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/usage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "validate" {
+		return validate(ctx, args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "local/config.yaml", "LiteLLM config file")
+	addr := fs.String("addr", "127.0.0.1:4000", "listen address")
+	usageLog := fs.String("usage-log", "", "append one JSON usage record per call to this file")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	var debug bool
+	fs.BoolVar(&debug, "detailed-debug", false, "log every request and upstream exchange (credentials redacted)")
+	fs.BoolVar(&debug, "detailed_debug", false, "same as --detailed-debug (LiteLLM's spelling)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := gateway.NewLogger(stderr, *logFormat, debug)
+	if err := serve(ctx, *configPath, *addr, *usageLog, debug, log); err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, configPath, addr, usageLog string, debug bool, log *slog.Logger) error {
+	res := secrets.Env{}
+	cfg, table, err := gateway.Load(ctx, configPath, res, log)
+	if err != nil {
+		return err
+	}
+	keys, err := gateway.MasterKey(ctx, cfg, res, log)
+	if err != nil {
+		return err
+	}
+	var sink proxy.UsageSink = usage.Discard{}
+	if usageLog != "" {
+		f, err := os.OpenFile(usageLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("open usage log: %w", err)
+		}
+		defer f.Close()
+		sink = usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) })
+	}
+	h := proxy.New(table, proxy.WithKeys(keys), proxy.WithSecrets(res), proxy.WithUsage(sink),
+		proxy.WithLogger(log), proxy.WithDetailedDebug(debug))
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("gateway listening", "addr", "http://"+addr, "config", configPath, "routes", len(table.Routes()))
+	log.Info("routes:\n" + gateway.Summary(table))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("gateway stopped")
+	return nil
+}
+
+// validate checks a config file exactly as serving it would, without serving.
+func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: gateway validate FILE")
+		return 2
+	}
+	log := gateway.NewLogger(stderr, "text", false)
+	cfg, table, err := gateway.Load(ctx, args[0], secrets.Env{}, log)
+	if err == nil {
+		_, err = gateway.MasterKey(ctx, cfg, secrets.Env{}, log)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "invalid: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s\n", args[0], len(table.Routes()), gateway.Summary(table))
+	return 0
+}

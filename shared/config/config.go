@@ -1,0 +1,179 @@
+// Package config reads LiteLLM-shaped configuration: the `general_settings` block of a LiteLLM
+// `config.yaml`, with its `pass_through_endpoints`. It parses and validates; it does not serve.
+// The same endpoint parser reads one endpoint from JSON (JSON is YAML), which is how a route
+// spec stored elsewhere is read.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// DefaultTimeout is LiteLLM's upstream timeout when neither the endpoint nor
+// general_settings.pass_through_request_timeout sets one.
+const DefaultTimeout = 600 * time.Second
+
+// DefaultMethods are the methods an endpoint serves when it lists none (LiteLLM registers no
+// HEAD or OPTIONS by default).
+var DefaultMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH"}
+
+// Config is a validated configuration.
+type Config struct {
+	// MasterKey is the master key as written: a literal or an os.environ/ reference.
+	MasterKey string
+	// RequestTimeout is general_settings.pass_through_request_timeout (0 when unset).
+	RequestTimeout time.Duration
+	Endpoints      []Endpoint
+}
+
+// AuthMode is how an endpoint treats gateway keys (LiteLLM's newest `pass_through_auth_mode`).
+type AuthMode int
+
+const (
+	// AuthAnyKey: `auth` missing (or not a recognisable boolean): any valid key may call.
+	AuthAnyKey AuthMode = iota
+	// AuthGranted: `auth: true`: a valid key that is granted this route.
+	AuthGranted
+	// AuthPublic: `auth: false`: no key needed.
+	AuthPublic
+)
+
+func (m AuthMode) String() string {
+	switch m {
+	case AuthGranted:
+		return "granted-keys"
+	case AuthPublic:
+		return "public"
+	default:
+		return "any-key"
+	}
+}
+
+// Header is one configured header, in the order the file lists them. Value may hold an
+// os.environ/ reference.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Param is one default query parameter, in file order.
+type Param struct {
+	Name  string
+	Value string
+}
+
+// Guardrail is one guardrail named by an endpoint, with the JSON fields it inspects.
+type Guardrail struct {
+	Name           string
+	RequestFields  []string
+	ResponseFields []string
+}
+
+// Endpoint is one validated `pass_through_endpoints` entry.
+type Endpoint struct {
+	// Index is the entry's position in the file (0-based), for messages.
+	Index  int
+	ID     string
+	Path   string
+	Target string
+	// Headers are the static headers, minus the special keys below.
+	Headers []Header
+	// LangfusePublicKey/LangfuseSecretKey are LiteLLM's special header keys; when set, the
+	// upstream gets `Authorization: Basic base64(public:secret)` instead.
+	LangfusePublicKey string
+	LangfuseSecretKey string
+	// KeyHeader is `headers.litellm_user_api_key`: a request header that carries the gateway key.
+	KeyHeader          string
+	ForwardHeaders     bool
+	IncludeSubpath     bool
+	Methods            []string
+	Auth               AuthMode
+	CustomAuthParser   string
+	Timeout            time.Duration // 0: use the general timeout
+	MergeQueryParams   bool
+	DefaultQueryParams []Param
+	CostPerRequest     *float64
+	Guardrails         []Guardrail
+}
+
+// Name identifies the endpoint in messages: its position and path.
+func (e *Endpoint) Name() string {
+	if e.Path == "" {
+		return fmt.Sprintf("pass_through_endpoints[%d]", e.Index)
+	}
+	return fmt.Sprintf("pass_through_endpoints[%d] (%s)", e.Index, e.Path)
+}
+
+// EffectiveTimeout applies LiteLLM's precedence: endpoint, then general, then 600 s.
+func (c *Config) EffectiveTimeout(e *Endpoint) time.Duration {
+	switch {
+	case e.Timeout > 0:
+		return e.Timeout
+	case c.RequestTimeout > 0:
+		return c.RequestTimeout
+	default:
+		return DefaultTimeout
+	}
+}
+
+// SecretRefs lists every os.environ/ name the configuration uses, master key included, once
+// each, in file order.
+func (c *Config) SecretRefs() []string {
+	var names []string
+	seen := map[string]bool{}
+	add := func(v string) {
+		if n := refName(v); n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	add(c.MasterKey)
+	for i := range c.Endpoints {
+		e := &c.Endpoints[i]
+		for _, h := range e.Headers {
+			add(h.Value)
+		}
+		add(e.LangfusePublicKey)
+		add(e.LangfuseSecretKey)
+	}
+	return names
+}
+
+// CheckSecrets resolves every os.environ/ reference once and reports each one that cannot be
+// resolved, by name and by where it is used. It never includes a value in its result.
+func (c *Config) CheckSecrets(ctx context.Context, r secrets.Resolver) error {
+	var errs []error
+	for _, name := range c.SecretRefs() {
+		if _, err := r.Resolve(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("%s%s (used by %s): %w", secrets.RefPrefix, name, strings.Join(c.usersOf(name), ", "), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) usersOf(name string) []string {
+	var users []string
+	if refName(c.MasterKey) == name {
+		users = append(users, "general_settings.master_key")
+	}
+	for i := range c.Endpoints {
+		e := &c.Endpoints[i]
+		for _, h := range e.Headers {
+			if refName(h.Value) == name {
+				users = append(users, e.Name()+" headers."+h.Name)
+			}
+		}
+		if refName(e.LangfusePublicKey) == name {
+			users = append(users, e.Name()+" headers.LANGFUSE_PUBLIC_KEY")
+		}
+		if refName(e.LangfuseSecretKey) == name {
+			users = append(users, e.Name()+" headers.LANGFUSE_SECRET_KEY")
+		}
+	}
+	return users
+}

@@ -1,0 +1,82 @@
+// Package gateway assembles the proxy from a configuration: it is the part of every entry point
+// (local server, Lambda) that is the same everywhere.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// Load reads, validates and compiles a config file, logging its warnings. Every os.environ/
+// reference is resolved once through res, so a missing secret fails here, by name, instead of
+// on the first request.
+func Load(ctx context.Context, path string, res secrets.Resolver, log *slog.Logger) (*config.Config, *route.Table, error) {
+	result := config.LoadFile(path)
+	for _, w := range result.Warnings {
+		log.Warn(w)
+	}
+	if result.Err != nil {
+		return nil, nil, fmt.Errorf("%s:\n%w", path, result.Err)
+	}
+	cfg := result.Config
+	if err := cfg.CheckSecrets(ctx, res); err != nil {
+		return nil, nil, fmt.Errorf("%s: unresolved secrets:\n%w", path, err)
+	}
+	table, err := route.NewTable(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, table, nil
+}
+
+// MasterKey resolves general_settings.master_key into a verifier. Without a master key every
+// keyed route answers 401 (LiteLLM would accept any request; a gateway holding provider
+// credentials should not), and a warning says so.
+func MasterKey(ctx context.Context, cfg *config.Config, res secrets.Resolver, log *slog.Logger) (auth.MasterKey, error) {
+	if cfg.MasterKey == "" {
+		if needsKey(cfg) {
+			log.Warn("general_settings.master_key is not set: endpoints that need a key will answer 401")
+		}
+		return auth.NewMasterKey(""), nil
+	}
+	key, err := secrets.ParseTemplate(cfg.MasterKey).Render(ctx, res)
+	if err != nil {
+		return auth.MasterKey{}, fmt.Errorf("general_settings.master_key: %w", err)
+	}
+	return auth.NewMasterKey(key), nil
+}
+
+func needsKey(cfg *config.Config) bool {
+	for _, e := range cfg.Endpoints {
+		if e.Auth != config.AuthPublic {
+			return true
+		}
+	}
+	return false
+}
+
+// NewLogger returns the gateway's structured logger: JSON (for CloudWatch) or text.
+func NewLogger(w io.Writer, format string, debug bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if debug {
+		opts.Level = slog.LevelDebug
+	}
+	if strings.EqualFold(format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Summary describes the served routes for the start-up log.
+func Summary(t *route.Table) string { return strings.TrimRight(t.String(), "\n") }
+
+var _ proxy.RouteSource = (*route.Table)(nil)

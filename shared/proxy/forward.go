@@ -1,0 +1,210 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/passthru/gateway/shared/apierror"
+)
+
+// copyBufferSize is the relay buffer. Every open stream holds one while it waits for the
+// upstream, so it bounds per-stream memory as much as it sets throughput.
+const copyBufferSize = 16 << 10
+
+// NewTransport returns the upstream transport: many idle connections per host (the default 2
+// makes a busy proxy reconnect), HTTP/2 where the upstream offers it, and no transparent
+// decompression, so bodies and their Content-Encoding pass through untouched.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+}
+
+// countingBody counts the request bytes the transport reads (from its own goroutine).
+type countingBody struct {
+	rc io.ReadCloser
+	n  atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.rc.Close() }
+
+// forward sends the request upstream and relays the answer. The route's timeout bounds the
+// wait for the response headers and then each silence between body reads (as LiteLLM's httpx
+// read timeout does), so a stream may run for as long as it keeps talking.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *url.URL, hdr http.Header) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	timeout := c.route.Timeout
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
+	defer timer.Stop()
+
+	out := (&http.Request{
+		Method:     r.Method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     hdr,
+		Host:       u.Host,
+	}).WithContext(ctx)
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		c.in = &countingBody{rc: r.Body}
+		out.Body, out.ContentLength = c.in, r.ContentLength
+		// The response may start while the body is still uploading; without full duplex the
+		// HTTP/1 server may close the body under the transport then.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+	}
+	c.upstream = u.Host
+	if h.debug {
+		h.logUpstreamRequest(c, out)
+	}
+	resp, err := h.transport.RoundTrip(out)
+	if err != nil {
+		h.upstreamFailed(w, r, c, err, timedOut.Load(), timeout)
+		return
+	}
+	defer resp.Body.Close()
+	if h.debug {
+		h.logUpstreamResponse(c, resp)
+	}
+	h.relay(w, r, c, resp, timer, timeout, &timedOut)
+}
+
+// relay writes the upstream response to the client as it arrives.
+func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, timer *time.Timer, timeout time.Duration, timedOut *atomic.Bool) {
+	dst := w.Header()
+	copyResponseHeader(dst, resp.Header)
+	dst.Set(CallIDHeader, c.id) // the id the usage record carries, even if the upstream sent one
+	for k := range resp.Trailer {
+		dst.Add("Trailer", k)
+	}
+	c.streamed = isEventStream(resp.Header.Get("Content-Type")) || resp.ContentLength < 0
+	c.status, c.headerSent = resp.StatusCode, true
+	if resp.StatusCode >= 400 {
+		c.errClass = "upstream_status"
+	}
+	w.WriteHeader(resp.StatusCode)
+	rc := http.NewResponseController(w)
+	if c.streamed {
+		_ = rc.Flush() // headers now, not with the first event
+	}
+
+	bp := h.bufs.Get().(*[]byte)
+	defer h.bufs.Put(bp)
+	buf := *bp
+	for {
+		timer.Reset(timeout)
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if c.bytesOut == 0 {
+				c.ttfb = time.Since(c.start)
+			}
+			wn, werr := w.Write(buf[:n])
+			c.bytesOut += int64(wn)
+			if werr != nil {
+				c.partial, c.errClass = true, "client_disconnect"
+				return
+			}
+			if c.streamed {
+				_ = rc.Flush() // each event leaves as it arrives; errors mean no Flusher here
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			h.streamBroken(r, c, rerr, timedOut.Load())
+			return
+		}
+	}
+	for k, vv := range resp.Trailer {
+		dst[http.TrailerPrefix+k] = vv
+	}
+}
+
+// streamBroken ends a response whose upstream stopped mid-body.
+func (h *Handler) streamBroken(r *http.Request, c *call, err error, timedOut bool) {
+	c.partial = true
+	switch {
+	case r.Context().Err() != nil:
+		c.errClass = "client_disconnect"
+		return
+	case timedOut:
+		c.errClass = "upstream_timeout"
+	default:
+		c.errClass = "upstream_reset"
+	}
+	h.log.Warn("upstream response ended early", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream,
+		"bytes_sent", c.bytesOut, "error_class", c.errClass, "error", err)
+	panic(http.ErrAbortHandler)
+}
+
+// upstreamFailed answers when no upstream response arrived: 504 on timeout, 502 otherwise.
+func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call, err error, timedOut bool, timeout time.Duration) {
+	switch {
+	case r.Context().Err() != nil && !timedOut:
+		c.errClass, c.status = "client_disconnect", 499
+		return
+	case timedOut:
+		h.log.Warn("upstream timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "timeout", timeout)
+		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
+			fmt.Sprintf("Upstream did not respond within the %s timeout.", timeout), "upstream_timeout")
+	default:
+		h.log.Warn("upstream request failed", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
+		c.fail(w, http.StatusBadGateway, apierror.TypeUpstream, "Upstream request failed: "+describe(err)+".", "upstream_connect")
+	}
+}
+
+// describe names a transport failure without internals (addresses, stack, Go types).
+func describe(err error) string {
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the upstream"
+	case errors.As(err, &dns):
+		return "upstream host not found"
+	case errors.As(err, &cert), errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &record):
+		return "TLS handshake with the upstream failed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the upstream closed the connection before responding"
+	default:
+		return "could not reach the upstream"
+	}
+}
+
+func isEventStream(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "text/event-stream"
+}

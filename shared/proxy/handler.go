@@ -1,0 +1,300 @@
+// Package proxy is the pass-through pipeline: one http.Handler that matches a configured route,
+// checks the gateway key, swaps it for the provider credential, and streams the request to the
+// route's fixed upstream and the answer back, unchanged. Everything outside the pipeline (where
+// routes, secrets and keys come from, where usage records go) is a small interface declared here.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/usage"
+)
+
+// RouteSource supplies the current route table. A *route.Table is its own static source.
+type RouteSource interface {
+	Table(ctx context.Context) (*route.Table, error)
+}
+
+// KeyVerifier checks a gateway key and says whose it is.
+type KeyVerifier interface {
+	Verify(ctx context.Context, key string) (auth.Principal, error)
+}
+
+// UsageSink receives one record per call, after the last byte went to the client.
+type UsageSink interface {
+	Record(ctx context.Context, r usage.Record)
+}
+
+// Handler serves pass-through routes. Create it with New; it is safe for concurrent use.
+type Handler struct {
+	routes    RouteSource
+	keys      KeyVerifier
+	secrets   secrets.Resolver
+	usage     UsageSink
+	transport http.RoundTripper
+	log       *slog.Logger
+	debug     bool
+	bufs      sync.Pool
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithKeys sets the key verifier (default: none configured, so keyed routes answer 401).
+func WithKeys(k KeyVerifier) Option { return func(h *Handler) { h.keys = k } }
+
+// WithSecrets sets the resolver for os.environ/ references (default: the environment).
+func WithSecrets(r secrets.Resolver) Option { return func(h *Handler) { h.secrets = r } }
+
+// WithUsage sets the usage sink (default: discard).
+func WithUsage(s UsageSink) Option { return func(h *Handler) { h.usage = s } }
+
+// WithTransport sets the upstream round tripper (default: NewTransport()).
+func WithTransport(t http.RoundTripper) Option { return func(h *Handler) { h.transport = t } }
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithDetailedDebug logs every client request and upstream exchange at debug level, with
+// credentials redacted (the seeds' `--detailed_debug`).
+func WithDetailedDebug(on bool) Option { return func(h *Handler) { h.debug = on } }
+
+// New returns a handler serving the routes from src.
+func New(src RouteSource, opts ...Option) *Handler {
+	h := &Handler{
+		routes:  src,
+		keys:    auth.NewMasterKey(""),
+		secrets: secrets.Env{},
+		usage:   usage.Discard{},
+		log:     slog.Default(),
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.transport == nil {
+		h.transport = NewTransport()
+	}
+	h.bufs.New = func() any { b := make([]byte, copyBufferSize); return &b }
+	return h
+}
+
+// CallIDHeader carries the id of the call; usage records use the same id.
+const CallIDHeader = "X-Litellm-Call-Id"
+
+// call is the state of one request, from which its usage record is made.
+type call struct {
+	id         string
+	start      time.Time
+	method     string
+	route      *route.Route
+	principal  auth.Principal
+	tags       []string
+	upstream   string
+	status     int
+	headerSent bool
+	ttfb       time.Duration
+	in         *countingBody
+	bytesOut   int64
+	streamed   bool
+	errClass   string
+	partial    bool
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{id: uuid.NewString(), start: time.Now(), method: r.Method}
+	w.Header().Set(CallIDHeader, c.id)
+	defer func() {
+		abort := false
+		if p := recover(); p != nil {
+			abort = h.recovered(w, r, c, p)
+		}
+		h.usage.Record(context.WithoutCancel(r.Context()), c.record())
+		if abort {
+			// Headers are out: the only honest signal left is to cut the response, which the
+			// server turns into a truncated (unterminated) body.
+			panic(http.ErrAbortHandler)
+		}
+	}()
+	h.serve(w, r, c)
+}
+
+// recovered turns a panic into a 500 when nothing was sent yet, and reports whether the
+// response must instead be aborted.
+func (h *Handler) recovered(w http.ResponseWriter, r *http.Request, c *call, p any) (abort bool) {
+	if p != http.ErrAbortHandler {
+		h.log.Error("panic while serving", "call_id", c.id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		c.errClass = "internal"
+	}
+	if c.headerSent {
+		c.partial = true
+		return true
+	}
+	c.fail(w, http.StatusInternalServerError, apierror.TypeInternal, "Internal server error.", "internal")
+	return false
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	table, err := h.routes.Table(ctx)
+	if err != nil {
+		h.log.Error("route table unavailable", "call_id", c.id, "error", err)
+		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The gateway's route table is unavailable; try again shortly.", "routes")
+		return
+	}
+	m := table.Lookup(r.Method, r.URL.Path)
+	if m.Route == nil {
+		h.unmatched(w, r, c, m)
+		return
+	}
+	rt := m.Route
+	c.route = rt
+	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
+	if h.debug {
+		h.logClientRequest(r, c)
+	}
+	key, carrier, ok := h.authenticate(w, r, c)
+	if !ok {
+		return
+	}
+	u, err := rt.UpstreamURL(m.Subpath, r.URL.RawQuery)
+	if err != nil {
+		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
+		return
+	}
+	out := outboundHeader(r.Header, rt, key, carrier)
+	if err := rt.WriteHeaders(ctx, out, h.secrets); err != nil {
+		h.secretFailed(w, c, err)
+		return
+	}
+	applyPassHeaders(r.Header, out, key)
+	h.forward(w, r, c, u, out)
+}
+
+func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, c *call, m route.Match) {
+	path := truncate(r.URL.Path, 200)
+	if len(m.Allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(m.Allowed, ", "))
+		c.fail(w, http.StatusMethodNotAllowed, apierror.TypeMethodNotAllowed,
+			fmt.Sprintf("Method %s is not allowed for pass-through endpoint %s.", truncate(r.Method, 20), path), "method")
+		return
+	}
+	c.fail(w, http.StatusNotFound, apierror.TypeNotFound, fmt.Sprintf("Pass-through endpoint %s not found.", path), "not_found")
+}
+
+// authenticate applies the route's auth mode. It returns the key and the header that carried
+// it (both empty on public routes), or answers the request itself and returns ok=false.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call) (key, carrier string, ok bool) {
+	rt := c.route
+	if rt.Auth == config.AuthPublic {
+		return "", "", true
+	}
+	key, carrier, err := auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
+	if err == nil {
+		c.principal, err = h.keys.Verify(r.Context(), key)
+	}
+	if err != nil {
+		msg := err.Error()
+		if !isAuthError(err) {
+			h.log.Error("key verification failed", "call_id", c.id, "error", err)
+			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
+			return "", "", false
+		}
+		c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, msg, "auth")
+		return "", "", false
+	}
+	if rt.Auth == config.AuthGranted && !c.principal.CanCall(rt.Path) {
+		c.fail(w, http.StatusForbidden, apierror.TypePermission,
+			fmt.Sprintf("Virtual key is not allowed to call this route. Route=%s.", rt.Path), "auth")
+		return "", "", false
+	}
+	return key, carrier, true
+}
+
+func isAuthError(err error) bool {
+	return errors.Is(err, auth.ErrNoKey) || errors.Is(err, auth.ErrMalformedKey) ||
+		errors.Is(err, auth.ErrInvalidKey) || errors.Is(err, auth.ErrNoMasterKey)
+}
+
+func (h *Handler) secretFailed(w http.ResponseWriter, c *call, err error) {
+	var nf *secrets.NotFoundError
+	if errors.As(err, &nf) {
+		h.log.Error("secret missing", "call_id", c.id, "route", c.route.Path, "secret", nf.Name)
+		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable,
+			fmt.Sprintf("The provider credential for this route is unavailable: secret %q is not set.", nf.Name), "secret")
+		return
+	}
+	h.log.Error("secret lookup failed", "call_id", c.id, "route", c.route.Path, "error", err)
+	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The provider credential for this route is unavailable; try again shortly.", "secret")
+}
+
+// fail answers the request with a LiteLLM error.
+func (c *call) fail(w http.ResponseWriter, status int, typ, msg, class string) {
+	c.status, c.errClass, c.headerSent = status, class, true
+	apierror.Write(w, status, typ, msg)
+}
+
+func (c *call) record() usage.Record {
+	rec := usage.Record{
+		CallID:       c.id,
+		Time:         c.start.UTC(),
+		Method:       c.method,
+		UpstreamHost: c.upstream,
+		Status:       c.status,
+		LatencyMS:    ms(time.Since(c.start)),
+		TTFBMS:       ms(c.ttfb),
+		Streamed:     c.streamed,
+		BytesOut:     c.bytesOut,
+		KeyAlias:     c.principal.Alias,
+		Tags:         c.tags,
+		ErrorClass:   c.errClass,
+		Partial:      c.partial,
+	}
+	if c.in != nil {
+		rec.BytesIn = c.in.n.Load()
+	}
+	if c.route != nil {
+		rec.Route = c.route.Path
+		if cost := c.route.CostPerRequest; cost != nil && c.status > 0 && c.status < 400 {
+			rec.CostUSD, rec.CostSource = cost, "cost_per_request"
+		}
+	}
+	return rec
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// parseTags reads `x-litellm-tags: a, b` (possibly repeated) into at most 32 tags.
+func parseTags(values []string) []string {
+	var tags []string
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" && len(tags) < 32 {
+				tags = append(tags, truncate(t, 128))
+			}
+		}
+	}
+	return tags
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

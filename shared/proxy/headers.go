@@ -1,0 +1,126 @@
+package proxy
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"github.com/passthru/gateway/shared/route"
+)
+
+// hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1),
+// plus the old Proxy-Connection and Keep-Alive spellings.
+var hopByHop = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// neverForwarded are client headers that never go upstream: hop-by-hop headers, framing the
+// upstream request sets itself, Accept-Encoding (so the upstream answers in an encoding the
+// client asked the gateway for, not one it negotiated for itself), Expect (the server already
+// answered it), and the LiteLLM key header.
+var neverForwarded = func() map[string]bool {
+	m := map[string]bool{"Host": true, "Content-Length": true, "Accept-Encoding": true, "Expect": true, "X-Litellm-Api-Key": true}
+	for _, h := range hopByHop {
+		m[h] = true
+	}
+	return m
+}()
+
+// passPrefix turns `x-pass-<name>` into `<name>` upstream.
+const passPrefix = "X-Pass-"
+
+// protectedPass are names an x-pass- header may not set: credentials and protocol framing.
+var protectedPass = func() map[string]bool {
+	m := map[string]bool{
+		"Authorization": true, "Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true,
+		"X-Litellm-Api-Key": true, "Ocp-Apim-Subscription-Key": true, "Cookie": true,
+	}
+	for k := range neverForwarded {
+		m[k] = true
+	}
+	return m
+}()
+
+// outboundHeader starts the upstream headers: with forward_headers, the client's headers, minus
+// those that never go upstream, the ones the route configures (the route wins), the header that
+// carried the gateway key, and any other header whose value contains that key.
+func outboundHeader(in http.Header, rt *route.Route, key, carrier string) http.Header {
+	out := make(http.Header, 8)
+	if !rt.ForwardHeaders {
+		return out
+	}
+	conn := connectionTokens(in)
+	for name, vv := range in {
+		if neverForwarded[name] || name == carrier || rt.SetsHeader(name) || conn[name] ||
+			strings.HasPrefix(name, passPrefix) || containsKey(vv, key) {
+			continue
+		}
+		out[name] = vv
+	}
+	return out
+}
+
+// applyPassHeaders forwards every `x-pass-<name>` as `<name>`, after the configured headers so it
+// can override them (LiteLLM's order), except for protected names.
+func applyPassHeaders(in, out http.Header, key string) {
+	for name, vv := range in {
+		if !strings.HasPrefix(name, passPrefix) || containsKey(vv, key) {
+			continue
+		}
+		target := textproto.CanonicalMIMEHeaderKey(name[len(passPrefix):])
+		if target == "" || protectedPass[target] || strings.HasPrefix(target, "X-Amz-") {
+			continue
+		}
+		out[target] = vv
+	}
+}
+
+// copyResponseHeader copies the upstream's end-to-end headers to the client.
+func copyResponseHeader(dst, src http.Header) {
+	conn := connectionTokens(src)
+	for name, vv := range src {
+		if conn[name] || isHopByHop(name) {
+			continue
+		}
+		dst[name] = vv
+	}
+}
+
+func isHopByHop(name string) bool {
+	for _, h := range hopByHop {
+		if name == h {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionTokens are the extra hop-by-hop headers a Connection header names.
+func connectionTokens(h http.Header) map[string]bool {
+	vv := h["Connection"]
+	if len(vv) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, v := range vv {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				m[textproto.CanonicalMIMEHeaderKey(t)] = true
+			}
+		}
+	}
+	return m
+}
+
+func containsKey(vv []string, key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, v := range vv {
+		if strings.Contains(v, key) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,231 @@
+// Package route turns validated endpoint specs into a table that the proxy can serve from:
+// targets parsed once, header templates compiled, and a lookup by path and method.
+package route
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// Route is one endpoint, ready to serve.
+type Route struct {
+	ID             string
+	Path           string
+	Methods        []string
+	IncludeSubpath bool
+	Auth           config.AuthMode
+	// LangfuseAuth: the gateway key is the user part of `Authorization: Basic`.
+	LangfuseAuth bool
+	// KeyHeader is the canonical name of the endpoint's litellm_user_api_key header, if any.
+	KeyHeader      string
+	ForwardHeaders bool
+	Timeout        time.Duration
+	CostPerRequest *float64
+	Guardrails     []config.Guardrail
+
+	target   *url.URL
+	query    query // the target's own query, parsed once
+	defaults query
+	headers  []header
+	// configured holds the canonical names of the headers the route sets; they win over the
+	// client's.
+	configured map[string]bool
+}
+
+// header is a configured header: a template, or Basic credentials built from two templates.
+type header struct {
+	name      string // canonical
+	value     secrets.Template
+	basicUser *secrets.Template
+	basicPass *secrets.Template
+}
+
+// New compiles one validated endpoint. timeout is the endpoint's effective timeout.
+func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
+	target, err := url.Parse(e.Target)
+	if err != nil {
+		return nil, fmt.Errorf("%s: target: %w", e.Name(), err)
+	}
+	q, err := parseQuery(target.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%s: target query: %w", e.Name(), err)
+	}
+	r := &Route{
+		ID:             e.ID,
+		Path:           e.Path,
+		Methods:        slices.Clone(e.Methods),
+		IncludeSubpath: e.IncludeSubpath,
+		Auth:           e.Auth,
+		LangfuseAuth:   e.CustomAuthParser == "langfuse",
+		ForwardHeaders: e.ForwardHeaders,
+		Timeout:        timeout,
+		CostPerRequest: e.CostPerRequest,
+		Guardrails:     e.Guardrails,
+		target:         target,
+		query:          q,
+		configured:     map[string]bool{},
+	}
+	if e.KeyHeader != "" {
+		r.KeyHeader = textproto.CanonicalMIMEHeaderKey(e.KeyHeader)
+	}
+	for _, p := range e.DefaultQueryParams {
+		r.defaults.add(p.Name, p.Value)
+	}
+	for _, h := range e.Headers {
+		r.addHeader(header{name: h.Name, value: secrets.ParseTemplate(h.Value)})
+	}
+	if e.LangfusePublicKey != "" {
+		user, pass := secrets.ParseTemplate(e.LangfusePublicKey), secrets.ParseTemplate(e.LangfuseSecretKey)
+		r.addHeader(header{name: "Authorization", basicUser: &user, basicPass: &pass})
+	}
+	return r, nil
+}
+
+func (r *Route) addHeader(h header) {
+	h.name = textproto.CanonicalMIMEHeaderKey(h.name)
+	// The Langfuse pair replaces any Authorization written beside it, as in LiteLLM.
+	r.headers = slices.DeleteFunc(r.headers, func(o header) bool { return o.name == h.name })
+	r.headers = append(r.headers, h)
+	r.configured[h.name] = true
+}
+
+// Target is the upstream URL as configured.
+func (r *Route) Target() *url.URL { return r.target }
+
+// SetsHeader reports whether the route configures the (canonical) header name.
+func (r *Route) SetsHeader(name string) bool { return r.configured[name] }
+
+// SecretHeaders lists the canonical names of configured headers whose values hold secrets,
+// so that logs can redact them.
+func (r *Route) SecretHeaders() []string {
+	var names []string
+	for _, h := range r.headers {
+		if h.value.IsSecret() || h.basicUser != nil {
+			names = append(names, h.name)
+		}
+	}
+	return names
+}
+
+// WriteHeaders sets the route's configured headers on dst, resolving secrets through res.
+func (r *Route) WriteHeaders(ctx context.Context, dst http.Header, res secrets.Resolver) error {
+	for i := range r.headers {
+		h := &r.headers[i]
+		if h.basicUser == nil {
+			v, err := h.value.Render(ctx, res)
+			if err != nil {
+				return err
+			}
+			dst[h.name] = []string{v}
+			continue
+		}
+		user, err := h.basicUser.Render(ctx, res)
+		if err != nil {
+			return err
+		}
+		pass, err := h.basicPass.Render(ctx, res)
+		if err != nil {
+			return err
+		}
+		dst[h.name] = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+	}
+	return nil
+}
+
+// Allows reports whether the route serves method.
+func (r *Route) Allows(method string) bool { return slices.Contains(r.Methods, method) }
+
+// UpstreamURL builds the URL to call: the target, the subpath joined safely onto it (include_subpath
+// routes only), and the query merged per LiteLLM's rules (defaults < target < client, the
+// client's repeated keys kept).
+func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
+	u := *r.target
+	if r.IncludeSubpath && subpath != "" {
+		joined, err := JoinSubpath(r.target, subpath)
+		if err != nil {
+			return nil, err
+		}
+		u = *joined
+	}
+	q, err := r.upstreamQuery(clientQuery)
+	if err != nil {
+		return nil, err
+	}
+	u.RawQuery = q
+	u.ForceQuery = false
+	return &u, nil
+}
+
+func (r *Route) upstreamQuery(clientRaw string) (string, error) {
+	if clientRaw == "" && len(r.defaults.keys) == 0 {
+		return r.target.RawQuery, nil
+	}
+	if len(r.defaults.keys) == 0 && len(r.query.keys) == 0 {
+		// Nothing to merge with: forward the client's query byte for byte.
+		if _, err := parseQuery(clientRaw); err != nil {
+			return "", err
+		}
+		return clientRaw, nil
+	}
+	client, err := parseQuery(clientRaw)
+	if err != nil {
+		return "", err
+	}
+	var merged query
+	merged.merge(&r.defaults)
+	merged.merge(&r.query)
+	merged.merge(&client)
+	return merged.encode(), nil
+}
+
+// JoinSubpath appends a request subpath (decoded, as in http.Request.URL.Path) to target.
+// Empty and "." segments are dropped and ".." can only climb back to the target's own path,
+// never above it; the scheme, user info, host and port are the target's. Because the input is
+// the decoded path, percent-encoded dots and slashes (%2e%2e, %2f) are resolved here too.
+// A backslash is refused: some servers treat it as a separator, which would reopen the escape.
+func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
+	segs := make([]string, 0, strings.Count(subpath, "/")+1)
+	for _, s := range strings.Split(subpath, "/") {
+		switch {
+		case s == "" || s == ".":
+		case s == "..":
+			if len(segs) > 0 {
+				segs = segs[:len(segs)-1]
+			}
+		case strings.ContainsRune(s, '\\'):
+			return nil, fmt.Errorf("path segment %q contains a backslash", s)
+		default:
+			segs = append(segs, s)
+		}
+	}
+	trailing := strings.HasSuffix(subpath, "/")
+	u := *target
+	if len(segs) == 0 && !trailing {
+		return &u, nil
+	}
+	var p, raw strings.Builder
+	p.WriteString(strings.TrimSuffix(target.Path, "/"))
+	raw.WriteString(strings.TrimSuffix(target.EscapedPath(), "/"))
+	for _, s := range segs {
+		p.WriteByte('/')
+		p.WriteString(s)
+		raw.WriteByte('/')
+		raw.WriteString(url.PathEscape(s))
+	}
+	if trailing {
+		p.WriteByte('/')
+		raw.WriteByte('/')
+	}
+	u.Path, u.RawPath = p.String(), raw.String()
+	return &u, nil
+}

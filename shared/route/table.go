@@ -1,0 +1,110 @@
+package route
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/passthru/gateway/shared/config"
+)
+
+// Table finds the route for a request. Exact paths win over prefixes, and a longer prefix
+// over a shorter one; a prefix matches only on a "/" boundary (/bria serves /bria/x, not /briax).
+type Table struct {
+	exact  map[string][]*Route // every route, by its path
+	prefix map[string][]*Route // include_subpath routes, by their path without a trailing "/"
+	routes []*Route
+}
+
+// NewTable compiles every endpoint of a validated configuration.
+func NewTable(cfg *config.Config) (*Table, error) {
+	t := &Table{exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
+	for i := range cfg.Endpoints {
+		e := &cfg.Endpoints[i]
+		r, err := New(e, cfg.EffectiveTimeout(e))
+		if err != nil {
+			return nil, err
+		}
+		t.Add(r)
+	}
+	return t, nil
+}
+
+// Add puts a compiled route in the table. A (path, method) pair already served is an error the
+// config validation reports; Add keeps the first.
+func (t *Table) Add(r *Route) {
+	t.routes = append(t.routes, r)
+	t.exact[r.Path] = append(t.exact[r.Path], r)
+	if r.IncludeSubpath {
+		k := strings.TrimSuffix(r.Path, "/")
+		t.prefix[k] = append(t.prefix[k], r)
+	}
+}
+
+// Routes lists the routes in the order they were added.
+func (t *Table) Routes() []*Route { return t.routes }
+
+// Match is a lookup result. Route is nil when nothing serves the request: Allowed then lists
+// the methods served at that path (a 405), or is empty (a 404).
+type Match struct {
+	Route   *Route
+	Subpath string // the decoded path below the route's path, for include_subpath routes
+	Allowed []string
+}
+
+// Lookup finds the route for method and a decoded request path.
+func (t *Table) Lookup(method, path string) Match {
+	var allowed []string
+	if rs, ok := t.exact[path]; ok {
+		if r := byMethod(rs, method); r != nil {
+			return Match{Route: r}
+		}
+		allowed = methods(rs)
+	}
+	for i := strings.LastIndexByte(path, '/'); i >= 0; i = strings.LastIndexByte(path[:i], '/') {
+		rs, ok := t.prefix[path[:i]]
+		if !ok {
+			continue
+		}
+		if r := byMethod(rs, method); r != nil {
+			return Match{Route: r, Subpath: path[i:]}
+		}
+		if allowed == nil {
+			allowed = methods(rs)
+		}
+	}
+	return Match{Allowed: allowed}
+}
+
+func byMethod(rs []*Route, method string) *Route {
+	for _, r := range rs {
+		if r.Allows(method) {
+			return r
+		}
+	}
+	return nil
+}
+
+func methods(rs []*Route) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Methods...)
+	}
+	return out
+}
+
+// String summarises the table for start-up logs.
+func (t *Table) String() string {
+	var b strings.Builder
+	for _, r := range t.routes {
+		sub := ""
+		if r.IncludeSubpath {
+			sub = "/**"
+		}
+		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, r.target.Redacted(), r.Auth)
+	}
+	return b.String()
+}
+
+// Table returns t itself: a fixed table is its own route source.
+func (t *Table) Table(context.Context) (*Table, error) { return t, nil }

@@ -1,0 +1,77 @@
+// Package secrets resolves the `os.environ/NAME` references that LiteLLM configs put in header
+// values. Where a name is looked up is the Resolver's business: the environment locally, Secrets
+// Manager on Lambda. Values never leave this package except through Render's result.
+package secrets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// RefPrefix marks a secret reference inside a config value, exactly as LiteLLM spells it.
+const RefPrefix = "os.environ/"
+
+// Resolver returns the value of the secret called name.
+type Resolver interface {
+	Resolve(ctx context.Context, name string) (string, error)
+}
+
+// NotFoundError reports a secret that does not exist. It names the secret, never a value.
+type NotFoundError struct{ Name string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("secret %q is not set", e.Name) }
+
+// Env resolves names from the process environment: the local and `make run` resolver.
+type Env struct{}
+
+// Resolve implements Resolver. An empty variable counts as missing: sending an empty credential
+// upstream only moves the error somewhere harder to read.
+func (Env) Resolve(_ context.Context, name string) (string, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return "", &NotFoundError{Name: name}
+	}
+	return v, nil
+}
+
+// Template is a config value that may end in a secret reference. LiteLLM takes everything after
+// `os.environ/` to the end of the string as the name, and keeps the text before it as written,
+// so "bearer os.environ/COHERE_API_KEY" is Literal "bearer " and Name "COHERE_API_KEY".
+type Template struct {
+	Literal string
+	Name    string // empty when the value holds no reference
+}
+
+// ParseTemplate splits a config value into its literal part and its secret name.
+func ParseTemplate(value string) Template {
+	i := strings.Index(value, RefPrefix)
+	if i < 0 {
+		return Template{Literal: value}
+	}
+	return Template{Literal: value[:i], Name: value[i+len(RefPrefix):]}
+}
+
+// IsSecret reports whether rendering needs a Resolver.
+func (t Template) IsSecret() bool { return t.Name != "" }
+
+// Render returns the literal followed by the resolved secret.
+func (t Template) Render(ctx context.Context, r Resolver) (string, error) {
+	if t.Name == "" {
+		return t.Literal, nil
+	}
+	v, err := r.Resolve(ctx, t.Name)
+	if err != nil {
+		return "", err
+	}
+	return t.Literal + v, nil
+}
+
+// String shows the template as configured, which never includes a secret value.
+func (t Template) String() string {
+	if t.Name == "" {
+		return t.Literal
+	}
+	return t.Literal + RefPrefix + t.Name
+}
