@@ -183,6 +183,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	applyPassHeaders(r.Header, out, key)
+	if _, ok := out["User-Agent"]; !ok {
+		out["User-Agent"] = []string{""} // send none rather than Go's default
+	}
 	h.forward(w, r, c, u, out)
 }
 
