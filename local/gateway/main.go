@@ -85,7 +85,7 @@ func serve(ctx context.Context, configPath, addr, usageLog string, debug bool, l
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("gateway listening", "addr", "http://"+addr, "config", configPath, "routes", len(table.Routes()))
-	log.Info("routes:\n" + gateway.Summary(table))
+	gateway.LogRoutes(log, table)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -115,6 +115,6 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "invalid: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s\n", args[0], len(table.Routes()), gateway.Summary(table))
+	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s", args[0], len(table.Routes()), table)
 	return 0
 }

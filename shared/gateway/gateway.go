@@ -76,7 +76,15 @@ func NewLogger(w io.Writer, format string, debug bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// Summary describes the served routes for the start-up log.
-func Summary(t *route.Table) string { return strings.TrimRight(t.String(), "\n") }
+// LogRoutes logs one line per served route.
+func LogRoutes(log *slog.Logger, t *route.Table) {
+	for _, r := range t.Routes() {
+		path := r.Path
+		if r.IncludeSubpath {
+			path = strings.TrimSuffix(path, "/") + "/**"
+		}
+		log.Info("route", "path", path, "methods", strings.Join(r.Methods, ","), "target", r.Target().Redacted(), "auth", r.Auth.String())
+	}
+}
 
 var _ proxy.RouteSource = (*route.Table)(nil)
