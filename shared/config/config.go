@@ -121,8 +121,8 @@ func (c *Config) EffectiveTimeout(e *Endpoint) time.Duration {
 	}
 }
 
-// SecretRefs lists every os.environ/ name the configuration uses, master key included, once
-// each, in file order.
+// SecretRefs lists every os.environ/ name the configuration uses, once each: the master key's
+// first, then endpoint by endpoint, its headers before its Langfuse keys.
 func (c *Config) SecretRefs() []string {
 	var names []string
 	seen := map[string]bool{}

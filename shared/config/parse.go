@@ -95,10 +95,12 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 		return
 	}
 	if n := mappingValue(gs, "master_key"); n != nil && !isNull(n) {
-		if s, ok := scalarString(n); ok {
-			cfg.MasterKey = s
-		} else {
+		if s, ok := scalarString(n); !ok {
 			p.errorf("general_settings.master_key: must be a string (line %d)", n.Line)
+		} else if err := checkSecretRef(s); err != nil {
+			p.errorf("general_settings.master_key: %v (line %d)", err, n.Line)
+		} else {
+			cfg.MasterKey = s
 		}
 	}
 	if n := mappingValue(gs, "pass_through_request_timeout"); n != nil && !isNull(n) {
@@ -174,7 +176,8 @@ func (p *parser) endpoint(n *yaml.Node, index int) Endpoint {
 	if v := mappingValue(n, "path"); v != nil {
 		_ = decodeString(v, &e.Path)
 	}
-	seen := map[string]bool{}
+	seen := map[string]bool{}  // every key, to catch duplicates
+	given := map[string]bool{} // keys with a non-null value
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i].Value, n.Content[i+1]
 		if seen[key] {
@@ -190,6 +193,7 @@ func (p *parser) endpoint(n *yaml.Node, index int) Endpoint {
 		if isNull(val) {
 			continue // LiteLLM reads a null like a missing key
 		}
+		given[key] = true
 		if err := decode(p, &e, key, val); err != nil {
 			p.errorf("%s: %s: %v (line %d)", e.Name(), key, err, val.Line)
 		}
@@ -197,11 +201,11 @@ func (p *parser) endpoint(n *yaml.Node, index int) Endpoint {
 	if e.Methods == nil {
 		e.Methods = slices.Clone(DefaultMethods)
 	}
-	p.validate(&e, seen)
+	p.validate(&e, given)
 	return e
 }
 
-func (p *parser) validate(e *Endpoint, seen map[string]bool) {
+func (p *parser) validate(e *Endpoint, given map[string]bool) {
 	name := e.Name()
 	switch {
 	case e.Path == "":
@@ -222,7 +226,7 @@ func (p *parser) validate(e *Endpoint, seen map[string]bool) {
 	if (e.LangfusePublicKey == "") != (e.LangfuseSecretKey == "") {
 		p.errorf("%s: headers: LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY must be set together", name)
 	}
-	if e.Auth == AuthAnyKey && !seen["auth"] {
+	if e.Auth == AuthAnyKey && !given["auth"] {
 		p.warnf("%s sets no `auth`: any valid gateway key may call it. Set `auth: true` to restrict it to keys granted this route, or `auth: false` to serve it without a key", name)
 	}
 	if e.Auth == AuthPublic && e.KeyHeader != "" {

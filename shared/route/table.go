@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/passthru/gateway/shared/config"
@@ -69,9 +70,7 @@ func (t *Table) Lookup(method, path string) Match {
 		if r := byMethod(rs, method); r != nil {
 			return Match{Route: r, Subpath: path[i:]}
 		}
-		if allowed == nil {
-			allowed = methods(rs)
-		}
+		allowed = appendNew(allowed, methods(rs))
 	}
 	return Match{Allowed: allowed}
 }
@@ -83,6 +82,15 @@ func byMethod(rs []*Route, method string) *Route {
 		}
 	}
 	return nil
+}
+
+func appendNew(list, more []string) []string {
+	for _, m := range more {
+		if !slices.Contains(list, m) {
+			list = append(list, m)
+		}
+	}
+	return list
 }
 
 func methods(rs []*Route) []string {
