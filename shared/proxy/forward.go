@@ -100,7 +100,6 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, timer *time.Timer, timeout time.Duration, timedOut *atomic.Bool) {
 	dst := w.Header()
 	copyResponseHeader(dst, resp.Header)
-	dst.Set(CallIDHeader, c.id) // the id the usage record carries, even if the upstream sent one
 	for k := range resp.Trailer {
 		dst.Add("Trailer", k)
 	}

@@ -76,11 +76,12 @@ func applyPassHeaders(in, out http.Header, key string) {
 	}
 }
 
-// copyResponseHeader copies the upstream's end-to-end headers to the client.
+// copyResponseHeader copies the upstream's end-to-end headers to the client. The call id stays
+// the gateway's, even if the upstream (another LiteLLM, say) sent one: usage records carry it.
 func copyResponseHeader(dst, src http.Header) {
 	conn := connectionTokens(src)
 	for name, vv := range src {
-		if conn[name] || isHopByHop(name) {
+		if conn[name] || isHopByHop(name) || name == CallIDHeader {
 			continue
 		}
 		dst[name] = vv
