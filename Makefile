@@ -1,13 +1,14 @@
 # The LLM pass-through gateway. `make run` serves local/config.yaml on 127.0.0.1:4000 with the
 # bundled mock upstream; `make test` runs every test. See README.md.
 
-# Demo credentials for local/config.yaml; export real ones to override.
-export LITELLM_MASTER_KEY ?= sk-1234
-export COHERE_API_KEY ?= co-local-demo-key
-export LANGFUSE_PUBLIC_KEY ?= pk-lf-local-demo
-export LANGFUSE_SECRET_KEY ?= sk-lf-local-demo
-export ANTHROPIC_API_KEY ?= sk-ant-local-demo
-export OPENAI_API_KEY ?= sk-openai-local-demo
+# Demo credentials for local/config.yaml, for `make run` and `make demo` only (so `make validate`
+# still reports a variable you forgot); export real ones to override.
+run demo: export LITELLM_MASTER_KEY ?= sk-1234
+run demo: export COHERE_API_KEY ?= co-local-demo-key
+run demo: export LANGFUSE_PUBLIC_KEY ?= pk-lf-local-demo
+run demo: export LANGFUSE_SECRET_KEY ?= sk-lf-local-demo
+run demo: export ANTHROPIC_API_KEY ?= sk-ant-local-demo
+run demo: export OPENAI_API_KEY ?= sk-openai-local-demo
 
 CONFIG ?= local/config.yaml
 ADDR ?= 127.0.0.1:4000

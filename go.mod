@@ -3,7 +3,7 @@ module github.com/passthru/gateway
 go 1.26
 
 require (
-	github.com/aws/aws-lambda-go v1.55.1 // indirect
-	github.com/google/uuid v1.6.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	github.com/aws/aws-lambda-go v1.55.1
+	github.com/google/uuid v1.6.0
+	go.yaml.in/yaml/v3 v3.0.6
 )

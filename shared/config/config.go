@@ -88,13 +88,16 @@ type Endpoint struct {
 	LangfusePublicKey string
 	LangfuseSecretKey string
 	// KeyHeader is `headers.litellm_user_api_key`: a request header that carries the gateway key.
-	KeyHeader          string
-	ForwardHeaders     bool
-	IncludeSubpath     bool
-	Methods            []string
-	Auth               AuthMode
-	CustomAuthParser   string
-	Timeout            time.Duration // 0: use the general timeout
+	KeyHeader        string
+	ForwardHeaders   bool
+	IncludeSubpath   bool
+	Methods          []string
+	Auth             AuthMode
+	CustomAuthParser string
+	Timeout          time.Duration // 0: use the general timeout
+	// MergeQueryParams is parsed for LiteLLM compatibility but changes nothing: the query is
+	// always merged (defaults < target < client, repeated keys kept), which is what LiteLLM does
+	// with or without it, minus its loss of repeated keys.
 	MergeQueryParams   bool
 	DefaultQueryParams []Param
 	CostPerRequest     *float64

@@ -38,13 +38,13 @@ func LoadFile(path string) Result {
 // Parse parses a LiteLLM config document. Keys other than general_settings (model_list,
 // litellm_settings, ...) belong to LiteLLM features this gateway does not serve and are ignored.
 func Parse(data []byte) Result {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	root, err := parseYAML(data)
+	if err != nil {
 		return Result{Err: fmt.Errorf("config is not valid YAML: %w", err)}
 	}
 	p := &parser{}
 	cfg := &Config{}
-	if root := documentRoot(&doc); root != nil {
+	if root != nil {
 		if root.Kind != yaml.MappingNode {
 			p.errorf("config: the top level must be a mapping, found %s", kindName(root))
 		} else if gs := mappingValue(root, "general_settings"); gs != nil {
@@ -62,13 +62,13 @@ func Parse(data []byte) Result {
 
 // ParseEndpoint parses one endpoint entry (YAML or JSON), as stored one per route elsewhere.
 func ParseEndpoint(data []byte) (Endpoint, []string, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	root, err := parseYAML(data)
+	if err != nil {
 		return Endpoint{}, nil, fmt.Errorf("endpoint is not valid JSON or YAML: %w", err)
 	}
 	p := &parser{}
 	var e Endpoint
-	if root := documentRoot(&doc); root == nil {
+	if root == nil {
 		p.errorf("endpoint: empty document")
 	} else {
 		e = p.endpoint(root, 0)
@@ -110,6 +110,7 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 			cfg.RequestTimeout = d
 		}
 	}
+	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {
 		return
@@ -124,6 +125,24 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 	p.duplicates(cfg.Endpoints)
 }
 
+// knownPassThroughSettings are LiteLLM's general_settings about pass-through.
+var knownPassThroughSettings = []string{
+	"pass_through_endpoints", "pass_through_request_timeout",
+	"passthrough_managed_object_ids", "passthrough_require_cost_tracking", "passthrough_capabilities",
+}
+
+// passThroughTypos warns about general_settings keys that look like pass-through settings but
+// are none: general_settings holds many other LiteLLM keys, so only these are worth a word.
+func (p *parser) passThroughTypos(gs *yaml.Node) {
+	for i := 0; i+1 < len(gs.Content); i += 2 {
+		key := gs.Content[i].Value
+		norm := strings.ReplaceAll(strings.ToLower(key), "_", "")
+		if strings.Contains(norm, "passthrough") && !slices.Contains(knownPassThroughSettings, key) {
+			p.warnf("general_settings.%s is not a LiteLLM setting and is ignored (did you mean pass_through_endpoints?) (line %d)", key, gs.Content[i].Line)
+		}
+	}
+}
+
 // duplicates rejects two endpoints that serve the same (path, method): which one would answer
 // is otherwise an accident of file order.
 func (p *parser) duplicates(eps []Endpoint) {
@@ -134,12 +153,17 @@ func (p *parser) duplicates(eps []Endpoint) {
 			continue
 		}
 		for _, m := range e.Methods {
-			k := m + " " + e.Path
-			if j, ok := owner[k]; ok {
-				p.errorf("%s: path %s method %s is already served by %s", e.Name(), e.Path, m, eps[j].Name())
-				continue
+			keys := []string{m + " " + e.Path}
+			if e.IncludeSubpath { // /x and /x/ serve the same subpaths
+				keys = append(keys, m+" "+strings.TrimSuffix(e.Path, "/")+"/**")
 			}
-			owner[k] = i
+			for _, k := range keys {
+				if j, ok := owner[k]; ok {
+					p.errorf("%s: path %s method %s is already served by %s", e.Name(), e.Path, m, eps[j].Name())
+					break
+				}
+				owner[k] = i
+			}
 		}
 	}
 }
@@ -277,6 +301,9 @@ func CheckTarget(t string) error {
 	}
 	if u.Fragment != "" || strings.Contains(t, "#") {
 		return fmt.Errorf("%q must not have a #fragment", t)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s must not carry credentials (user:password@); put them in headers, e.g. Authorization: \"Basic os.environ/NAME\"", u.Redacted())
 	}
 	return nil
 }
@@ -541,11 +568,78 @@ func decodeGuardrailFields(n *yaml.Node, g *Guardrail) error {
 	return nil
 }
 
-func documentRoot(doc *yaml.Node) *yaml.Node {
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
-		return doc.Content[0]
+// parseYAML returns the document's root node (nil for an empty document) with anchors and
+// merge keys resolved, since LiteLLM's loader (PyYAML) accepts configs that use them.
+func parseYAML(data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
 	}
-	return nil
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return resolveAliases(doc.Content[0], 0)
+}
+
+// resolveAliases returns n with every alias replaced by its anchor's node and every `<<` merge
+// key applied: keys written in the mapping win over merged ones, and earlier merged mappings
+// over later ones, as in YAML 1.1.
+func resolveAliases(n *yaml.Node, depth int) (*yaml.Node, error) {
+	if depth > 100 {
+		return nil, errors.New("aliases nest too deeply")
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		return resolveAliases(n.Alias, depth+1)
+	case yaml.SequenceNode:
+		out := *n
+		out.Content = make([]*yaml.Node, len(n.Content))
+		for i, c := range n.Content {
+			r, err := resolveAliases(c, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out.Content[i] = r
+		}
+		return &out, nil
+	case yaml.MappingNode:
+		return resolveMapping(n, depth)
+	default:
+		return n, nil
+	}
+}
+
+func resolveMapping(n *yaml.Node, depth int) (*yaml.Node, error) {
+	out := *n
+	out.Content = nil
+	var merged []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		v, err := resolveAliases(n.Content[i+1], depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if k.Tag == "!!merge" {
+			if v.Kind == yaml.SequenceNode {
+				merged = append(merged, v.Content...)
+			} else {
+				merged = append(merged, v)
+			}
+			continue
+		}
+		out.Content = append(out.Content, k, v)
+	}
+	for _, m := range merged {
+		if m.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("line %d: `<<` must merge a mapping", m.Line)
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if mappingValue(&out, m.Content[i].Value) == nil {
+				out.Content = append(out.Content, m.Content[i], m.Content[i+1])
+			}
+		}
+	}
+	return &out, nil
 }
 
 func mappingValue(m *yaml.Node, key string) *yaml.Node {

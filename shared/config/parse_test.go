@@ -1116,7 +1116,7 @@ func TestCheckTarget(t *testing.T) {
 	}{
 		{"https://api.cohere.com/v1/rerank", ""},
 		{"http://127.0.0.1:8080", ""},
-		{"https://user:pass@h.example.com:8443/base?x=1", ""},
+		{"https://user:pass@h.example.com:8443/base?x=1", "must not carry credentials"},
 		{"HTTPS://API.EXAMPLE.COM/x", ""},
 		{"ftp://h.example.com/x", "must be an absolute http:// or https:// URL"},
 		{"//h.example.com/x", "must be an absolute http:// or https:// URL"},
@@ -1133,9 +1133,77 @@ func TestCheckTarget(t *testing.T) {
 				t.Errorf("CheckTarget(%q) = %v, want nil", tt.target, err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Errorf("CheckTarget(%q) = %v, want an error containing %q", tt.target, err, tt.want)
+			case strings.Contains(tt.target, "@"):
+				if strings.Contains(err.Error(), "pass@") || !strings.Contains(err.Error(), "user:xxxxx@h.example.com") {
+					t.Errorf("CheckTarget(%q) = %v, want the target with its password hidden", tt.target, err)
+				}
 			case tt.want != "" && !strings.Contains(err.Error(), `"`+tt.target+`"`):
 				t.Errorf("CheckTarget(%q) = %v, want the message to quote the target", tt.target, err)
 			}
 		})
+	}
+}
+
+// LiteLLM loads its config with PyYAML, so anchors, aliases and merge keys must work too.
+func TestParseAnchorsAndMergeKeys(t *testing.T) {
+	doc := `
+x-defaults: &defaults
+  auth: false
+  forward_headers: true
+x-headers: &hdrs
+  Authorization: "bearer os.environ/K"
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - <<: *defaults
+      path: /a
+      target: https://a.example.com
+      headers: *hdrs
+    - <<: [*defaults]
+      path: /b
+      target: https://b.example.com
+      auth: true
+`
+	res := config.Parse([]byte(doc))
+	if res.Err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("err %v, warnings %q", res.Err, res.Warnings)
+	}
+	a, b := res.Config.Endpoints[0], res.Config.Endpoints[1]
+	if a.Auth != config.AuthPublic || !a.ForwardHeaders || len(a.Headers) != 1 || a.Headers[0].Value != "bearer os.environ/K" {
+		t.Errorf("/a = %+v", a)
+	}
+	if b.Auth != config.AuthGranted || !b.ForwardHeaders { // the key written beside `<<` wins
+		t.Errorf("/b = %+v", b)
+	}
+}
+
+func TestParseSubpathPrefixCollision(t *testing.T) {
+	doc := `
+general_settings:
+  pass_through_endpoints:
+    - {path: /bria, target: https://a.example.com, include_subpath: true, auth: false}
+    - {path: /bria/, target: https://b.example.com, include_subpath: true, auth: false, methods: [POST]}
+`
+	res := config.Parse([]byte(doc))
+	want := "pass_through_endpoints[1] (/bria/): path /bria/ method POST is already served by pass_through_endpoints[0] (/bria)"
+	if res.Err == nil || res.Err.Error() != want {
+		t.Errorf("err = %v, want %q", res.Err, want)
+	}
+}
+
+func TestParseWarnsOnPassThroughTypos(t *testing.T) {
+	doc := `
+general_settings:
+  database_url: postgres://ignored
+  pass_through_endpoint:
+    - {path: /x, target: https://x.example.com, auth: false}
+`
+	res := config.Parse([]byte(doc))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	want := "general_settings.pass_through_endpoint is not a LiteLLM setting and is ignored (did you mean pass_through_endpoints?) (line 4)"
+	if !slices.Contains(res.Warnings, want) {
+		t.Errorf("warnings = %q, want %q", res.Warnings, want)
 	}
 }

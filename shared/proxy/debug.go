@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/passthru/gateway/shared/route"
 )
 
 // Redacted replaces every credential in detailed-debug logs.
@@ -34,35 +37,62 @@ func sensitiveName(name string) bool {
 	return false
 }
 
-// redactHeader renders headers for a log line, hiding credentials by name and any value
-// listed in extra (the route's secret headers).
-func redactHeader(h http.Header, extra []string) map[string]string {
+// debugSecrets lists the values detailed-debug logs must hide wherever they appear: the key the
+// request carries and the route's resolved secrets (an upstream may echo one back).
+func (h *Handler) debugSecrets(ctx context.Context, rt *route.Route, key string) []string {
+	var values []string
+	if key != "" {
+		values = append(values, key)
+	}
+	for _, name := range rt.SecretNames() {
+		if v, err := h.secrets.Resolve(ctx, name); err == nil && len(v) >= 4 {
+			values = append(values, v)
+		}
+	}
+	return values
+}
+
+// redactHeader renders headers for a log line, hiding credentials by name, the headers named
+// in extra (the route's secret headers), and any value holding one of secrets.
+func redactHeader(h http.Header, extra, secrets []string) map[string]string {
 	out := make(map[string]string, len(h))
 	for name, vv := range h {
-		if sensitiveName(name) || slices.Contains(extra, name) {
-			out[name] = Redacted
-			continue
+		v := strings.Join(vv, ", ")
+		if sensitiveName(name) || slices.Contains(extra, name) || holdsSecret(v, secrets) {
+			v = Redacted
 		}
-		out[name] = strings.Join(vv, ", ")
+		out[name] = v
 	}
 	return out
 }
 
-// redactURL hides the values of credential-like query parameters.
-func redactURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	if c.RawQuery == "" {
-		return c.String()
-	}
-	q := c.Query()
-	for k := range q {
-		if sensitiveName(k) {
-			q[k] = []string{Redacted}
+func holdsSecret(v string, secrets []string) bool {
+	for _, s := range secrets {
+		if strings.Contains(v, s) || strings.Contains(basicCredentials(v), s) {
+			return true
 		}
 	}
-	c.RawQuery = q.Encode()
-	return c.String()
+	return false
+}
+
+// redactURL hides user info, the values of credential-like query parameters, and secrets.
+func redactURL(u *url.URL, secrets []string) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k, vv := range q {
+			if sensitiveName(k) || holdsSecret(strings.Join(vv, " "), secrets) {
+				q[k] = []string{Redacted}
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	s := c.String()
+	for _, secret := range secrets {
+		s = strings.ReplaceAll(s, secret, Redacted)
+	}
+	return s
 }
 
 func (h *Handler) logClientRequest(r *http.Request, c *call) {
@@ -70,16 +100,16 @@ func (h *Handler) logClientRequest(r *http.Request, c *call) {
 	if c.route.KeyHeader != "" {
 		extra = append(extra, c.route.KeyHeader)
 	}
-	h.log.Debug("client request", "call_id", c.id, "method", r.Method, "url", redactURL(r.URL),
-		"remote", r.RemoteAddr, "headers", redactHeader(r.Header, extra), "content_length", r.ContentLength)
+	h.log.Debug("client request", "call_id", c.id, "method", r.Method, "url", redactURL(r.URL, c.redact),
+		"remote", r.RemoteAddr, "headers", redactHeader(r.Header, extra, c.redact), "content_length", r.ContentLength)
 }
 
 func (h *Handler) logUpstreamRequest(c *call, out *http.Request) {
-	h.log.Debug("upstream request", "call_id", c.id, "method", out.Method, "url", redactURL(out.URL),
-		"headers", redactHeader(out.Header, c.route.SecretHeaders()))
+	h.log.Debug("upstream request", "call_id", c.id, "method", out.Method, "url", redactURL(out.URL, c.redact),
+		"headers", redactHeader(out.Header, c.route.SecretHeaders(), c.redact))
 }
 
 func (h *Handler) logUpstreamResponse(c *call, resp *http.Response) {
 	h.log.Debug("upstream response", "call_id", c.id, "status", resp.StatusCode,
-		"headers", redactHeader(resp.Header, nil), slog.Int64("content_length", resp.ContentLength))
+		"headers", redactHeader(resp.Header, nil, c.redact), slog.Int64("content_length", resp.ContentLength))
 }

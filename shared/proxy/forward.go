@@ -39,30 +39,53 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// countingBody counts the request bytes the transport reads (from its own goroutine).
+// countingBody counts the request bytes the transport reads (from its own goroutine); each read
+// is progress and pushes the idle deadline back.
 type countingBody struct {
-	rc io.ReadCloser
-	n  atomic.Int64
+	rc       io.ReadCloser
+	n        atomic.Int64
+	progress func()
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	b.n.Add(int64(n))
+	if n > 0 {
+		b.n.Add(int64(n))
+		b.progress()
+	}
 	return n, err
 }
 
 func (b *countingBody) Close() error { return b.rc.Close() }
 
-// forward sends the request upstream and relays the answer. The route's timeout bounds the
-// wait for the response headers and then each silence between body reads (as LiteLLM's httpx
-// read timeout does), so a stream may run for as long as it keeps talking.
+// idleDeadline cancels an upstream call that stays silent for longer than the route's timeout,
+// as LiteLLM's httpx timeout does: it bounds each wait (for the response headers while the body
+// uploads, then for each body read), never the whole call, so a stream may run for as long as
+// it keeps talking. Time spent writing to a slow client is not the upstream's silence.
+type idleDeadline struct {
+	timeout time.Duration
+	timer   *time.Timer
+	fired   atomic.Bool
+}
+
+func newIdleDeadline(timeout time.Duration, cancel context.CancelFunc) *idleDeadline {
+	d := &idleDeadline{timeout: timeout}
+	d.timer = time.AfterFunc(timeout, func() { d.fired.Store(true); cancel() })
+	return d
+}
+
+func (d *idleDeadline) extend() { d.timer.Reset(d.timeout) }
+func (d *idleDeadline) pause()  { d.timer.Stop() }
+func (d *idleDeadline) expired() bool {
+	return d.fired.Load()
+}
+
+// forward sends the request upstream and relays the answer.
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *url.URL, hdr http.Header) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	timeout := c.route.Timeout
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
-	defer timer.Stop()
+	idle := newIdleDeadline(c.route.Timeout, cancel)
+	defer idle.pause()
 
 	out := (&http.Request{
 		Method:     r.Method,
@@ -74,7 +97,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 		Host:       u.Host,
 	}).WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		c.in = &countingBody{rc: r.Body}
+		c.in = &countingBody{rc: r.Body, progress: idle.extend}
 		out.Body, out.ContentLength = c.in, r.ContentLength
 		// The response may start while the body is still uploading; without full duplex the
 		// HTTP/1 server may close the body under the transport then.
@@ -86,18 +109,18 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 	}
 	resp, err := h.transport.RoundTrip(out)
 	if err != nil {
-		h.upstreamFailed(w, r, c, err, timedOut.Load(), timeout)
+		h.upstreamFailed(w, r, c, err, idle)
 		return
 	}
 	defer resp.Body.Close()
 	if h.debug {
 		h.logUpstreamResponse(c, resp)
 	}
-	h.relay(w, r, c, resp, timer, timeout, &timedOut)
+	h.relay(w, r, c, resp, idle)
 }
 
 // relay writes the upstream response to the client as it arrives.
-func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, timer *time.Timer, timeout time.Duration, timedOut *atomic.Bool) {
+func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, idle *idleDeadline) {
 	dst := w.Header()
 	copyResponseHeader(dst, resp.Header)
 	for k := range resp.Trailer {
@@ -118,8 +141,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	defer h.bufs.Put(bp)
 	buf := *bp
 	for {
-		timer.Reset(timeout)
+		idle.extend()
 		n, rerr := resp.Body.Read(buf)
+		idle.pause()
 		if n > 0 {
 			if c.bytesOut == 0 {
 				c.ttfb = time.Since(c.start)
@@ -138,7 +162,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 			break
 		}
 		if rerr != nil {
-			h.streamBroken(r, c, rerr, timedOut.Load())
+			h.streamBroken(r, c, rerr, idle.expired())
 			return
 		}
 	}
@@ -165,15 +189,19 @@ func (h *Handler) streamBroken(r *http.Request, c *call, err error, timedOut boo
 }
 
 // upstreamFailed answers when no upstream response arrived: 504 on timeout, 502 otherwise.
-func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call, err error, timedOut bool, timeout time.Duration) {
+func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call, err error, idle *idleDeadline) {
+	var ne net.Error
 	switch {
-	case r.Context().Err() != nil && !timedOut:
+	case r.Context().Err() != nil && !idle.expired():
 		c.errClass, c.status = "client_disconnect", 499
 		return
-	case timedOut:
-		h.log.Warn("upstream timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "timeout", timeout)
+	case idle.expired():
+		h.log.Warn("upstream timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "timeout", idle.timeout)
 		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
-			fmt.Sprintf("Upstream did not respond within the %s timeout.", timeout), "upstream_timeout")
+			fmt.Sprintf("Upstream did not respond within the %s timeout.", idle.timeout), "upstream_timeout")
+	case errors.As(err, &ne) && ne.Timeout():
+		h.log.Warn("upstream connection timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
+		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout, "Connecting to the upstream timed out.", "upstream_timeout")
 	default:
 		h.log.Warn("upstream request failed", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
 		c.fail(w, http.StatusBadGateway, apierror.TypeUpstream, "Upstream request failed: "+describe(err)+".", "upstream_connect")

@@ -113,6 +113,7 @@ type call struct {
 	streamed   bool
 	errClass   string
 	partial    bool
+	redact     []string // values detailed-debug logs must hide: the key, the route's secrets
 }
 
 // ServeHTTP implements http.Handler.
@@ -165,14 +166,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	rt := m.Route
 	c.route = rt
 	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
+	found := foundKey{}
+	found.key, found.carrier, found.err = auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
 	if h.debug {
+		c.redact = h.debugSecrets(ctx, rt, found.key)
 		h.logClientRequest(r, c)
 	}
-	key, carrier, ok := h.authenticate(w, r, c)
+	key, carrier, ok := h.authenticate(w, r, c, found)
 	if !ok {
 		return
 	}
-	u, err := rt.UpstreamURL(m.Subpath, r.URL.RawQuery)
+	u, err := rt.UpstreamURL(m.Subpath, withoutKey(r.URL.RawQuery, key))
 	if err != nil {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return
@@ -189,6 +193,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	h.forward(w, r, c, u, out)
 }
 
+// foundKey is what auth.Extract found in the request, before anything was verified.
+type foundKey struct {
+	key, carrier string
+	err          error
+}
+
 func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, c *call, m route.Match) {
 	path := truncate(r.URL.Path, 200)
 	if len(m.Allowed) > 0 {
@@ -200,25 +210,32 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, c *call, m r
 	c.fail(w, http.StatusNotFound, apierror.TypeNotFound, fmt.Sprintf("Pass-through endpoint %s not found.", path), "not_found")
 }
 
-// authenticate applies the route's auth mode. It returns the key and the header that carried
-// it (both empty on public routes), or answers the request itself and returns ok=false.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call) (key, carrier string, ok bool) {
+// authenticate applies the route's auth mode. It returns the verified gateway key and the
+// header that carried it, so neither goes upstream, or answers the request itself and returns
+// ok=false. On a public route a key is not required, but one that verifies is still a gateway
+// key and is still kept from the upstream; any other credential there is the caller's own.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, f foundKey) (key, carrier string, ok bool) {
 	rt := c.route
 	if rt.Auth == config.AuthPublic {
+		if f.err == nil {
+			if p, err := h.keys.Verify(r.Context(), f.key); err == nil {
+				c.principal = p
+				return f.key, f.carrier, true
+			}
+		}
 		return "", "", true
 	}
-	key, carrier, err := auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
+	err := f.err
 	if err == nil {
-		c.principal, err = h.keys.Verify(r.Context(), key)
+		c.principal, err = h.keys.Verify(r.Context(), f.key)
 	}
 	if err != nil {
-		msg := err.Error()
 		if !isAuthError(err) {
 			h.log.Error("key verification failed", "call_id", c.id, "error", err)
 			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
 			return "", "", false
 		}
-		c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, msg, "auth")
+		c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, err.Error(), "auth")
 		return "", "", false
 	}
 	if rt.Auth == config.AuthGranted && !c.principal.CanCall(rt.Path) {
@@ -226,7 +243,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call) 
 			fmt.Sprintf("Virtual key is not allowed to call this route. Route=%s.", rt.Path), "auth")
 		return "", "", false
 	}
-	return key, carrier, true
+	return f.key, f.carrier, true
 }
 
 func isAuthError(err error) bool {

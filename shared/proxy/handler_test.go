@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The Cohere rerank config from the LiteLLM tutorial, with auth: true and forward_headers.
@@ -139,6 +140,13 @@ general_settings:
 		if tt.status == 401 && resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: 401 content-type = %q", tt.path, resp.Header.Get("Content-Type"))
 		}
+		if rec := g.usage.next(t); rec.Status != tt.status || rec.Route != tt.path {
+			t.Errorf("%s: record %+v", tt.path, rec)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // a second record for any call would have been written by now
+	if extra := g.usage.drain(); len(extra) != 0 {
+		t.Errorf("%d records more than calls: %+v", len(extra), extra)
 	}
 	if n := up.count(); n != 4 {
 		t.Errorf("upstream got %d requests, want 4 (rejected calls must not reach it)", n)
@@ -231,6 +239,7 @@ general_settings:
 		"X-Litellm-Api-Key": masterKey,
 		"Authorization":     "Bearer " + masterKey,
 		"X-Pass-Trace":      "t-" + masterKey,
+		"X-Forwarded-Auth":  "Basic " + base64.StdEncoding.EncodeToString([]byte("user:"+masterKey)),
 		"X-Api-Key":         "sk-ant-caller-own",
 	})
 	wantStatus(t, resp, body, 200)
@@ -263,7 +272,8 @@ general_settings:
 	wantBody(t, body, reply)
 	got := up.last(t)
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("pk-lf-1:sk-lf-2"))
-	assertHeaders(t, got.Header, map[string]string{"Authorization": want, "Content-Length": "113"}, []string{"User-Agent"})
+	// Without forward_headers the body still travels with its Content-Type.
+	assertHeaders(t, got.Header, map[string]string{"Authorization": want, "Content-Length": "113", "Content-Type": "application/json"}, nil)
 	if string(got.Body) != batch {
 		t.Errorf("body changed: %s", got.Body)
 	}
@@ -447,5 +457,38 @@ general_settings:
 		if resp.StatusCode != 400 || !strings.Contains(string(body), `"type":"invalid_request_error"`) {
 			t.Errorf("%s: got %d %s, want a 400 invalid_request_error", bad, resp.StatusCode, body)
 		}
+	}
+}
+
+// On a public route a gateway key is not needed, but one that is sent is still never forwarded,
+// nor is it forwarded from the query string; the caller's own credentials are.
+func TestPublicRouteStripsGatewayKeyOnly(t *testing.T) {
+	const cfg = `
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - {path: /pub, target: "{{UP}}/pub", forward_headers: true, auth: false}
+    - {path: /keyed, target: "{{UP}}/keyed", auth: true}
+`
+	up := startUpstream(t, jsonReply(200, `{}`))
+	g := startGateway(t, cfg, up.URL)
+	tests := []struct {
+		name, uri, authorization string
+		wantAuth, wantURI        string
+	}{
+		{"gateway key stripped", "/pub?x=1", "Bearer " + masterKey, "", "/pub?x=1"},
+		{"caller's own credential forwarded", "/pub", "Bearer caller-own-token", "Bearer caller-own-token", "/pub"},
+		{"gateway key in the query stripped", "/pub?key=" + masterKey + "&x=1", "Bearer " + masterKey, "", "/pub?x=1"},
+		{"keyed route, key in the query", "/keyed?a=1&key=" + masterKey, "Bearer " + masterKey, "", "/keyed?a=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := do(t, "GET", g.URL+tt.uri, nil, map[string]string{"Authorization": tt.authorization})
+			wantStatus(t, resp, body, 200)
+			got := up.last(t)
+			if got.Header.Get("Authorization") != tt.wantAuth || got.URI != tt.wantURI {
+				t.Errorf("upstream got Authorization %q URI %q, want %q %q", got.Header.Get("Authorization"), got.URI, tt.wantAuth, tt.wantURI)
+			}
+		})
 	}
 }

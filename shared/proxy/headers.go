@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 
 	"github.com/passthru/gateway/shared/route"
@@ -16,9 +18,9 @@ var hopByHop = []string{
 }
 
 // neverForwarded are client headers that never go upstream: hop-by-hop headers, framing the
-// upstream request sets itself, Accept-Encoding (so the upstream answers in an encoding the
-// client asked the gateway for, not one it negotiated for itself), Expect (the server already
-// answered it), and the LiteLLM key header.
+// upstream request sets itself, Accept-Encoding (as in LiteLLM: the upstream then answers
+// uncompressed, which later usage parsing can read), Expect (the server already answered it),
+// and the LiteLLM key header.
 var neverForwarded = func() map[string]bool {
 	m := map[string]bool{"Host": true, "Content-Length": true, "Accept-Encoding": true, "Expect": true, "X-Litellm-Api-Key": true}
 	for _, h := range hopByHop {
@@ -26,6 +28,9 @@ var neverForwarded = func() map[string]bool {
 	}
 	return m
 }()
+
+// bodyHeaders describe the request body and travel with it.
+var bodyHeaders = []string{"Content-Type", "Content-Encoding"}
 
 // passPrefix turns `x-pass-<name>` into `<name>` upstream.
 const passPrefix = "X-Pass-"
@@ -45,9 +50,16 @@ var protectedPass = func() map[string]bool {
 // outboundHeader starts the upstream headers: with forward_headers, the client's headers, minus
 // those that never go upstream, the ones the route configures (the route wins), the header that
 // carried the gateway key, and any other header whose value contains that key.
+// Without forward_headers only the body's own description (Content-Type, Content-Encoding)
+// goes along, because the body does: the upstream cannot read it without them.
 func outboundHeader(in http.Header, rt *route.Route, key, carrier string) http.Header {
 	out := make(http.Header, 8)
 	if !rt.ForwardHeaders {
+		for _, name := range bodyHeaders {
+			if vv, ok := in[name]; ok && !rt.SetsHeader(name) {
+				out[name] = vv
+			}
+		}
 		return out
 	}
 	conn := connectionTokens(in)
@@ -114,14 +126,48 @@ func connectionTokens(h http.Header) map[string]bool {
 	return m
 }
 
+// containsKey reports whether any value holds the gateway key, as written or inside Basic
+// credentials (`Basic base64(user:key)`).
 func containsKey(vv []string, key string) bool {
 	if key == "" {
 		return false
 	}
 	for _, v := range vv {
-		if strings.Contains(v, key) {
+		if strings.Contains(v, key) || strings.Contains(basicCredentials(v), key) {
 			return true
 		}
 	}
 	return false
+}
+
+// basicCredentials decodes `Basic <base64>`, or returns "".
+func basicCredentials(v string) string {
+	scheme, rest, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "basic") {
+		return ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+	if err != nil {
+		return ""
+	}
+	return string(raw)
+}
+
+// withoutKey drops query parameters that carry the gateway key (the Gemini SDKs send keys as
+// ?key=), leaving the query byte for byte when none does.
+func withoutKey(raw, key string) string {
+	if key == "" || raw == "" {
+		return raw
+	}
+	if unescaped, err := url.QueryUnescape(raw); err == nil && !strings.Contains(unescaped, key) {
+		return raw
+	}
+	var kept []string
+	for _, pair := range strings.Split(raw, "&") {
+		if v, err := url.QueryUnescape(pair); err == nil && strings.Contains(v, key) {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	return strings.Join(kept, "&")
 }

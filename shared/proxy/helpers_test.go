@@ -42,10 +42,11 @@ var testSecrets = fakeSecrets{
 	"ANTHROPIC_API_KEY":   "sk-ant-real",
 }
 
-// records collects usage records.
+// records collects usage records; next hands them out in the order they were written.
 type records struct {
 	mu   sync.Mutex
 	list []usage.Record
+	read int
 	got  chan struct{}
 }
 
@@ -68,7 +69,21 @@ func (r *records) next(t *testing.T) usage.Record {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.list[len(r.list)-1]
+	rec := r.list[r.read]
+	r.read++
+	return rec
+}
+
+// drain returns every record written so far that next has not handed out.
+func (r *records) drain() []usage.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rest := r.list[r.read:]
+	r.read = len(r.list)
+	for range rest {
+		<-r.got
+	}
+	return rest
 }
 
 // syncBuffer is a log sink safe for concurrent writes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -85,9 +86,15 @@ func TestUpstreamResponsesRelayedUnchanged(t *testing.T) {
 	if n := up.count(); n != len(tests) {
 		t.Errorf("upstream got %d requests, want %d (redirects are never followed)", n, len(tests))
 	}
-	rec := g.usage.next(t)
-	if rec.CostUSD == nil || *rec.CostUSD != 0.25 || rec.CostSource != "cost_per_request" {
-		t.Errorf("cost = %v %q, want 0.25 from cost_per_request", rec.CostUSD, rec.CostSource)
+	for _, tt := range tests {
+		rec := g.usage.next(t)
+		if rec.Status != tt.status || rec.Route != "/p" {
+			t.Errorf("record %+v, want status %d on /p", rec, tt.status)
+		}
+		wantCost := tt.status < 400
+		if hasCost := rec.CostUSD != nil && *rec.CostUSD == 0.25 && rec.CostSource == "cost_per_request"; hasCost != wantCost {
+			t.Errorf("%d: cost = %v %q, want cost_per_request 0.25: %v", tt.status, rec.CostUSD, rec.CostSource, wantCost)
+		}
 	}
 }
 
@@ -119,8 +126,13 @@ general_settings:
 	if up.last(t).URI != "/r2" {
 		t.Errorf("GET went to %s, want the GET endpoint /r2", up.last(t).URI)
 	}
-	if rec := g.usage.next(t); rec.Status != 200 {
-		t.Errorf("record %+v", rec)
+	for _, want := range []struct {
+		status int
+		class  string
+	}{{405, "method"}, {404, "not_found"}, {200, ""}} {
+		if rec := g.usage.next(t); rec.Status != want.status || rec.ErrorClass != want.class {
+			t.Errorf("record %+v, want status %d class %q", rec, want.status, want.class)
+		}
 	}
 }
 
@@ -176,7 +188,7 @@ general_settings:
 		t.Error("panic not logged")
 	}
 
-	h := proxy.New(failingRoutes{})
+	h := proxy.New(failingRoutes{}, proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	srv := startServer(t, h)
 	resp, body := do(t, "GET", srv+"/x", nil, nil)
 	wantStatus(t, resp, body, 503)

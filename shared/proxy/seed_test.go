@@ -98,8 +98,10 @@ func TestSeedConfigsWorkVerbatim(t *testing.T) {
 				}
 				return
 			}
-			if got.Host != tt.host || got.URL.Path != tt.path || got.Header.Get("Authorization") != tt.upstreamAuth {
-				t.Errorf("provider got Host %q path %q Authorization %q", got.Host, got.URL.Path, got.Header.Get("Authorization"))
+			if got.Host != tt.host || got.URL.Path != tt.path || got.Header.Get("Authorization") != tt.upstreamAuth ||
+				got.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("provider got Host %q path %q Authorization %q Content-Type %q", got.Host, got.URL.Path,
+					got.Header.Get("Authorization"), got.Header.Get("Content-Type"))
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -219,13 +221,27 @@ func TestUpstreamUnreachable(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	l.Close()
 	g := startGateway(t, fmt.Sprintf(streamConfig, "5"), dead)
-	for range 2 { // and the gateway keeps serving
-		resp, body := do(t, "POST", g.URL+"/anthropic/v1/messages", strings.NewReader(strings.Repeat("x", 1<<20)), map[string]string{"X-Api-Key": masterKey})
+	// Full duplex is on for these (they carry a body); the connection must survive the 502.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	var reused []bool
+	for range 3 { // and the gateway keeps serving
+		req, _ := http.NewRequest("POST", g.URL+"/anthropic/v1/messages", strings.NewReader(strings.Repeat("x", 64<<10)))
+		req.Header.Set("X-Api-Key", masterKey)
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }}
+		resp, err := client.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		wantStatus(t, resp, body, 502)
 		wantBody(t, body, errorJSON("502", "upstream_error", "Upstream request failed: connection refused."))
+		if rec := g.usage.next(t); rec.ErrorClass != "upstream_connect" || rec.Status != 502 {
+			t.Errorf("record %+v", rec)
+		}
 	}
-	if rec := g.usage.next(t); rec.ErrorClass != "upstream_connect" || rec.Status != 502 {
-		t.Errorf("record %+v", rec)
+	if fmt.Sprint(reused) != "[false true true]" {
+		t.Errorf("connection reuse = %v, want [false true true]", reused)
 	}
 }
 
@@ -272,11 +288,15 @@ general_settings:
         LANGFUSE_SECRET_KEY: os.environ/LANGFUSE_SECRET_KEY
         X-Tenant-Ref: "t-os.environ/COHERE_API_KEY"
 `
-	up := startUpstream(t, jsonReply(200, `{}`))
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", "tenant t-co-xyz") // an upstream echoing a credential back
+		jsonReply(200, `{}`)(w, r)
+	})
 	g := startGateway(t, cfg, up.URL, proxy.WithDetailedDebug(true))
-	resp, body := do(t, "POST", g.URL+"/lf?token=qs-secret-2", strings.NewReader(`{}`), map[string]string{
+	resp, body := do(t, "POST", g.URL+"/lf?token=qs-secret-2&note=has-"+masterKey, strings.NewReader(`{}`), map[string]string{
 		"X-Litellm-Api-Key": masterKey,
 		"Cookie":            "session=cookie-secret",
+		"X-Client-Note":     "copy " + masterKey,
 	})
 	wantStatus(t, resp, body, 200)
 	logs := g.logs.String()
@@ -290,4 +310,58 @@ general_settings:
 			t.Errorf("debug log contains secret %q:\n%s", secret, logs)
 		}
 	}
+}
+
+// The timeout is for upstream silence: an upload that keeps sending and a client that reads
+// slowly are not cut however long they take.
+func TestTimeoutCountsOnlyUpstreamSilence(t *testing.T) {
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			time.Sleep(20 * time.Millisecond) // separate reads, each well inside the timeout
+			_, _ = io.WriteString(w, sseEvent(i))
+			w.(http.Flusher).Flush()
+		}
+	})
+	g := startGateway(t, fmt.Sprintf(streamConfig, "0.15"), up.URL)
+
+	// An upload of 8 chunks 50 ms apart takes 0.35 s, over twice the timeout.
+	pr, pw := io.Pipe()
+	go func() {
+		for range 8 {
+			time.Sleep(50 * time.Millisecond)
+			_, _ = pw.Write([]byte("chunk;"))
+		}
+		pw.Close()
+	}()
+	resp, body := do(t, "POST", g.URL+"/anthropic/v1/messages", pr, map[string]string{"X-Api-Key": masterKey})
+	wantStatus(t, resp, body, 200)
+	if string(up.last(t).Body) != strings.Repeat("chunk;", 8) {
+		t.Errorf("upload arrived as %q", up.last(t).Body)
+	}
+
+	// A client whose every write takes 0.3 s, twice the timeout, still gets the whole stream.
+	h := g.Config.Handler
+	slow := &slowWriter{ResponseRecorder: httptest.NewRecorder(), delay: 300 * time.Millisecond}
+	req := httptest.NewRequest("POST", "/anthropic/v1/messages", strings.NewReader(`{}`))
+	req.Header.Set("X-Api-Key", masterKey)
+	h.ServeHTTP(slow, req)
+	if got, want := slow.Body.String(), sseEvent(0)+sseEvent(1)+sseEvent(2); got != want {
+		t.Errorf("slow client got %q, want all three events", got)
+	}
+	for range 2 {
+		if rec := g.usage.next(t); rec.Partial || rec.ErrorClass != "" {
+			t.Errorf("record %+v", rec)
+		}
+	}
+}
+
+type slowWriter struct {
+	*httptest.ResponseRecorder
+	delay time.Duration
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(s.delay)
+	return s.ResponseRecorder.Write(p)
 }

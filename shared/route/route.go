@@ -117,6 +117,19 @@ func (r *Route) SecretHeaders() []string {
 	return names
 }
 
+// SecretNames lists the secret names the route's headers reference.
+func (r *Route) SecretNames() []string {
+	var names []string
+	for _, h := range r.headers {
+		for _, t := range []*secrets.Template{&h.value, h.basicUser, h.basicPass} {
+			if t != nil && t.IsSecret() {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	return names
+}
+
 // WriteHeaders sets the route's configured headers on dst, resolving secrets through res.
 func (r *Route) WriteHeaders(ctx context.Context, dst http.Header, res secrets.Resolver) error {
 	for i := range r.headers {
