@@ -3,7 +3,6 @@ package route_test
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
