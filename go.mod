@@ -7,3 +7,5 @@ require (
 	github.com/google/uuid v1.6.0
 	go.yaml.in/yaml/v3 v3.0.6
 )
+
+require github.com/awslabs/aws-lambda-go-api-proxy v0.16.2 // indirect

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/passthru/gateway/shared/auth"
@@ -20,7 +21,17 @@ import (
 // reference is resolved once through res, so a missing secret fails here, by name, instead of
 // on the first request.
 func Load(ctx context.Context, path string, res secrets.Resolver, log *slog.Logger) (*config.Config, *route.Table, error) {
-	result := config.LoadFile(path)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config: %w", err)
+	}
+	return LoadBytes(ctx, path, data, res, log)
+}
+
+// LoadBytes is Load for a config already in memory; name says where it came from in messages.
+func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolver, log *slog.Logger) (*config.Config, *route.Table, error) {
+	path := name
+	result := config.Parse(data)
 	for _, w := range result.Warnings {
 		log.Warn(w)
 	}

@@ -114,11 +114,39 @@ type call struct {
 	errClass   string
 	partial    bool
 	redact     []string // values detailed-debug logs must hide: the key, the route's secrets
+	requestID  string
+	log        *slog.Logger
+}
+
+// RequestInfo is what an entry point knows about a request beyond net/http: the platform's
+// request ids and the caller's address. It goes into logs and usage records.
+type RequestInfo struct {
+	RequestID       string // the API Gateway / Function URL request id the client sees
+	LambdaRequestID string // the invocation's id in the Lambda logs
+	SourceIP        string
+}
+
+type requestInfoKey struct{}
+
+// WithRequestInfo attaches info to a request context.
+func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, info)
+}
+
+// newCall starts the state of one request; its logger carries the request's ids when the entry
+// point supplied them.
+func (h *Handler) newCall(r *http.Request) *call {
+	c := &call{id: uuid.NewString(), start: time.Now(), method: r.Method, log: h.log}
+	if info, ok := r.Context().Value(requestInfoKey{}).(RequestInfo); ok {
+		c.requestID = info.RequestID
+		c.log = h.log.With("request_id", info.RequestID, "lambda_request_id", info.LambdaRequestID, "source_ip", info.SourceIP)
+	}
+	return c
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{id: uuid.NewString(), start: time.Now(), method: r.Method}
+	c := h.newCall(r)
 	w.Header().Set(CallIDHeader, c.id)
 	defer func() {
 		abort := false
@@ -139,7 +167,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // response must instead be aborted.
 func (h *Handler) recovered(w http.ResponseWriter, r *http.Request, c *call, p any) (abort bool) {
 	if p != http.ErrAbortHandler {
-		h.log.Error("panic while serving", "call_id", c.id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		c.log.Error("panic while serving", "call_id", c.id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		c.errClass = "internal"
 	}
 	if c.headerSent {
@@ -154,7 +182,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
 	table, err := h.routes.Table(ctx)
 	if err != nil {
-		h.log.Error("route table unavailable", "call_id", c.id, "error", err)
+		c.log.Error("route table unavailable", "call_id", c.id, "error", err)
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The gateway's route table is unavailable; try again shortly.", "routes")
 		return
 	}
@@ -231,7 +259,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	if err != nil {
 		if !isAuthError(err) {
-			h.log.Error("key verification failed", "call_id", c.id, "error", err)
+			c.log.Error("key verification failed", "call_id", c.id, "error", err)
 			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
 			return "", "", false
 		}
@@ -254,12 +282,12 @@ func isAuthError(err error) bool {
 func (h *Handler) secretFailed(w http.ResponseWriter, c *call, err error) {
 	var nf *secrets.NotFoundError
 	if errors.As(err, &nf) {
-		h.log.Error("secret missing", "call_id", c.id, "route", c.route.Path, "secret", nf.Name)
+		c.log.Error("secret missing", "call_id", c.id, "route", c.route.Path, "secret", nf.Name)
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable,
 			fmt.Sprintf("The provider credential for this route is unavailable: secret %q is not set.", nf.Name), "secret")
 		return
 	}
-	h.log.Error("secret lookup failed", "call_id", c.id, "route", c.route.Path, "error", err)
+	c.log.Error("secret lookup failed", "call_id", c.id, "route", c.route.Path, "error", err)
 	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The provider credential for this route is unavailable; try again shortly.", "secret")
 }
 
@@ -272,6 +300,7 @@ func (c *call) fail(w http.ResponseWriter, status int, typ, msg, class string) {
 func (c *call) record() usage.Record {
 	rec := usage.Record{
 		CallID:       c.id,
+		RequestID:    c.requestID,
 		Time:         c.start.UTC(),
 		Method:       c.method,
 		UpstreamHost: c.upstream,

@@ -14,6 +14,7 @@ import (
 // Record is one call. Token and cost fields arrive with the provider parsers.
 type Record struct {
 	CallID       string    `json:"call_id"`
+	RequestID    string    `json:"request_id,omitempty"`
 	Time         time.Time `json:"timestamp"`
 	Route        string    `json:"route"`
 	Method       string    `json:"method"`

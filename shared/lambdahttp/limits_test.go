@@ -1,0 +1,143 @@
+package lambdahttp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/passthru/gateway/shared/lambdahttp"
+)
+
+func TestParseMode(t *testing.T) {
+	for in, want := range map[string]lambdahttp.Mode{"": lambdahttp.Stream, "stream": lambdahttp.Stream,
+		"RESPONSE_STREAM": lambdahttp.Stream, "buffered": lambdahttp.Buffered, " Buffered ": lambdahttp.Buffered} {
+		if got, err := lambdahttp.ParseMode(in); err != nil || got != want {
+			t.Errorf("ParseMode(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := lambdahttp.ParseMode("STREAMING"); err == nil || err.Error() != `response mode "STREAMING" is neither stream nor buffered` {
+		t.Errorf("ParseMode(STREAMING) error = %v", err)
+	}
+}
+
+func TestUnsupportedEvents(t *testing.T) {
+	a := lambdahttp.New(http.NotFoundHandler(), lambdahttp.Options{})
+	tests := map[string]string{
+		`{"requestContext":{"elb":{"targetGroupArn":"arn"}},"httpMethod":"GET","path":"/"}`: "Application Load Balancer events are not supported; use a Function URL or API Gateway",
+		`{"Records":[{"eventSource":"aws:sqs"}]}`:                                           "unrecognised event: expected an API Gateway REST, HTTP API or Function URL request",
+		`not json`: "the event is not JSON",
+	}
+	for payload, want := range tests {
+		if _, err := a.Invoke(context.Background(), json.RawMessage(payload)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Invoke(%s) error = %v, want %q", payload, err, want)
+		}
+	}
+}
+
+// restEvent is a REST API event for path with body (base64 when binary).
+func restEvent(t *testing.T, path string, body []byte, binary bool) []byte {
+	t.Helper()
+	var e map[string]any
+	if err := json.Unmarshal(fixture(t, "rest-rerank.json"), &e); err != nil {
+		t.Fatal(err)
+	}
+	e["path"], e["body"], e["isBase64Encoded"] = path, string(body), binary
+	if binary {
+		e["body"] = base64.StdEncoding.EncodeToString(body)
+	}
+	out, _ := json.Marshal(e)
+	return out
+}
+
+// A panic answers 500 in the caller's format, and the next invocation is served.
+func TestPanicAnswers500AndServingGoesOn(t *testing.T) {
+	calls := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls%2 == 1 {
+			panic("boom")
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	const want500 = `{"error":{"message":"Internal server error.","type":"internal_server_error","param":"None","code":"500"}}`
+	for _, mode := range []lambdahttp.Mode{lambdahttp.Stream, lambdahttp.Buffered} {
+		a := lambdahttp.New(h, lambdahttp.Options{RESTMode: mode, Logger: discard})
+		if r := invoke(t, a, restEvent(t, "/x", nil, false)); r.status != 500 || r.body != want500 {
+			t.Errorf("%v: panic gave %d %q", mode, r.status, r.body)
+		}
+		if r := invoke(t, a, restEvent(t, "/x", nil, false)); r.status != 200 || r.body != "ok" {
+			t.Errorf("%v: after the panic %d %q", mode, r.status, r.body)
+		}
+	}
+}
+
+// An upstream that dies mid-stream: a streamed response ends with an error (the runtime turns
+// it into its error trailers), a buffered one becomes a 502 rather than a silently cut body.
+func TestAbortedResponse(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "data: first\n\n")
+		panic(http.ErrAbortHandler)
+	})
+	a := lambdahttp.New(h, lambdahttp.Options{Logger: discard})
+	r := invoke(t, a, restEvent(t, "/x", nil, false))
+	if r.status != 200 || r.body != "data: first\n\n" || r.readErr == nil ||
+		r.readErr.Error() != "response aborted: the upstream stream ended early" {
+		t.Errorf("streamed: %d %q, read error %v", r.status, r.body, r.readErr)
+	}
+	b := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered, Logger: discard})
+	r = invoke(t, b, restEvent(t, "/x", nil, false))
+	want := `{"error":{"message":"The upstream response ended early; a buffered integration cannot return part of it.","type":"upstream_error","param":"None","code":"502"}}`
+	if r.status != 502 || r.body != want {
+		t.Errorf("buffered: %d %q", r.status, r.body)
+	}
+}
+
+func TestBodyOverSixMegabytesIs413(t *testing.T) {
+	called := false
+	a := lambdahttp.New(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }), lambdahttp.Options{})
+	body := bytes.Repeat([]byte{0xff}, lambdahttp.MaxBufferedBody+1)
+	r := invoke(t, a, restEvent(t, "/x", body, true))
+	want := `{"error":{"message":"Request body is 6291457 bytes; Lambda accepts at most 6 MB (6291456 bytes) per invocation.","type":"invalid_request_error","param":"None","code":"413"}}`
+	if r.status != 413 || r.body != want || called {
+		t.Errorf("got %d %q (handler called: %v)", r.status, r.body, called)
+	}
+}
+
+// Binary bodies are base64 in buffered responses and raw in streams; a stream is not capped
+// below Lambda's 200 MB (here 25 MB, above the old 20 MB cap).
+func TestBinaryAndLargeResponses(t *testing.T) {
+	binary := []byte{0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe}
+	const large = 25 << 20
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/large" {
+			chunk := bytes.Repeat([]byte("x"), 64<<10)
+			for i := 0; i < large/len(chunk); i++ {
+				_, _ = w.Write(chunk)
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(binary)
+	})
+	b := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered})
+	if r := invoke(t, b, restEvent(t, "/bin", nil, false)); !r.isBase64 || r.body != base64.StdEncoding.EncodeToString(binary) {
+		t.Errorf("buffered binary: base64 %v body %q", r.isBase64, r.body)
+	}
+	s := lambdahttp.New(h, lambdahttp.Options{})
+	if r := invoke(t, s, restEvent(t, "/bin", nil, false)); r.body != string(binary) {
+		t.Errorf("streamed binary body %q", r.body)
+	}
+	out, err := s.Invoke(context.Background(), restEvent(t, "/large", nil, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, out.(io.Reader))
+	if err != nil || n < large {
+		t.Errorf("streamed %d bytes (err %v), want all %d", n, err, large)
+	}
+}

@@ -1,0 +1,123 @@
+package lambdahttp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// streamV1 answers a REST API integration in STREAM mode.
+func (a *Adapter) streamV1(r *http.Request) *events.APIGatewayProxyStreamingResponse {
+	w, body := a.serveStreaming(r)
+	headers, cookies := flatten(w.sent)
+	return &events.APIGatewayProxyStreamingResponse{StatusCode: w.status, Headers: headers, Cookies: cookies, Body: body}
+}
+
+// streamFunctionURL answers a Function URL in RESPONSE_STREAM mode.
+func (a *Adapter) streamFunctionURL(r *http.Request) *events.LambdaFunctionURLStreamingResponse {
+	w, body := a.serveStreaming(r)
+	headers, cookies := flatten(w.sent)
+	return &events.LambdaFunctionURLStreamingResponse{StatusCode: w.status, Headers: headers, Cookies: cookies, Body: body}
+}
+
+// serveStreaming runs the handler in its own goroutine, writing into a pipe that the runtime
+// reads as the response body, and returns as soon as the status and headers are known. Every
+// Write reaches the runtime as its own chunk, so nothing is held back.
+//
+// If the handler panics after the headers went out (the proxy does so, with
+// http.ErrAbortHandler, when an upstream dies mid-stream), the pipe is closed with an error: the
+// runtime then ends the response with its error trailers instead of a clean, truncated end.
+func (a *Adapter) serveStreaming(r *http.Request) (*streamWriter, io.ReadCloser) {
+	pr, pw := io.Pipe()
+	w := &streamWriter{header: http.Header{}, pipe: pw, started: make(chan struct{})}
+	go func() {
+		defer func() {
+			p := recover()
+			switch {
+			case p == nil:
+				w.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
+				_ = pw.Close()
+			case !w.headerSent():
+				a.log.Error("panic before the response started", "panic", fmt.Sprint(p))
+				w.header = http.Header{}
+				writeInternal(w)
+				_ = pw.Close()
+			default:
+				_ = pw.CloseWithError(abortError(p))
+			}
+		}()
+		a.handlerFor(r).ServeHTTP(w, r)
+	}()
+	<-w.started
+	return w, pr
+}
+
+func abortError(p any) error {
+	if p == http.ErrAbortHandler {
+		return errors.New("response aborted: the upstream stream ended early")
+	}
+	return fmt.Errorf("response aborted: %v", p)
+}
+
+// streamWriter is the handler's ResponseWriter on the streaming path.
+type streamWriter struct {
+	header  http.Header
+	sent    http.Header // the headers as they were at WriteHeader
+	status  int
+	pipe    *io.PipeWriter
+	once    sync.Once
+	started chan struct{}
+}
+
+func (w *streamWriter) Header() http.Header { return w.header }
+
+func (w *streamWriter) WriteHeader(status int) {
+	if status >= 100 && status < 200 {
+		return // informational responses have no place in the prelude
+	}
+	w.once.Do(func() {
+		w.status, w.sent = status, w.header.Clone()
+		close(w.started)
+	})
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.pipe.Write(p)
+}
+
+// Flush is a no-op: each Write is already a chunk on its way to the runtime. Having it tells
+// http.ResponseController (and the proxy) that flushing is not an error here.
+func (w *streamWriter) Flush() {}
+
+func (w *streamWriter) headerSent() bool {
+	select {
+	case <-w.started:
+		return true
+	default:
+		return false
+	}
+}
+
+// flatten turns response headers into the prelude's single-value map (repeated values
+// comma-joined, as HTTP allows) and its cookie list.
+func flatten(h http.Header) (map[string]string, []string) {
+	headers := make(map[string]string, len(h))
+	var cookies []string
+	for k, vv := range h {
+		if k == "Set-Cookie" {
+			cookies = append(cookies, vv...)
+			continue
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) || k == "Trailer" {
+			continue // the Lambda stream has no HTTP trailers to carry them
+		}
+		headers[k] = strings.Join(vv, ",")
+	}
+	return headers, cookies
+}
