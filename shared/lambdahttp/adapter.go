@@ -16,13 +16,10 @@ package lambdahttp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 // Mode is how an integration expects its response.
@@ -87,19 +84,51 @@ func New(h http.Handler, opts Options) *Adapter {
 	return &Adapter{h: h, opts: opts, log: log}
 }
 
+// Event is an HTTP invocation of any supported shape (REST v1, HTTP API v2, Function URL),
+// with just the fields the adapter reads. The runtime decodes each payload straight into it, so
+// an invocation costs one JSON decode, not one per shape tried.
+type Event struct {
+	Version                         string              `json:"version"`
+	HTTPMethod                      string              `json:"httpMethod"` // v1 only
+	Path                            string              `json:"path"`       // v1: decoded, without the stage
+	RawPath                         string              `json:"rawPath"`    // v2: percent-encoded
+	RawQueryString                  string              `json:"rawQueryString"`
+	Headers                         map[string]string   `json:"headers"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	Cookies                         []string            `json:"cookies"`
+	Body                            string              `json:"body"`
+	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
+	RequestContext                  EventContext        `json:"requestContext"`
+}
+
+// EventContext is the part of requestContext the adapter reads.
+type EventContext struct {
+	RequestID  string `json:"requestId"`
+	DomainName string `json:"domainName"`
+	Stage      string `json:"stage"`
+	Identity   struct {
+		SourceIP string `json:"sourceIp"`
+	} `json:"identity"` // v1
+	HTTP *struct {
+		Method   string `json:"method"`
+		Path     string `json:"path"`
+		SourceIP string `json:"sourceIp"`
+	} `json:"http"` // v2
+	ELB *struct {
+		TargetGroupArn string `json:"targetGroupArn"`
+	} `json:"elb"`
+}
+
 // Invoke is the Lambda handler: lambda.Start(adapter.Invoke). Streaming results are returned
 // as pointers, which the runtime streams; a value would be sent as JSON.
-func (a *Adapter) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	shape, err := detect(payload)
+func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
+	shape, err := detect(&e)
 	if err != nil {
 		return nil, err
 	}
-	switch shape {
-	case restV1:
-		var e events.APIGatewayProxyRequest
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return nil, fmt.Errorf("decode API Gateway REST event: %w", err)
-		}
+	if shape == restV1 {
 		req, err := requestV1(ctx, &e, a.opts.BasePath)
 		if err != nil {
 			return nil, err
@@ -108,23 +137,18 @@ func (a *Adapter) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 			return a.bufferedV1(req), nil
 		}
 		return a.streamV1(req), nil
+	}
+	req, err := requestV2(ctx, &e, shape == httpAPIV2, a.opts.BasePath)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case shape == httpAPIV2:
+		return a.bufferedV2(req), nil
+	case a.opts.FunctionURLMode == Buffered:
+		return a.bufferedFunctionURL(req), nil
 	default:
-		var e events.APIGatewayV2HTTPRequest // a Function URL event has the same fields
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return nil, fmt.Errorf("decode %s event: %w", shape, err)
-		}
-		req, err := requestV2(ctx, &e, shape == httpAPIV2, a.opts.BasePath)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case shape == httpAPIV2:
-			return a.bufferedV2(req), nil
-		case a.opts.FunctionURLMode == Buffered:
-			return a.bufferedFunctionURL(req), nil
-		default:
-			return a.streamFunctionURL(req), nil
-		}
+		return a.streamFunctionURL(req), nil
 	}
 }
 
@@ -137,31 +161,16 @@ const (
 	functionURL
 )
 
-func (s shape) String() string {
-	return [...]string{"API Gateway REST (v1)", "API Gateway HTTP API (v2)", "Lambda Function URL"}[s]
-}
-
-// detect tells the event shapes apart by the fields only each has.
-func detect(payload []byte) (shape, error) {
-	var probe struct {
-		Version        string `json:"version"`
-		HTTPMethod     string `json:"httpMethod"`
-		RequestContext struct {
-			DomainName string          `json:"domainName"`
-			HTTP       json.RawMessage `json:"http"`
-			ELB        json.RawMessage `json:"elb"`
-		} `json:"requestContext"`
-	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
-		return 0, fmt.Errorf("the event is not JSON: %w", err)
-	}
+// detect tells the event shapes apart by the fields only each has. A Function URL event is a
+// 2.0 event whose domain is the function URL's.
+func detect(e *Event) (shape, error) {
 	switch {
-	case probe.RequestContext.ELB != nil:
+	case e.RequestContext.ELB != nil:
 		return 0, fmt.Errorf("Application Load Balancer events are not supported; use a Function URL or API Gateway")
-	case probe.HTTPMethod != "":
+	case e.HTTPMethod != "":
 		return restV1, nil
-	case probe.Version == "2.0" && probe.RequestContext.HTTP != nil:
-		if strings.Contains(probe.RequestContext.DomainName, ".lambda-url.") {
+	case e.Version == "2.0" && e.RequestContext.HTTP != nil:
+		if strings.Contains(e.RequestContext.DomainName, ".lambda-url.") {
 			return functionURL, nil
 		}
 		return httpAPIV2, nil

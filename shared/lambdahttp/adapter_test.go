@@ -35,7 +35,7 @@ type upstream struct {
 	body []byte
 }
 
-func startUpstream(t *testing.T) *upstream {
+func startUpstream(t testing.TB) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -72,7 +72,7 @@ var chatEvents = []string{
 
 // gatewayFor serves local/config.yaml, the config the fixtures in events/ are written for, with
 // its mock-upstream targets pointed at u.
-func gatewayFor(t *testing.T, u string) http.Handler {
+func gatewayFor(t testing.TB, u string) http.Handler {
 	t.Helper()
 	data, err := os.ReadFile("../../local/config.yaml")
 	if err != nil {
@@ -92,7 +92,7 @@ func gatewayFor(t *testing.T, u string) http.Handler {
 		proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../../events/" + name)
 	if err != nil {
@@ -154,9 +154,19 @@ func decodeStream(t *testing.T, kind string, r io.Reader) response {
 	return response{kind: kind, status: p.StatusCode, headers: p.Headers, cookies: p.Cookies, body: string(body), readErr: err}
 }
 
+// event decodes a payload as the Lambda runtime does before calling the handler.
+func event(t testing.TB, payload []byte) lambdahttp.Event {
+	t.Helper()
+	var e lambdahttp.Event
+	if err := json.Unmarshal(payload, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func invoke(t *testing.T, a *lambdahttp.Adapter, payload []byte) response {
 	t.Helper()
-	out, err := a.Invoke(context.Background(), payload)
+	out, err := a.Invoke(context.Background(), event(t, payload))
 	if err != nil {
 		t.Fatalf("Invoke: %v", err)
 	}

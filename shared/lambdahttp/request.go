@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/passthru/gateway/shared/proxy"
@@ -17,7 +16,7 @@ import (
 
 // requestV1 converts a REST API event. Its `path` never holds the stage (that is
 // requestContext.path); headers and query strings come from the multi-value maps when present.
-func requestV1(ctx context.Context, e *events.APIGatewayProxyRequest, basePath string) (*http.Request, error) {
+func requestV1(ctx context.Context, e *Event, basePath string) (*http.Request, error) {
 	body, err := decodeBody(e.Body, e.IsBase64Encoded)
 	if err != nil {
 		return nil, err
@@ -43,14 +42,15 @@ func requestV1(ctx context.Context, e *events.APIGatewayProxyRequest, basePath s
 // requestV2 converts an HTTP API or Function URL event (payload format 2.0). Their rawPath is
 // still percent-encoded, and an HTTP API stage other than $default prefixes it. Cookies arrive
 // apart from the headers and go back into one Cookie header.
-func requestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest, stripStage bool, basePath string) (*http.Request, error) {
+func requestV2(ctx context.Context, e *Event, stripStage bool, basePath string) (*http.Request, error) {
 	body, err := decodeBody(e.Body, e.IsBase64Encoded)
 	if err != nil {
 		return nil, err
 	}
+	v2 := e.RequestContext.HTTP
 	raw := e.RawPath
 	if raw == "" {
-		raw = e.RequestContext.HTTP.Path
+		raw = v2.Path
 	}
 	if stage := e.RequestContext.Stage; stripStage && stage != "" && stage != "$default" {
 		raw = stripBase(raw, "/"+stage)
@@ -69,8 +69,8 @@ func requestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest, stripStag
 	if len(e.Cookies) > 0 {
 		header.Set("Cookie", strings.Join(e.Cookies, "; "))
 	}
-	info := proxy.RequestInfo{RequestID: e.RequestContext.RequestID, SourceIP: e.RequestContext.HTTP.SourceIP}
-	return newRequest(ctx, e.RequestContext.HTTP.Method, u, header, body, info), nil
+	info := proxy.RequestInfo{RequestID: e.RequestContext.RequestID, SourceIP: v2.SourceIP}
+	return newRequest(ctx, v2.Method, u, header, body, info), nil
 }
 
 func newRequest(ctx context.Context, method string, u *url.URL, header http.Header, body []byte, info proxy.RequestInfo) *http.Request {

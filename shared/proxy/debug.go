@@ -100,16 +100,16 @@ func (h *Handler) logClientRequest(r *http.Request, c *call) {
 	if c.route.KeyHeader != "" {
 		extra = append(extra, c.route.KeyHeader)
 	}
-	c.log.Debug("client request", "call_id", c.id, "method", r.Method, "url", redactURL(r.URL, c.redact),
+	c.logger().Debug("client request", "call_id", c.id, "method", r.Method, "url", redactURL(r.URL, c.redact),
 		"remote", r.RemoteAddr, "headers", redactHeader(r.Header, extra, c.redact), "content_length", r.ContentLength)
 }
 
 func (h *Handler) logUpstreamRequest(c *call, out *http.Request) {
-	c.log.Debug("upstream request", "call_id", c.id, "method", out.Method, "url", redactURL(out.URL, c.redact),
+	c.logger().Debug("upstream request", "call_id", c.id, "method", out.Method, "url", redactURL(out.URL, c.redact),
 		"headers", redactHeader(out.Header, c.route.SecretHeaders(), c.redact))
 }
 
 func (h *Handler) logUpstreamResponse(c *call, resp *http.Response) {
-	c.log.Debug("upstream response", "call_id", c.id, "status", resp.StatusCode,
+	c.logger().Debug("upstream response", "call_id", c.id, "status", resp.StatusCode,
 		"headers", redactHeader(resp.Header, nil, c.redact), slog.Int64("content_length", resp.ContentLength))
 }

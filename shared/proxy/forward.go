@@ -183,7 +183,7 @@ func (h *Handler) streamBroken(r *http.Request, c *call, err error, timedOut boo
 	default:
 		c.errClass = "upstream_reset"
 	}
-	c.log.Warn("upstream response ended early", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream,
+	c.logger().Warn("upstream response ended early", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream,
 		"bytes_sent", c.bytesOut, "error_class", c.errClass, "error", err)
 	panic(http.ErrAbortHandler)
 }
@@ -196,14 +196,14 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call
 		c.errClass, c.status = "client_disconnect", 499
 		return
 	case idle.expired():
-		c.log.Warn("upstream timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "timeout", idle.timeout)
+		c.logger().Warn("upstream timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "timeout", idle.timeout)
 		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
 			fmt.Sprintf("Upstream did not respond within the %s timeout.", idle.timeout), "upstream_timeout")
 	case errors.As(err, &ne) && ne.Timeout():
-		c.log.Warn("upstream connection timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
+		c.logger().Warn("upstream connection timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
 		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout, "Connecting to the upstream timed out.", "upstream_timeout")
 	default:
-		c.log.Warn("upstream request failed", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
+		c.logger().Warn("upstream request failed", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
 		c.fail(w, http.StatusBadGateway, apierror.TypeUpstream, "Upstream request failed: "+describe(err)+".", "upstream_connect")
 	}
 }

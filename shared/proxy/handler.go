@@ -114,8 +114,18 @@ type call struct {
 	errClass   string
 	partial    bool
 	redact     []string // values detailed-debug logs must hide: the key, the route's secrets
-	requestID  string
-	log        *slog.Logger
+	info       RequestInfo
+	base, log  *slog.Logger // log is base with the request's ids, made on first use
+}
+
+func (c *call) logger() *slog.Logger {
+	if c.log == nil {
+		c.log = c.base
+		if c.info != (RequestInfo{}) {
+			c.log = c.base.With("request_id", c.info.RequestID, "lambda_request_id", c.info.LambdaRequestID, "source_ip", c.info.SourceIP)
+		}
+	}
+	return c.log
 }
 
 // RequestInfo is what an entry point knows about a request beyond net/http: the platform's
@@ -133,14 +143,10 @@ func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
 	return context.WithValue(ctx, requestInfoKey{}, info)
 }
 
-// newCall starts the state of one request; its logger carries the request's ids when the entry
-// point supplied them.
+// newCall starts the state of one request, with the ids the entry point supplied, if any.
 func (h *Handler) newCall(r *http.Request) *call {
-	c := &call{id: uuid.NewString(), start: time.Now(), method: r.Method, log: h.log}
-	if info, ok := r.Context().Value(requestInfoKey{}).(RequestInfo); ok {
-		c.requestID = info.RequestID
-		c.log = h.log.With("request_id", info.RequestID, "lambda_request_id", info.LambdaRequestID, "source_ip", info.SourceIP)
-	}
+	c := &call{id: uuid.NewString(), start: time.Now(), method: r.Method, base: h.log}
+	c.info, _ = r.Context().Value(requestInfoKey{}).(RequestInfo)
 	return c
 }
 
@@ -167,7 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // response must instead be aborted.
 func (h *Handler) recovered(w http.ResponseWriter, r *http.Request, c *call, p any) (abort bool) {
 	if p != http.ErrAbortHandler {
-		c.log.Error("panic while serving", "call_id", c.id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		c.logger().Error("panic while serving", "call_id", c.id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		c.errClass = "internal"
 	}
 	if c.headerSent {
@@ -182,7 +188,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
 	table, err := h.routes.Table(ctx)
 	if err != nil {
-		c.log.Error("route table unavailable", "call_id", c.id, "error", err)
+		c.logger().Error("route table unavailable", "call_id", c.id, "error", err)
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The gateway's route table is unavailable; try again shortly.", "routes")
 		return
 	}
@@ -259,7 +265,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	if err != nil {
 		if !isAuthError(err) {
-			c.log.Error("key verification failed", "call_id", c.id, "error", err)
+			c.logger().Error("key verification failed", "call_id", c.id, "error", err)
 			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
 			return "", "", false
 		}
@@ -282,12 +288,12 @@ func isAuthError(err error) bool {
 func (h *Handler) secretFailed(w http.ResponseWriter, c *call, err error) {
 	var nf *secrets.NotFoundError
 	if errors.As(err, &nf) {
-		c.log.Error("secret missing", "call_id", c.id, "route", c.route.Path, "secret", nf.Name)
+		c.logger().Error("secret missing", "call_id", c.id, "route", c.route.Path, "secret", nf.Name)
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable,
 			fmt.Sprintf("The provider credential for this route is unavailable: secret %q is not set.", nf.Name), "secret")
 		return
 	}
-	c.log.Error("secret lookup failed", "call_id", c.id, "route", c.route.Path, "error", err)
+	c.logger().Error("secret lookup failed", "call_id", c.id, "route", c.route.Path, "error", err)
 	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The provider credential for this route is unavailable; try again shortly.", "secret")
 }
 
@@ -300,7 +306,7 @@ func (c *call) fail(w http.ResponseWriter, status int, typ, msg, class string) {
 func (c *call) record() usage.Record {
 	rec := usage.Record{
 		CallID:       c.id,
-		RequestID:    c.requestID,
+		RequestID:    c.info.RequestID,
 		Time:         c.start.UTC(),
 		Method:       c.method,
 		UpstreamHost: c.upstream,
