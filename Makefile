@@ -14,9 +14,12 @@ CONFIG ?= local/config.yaml
 ADDR ?= 127.0.0.1:4000
 MOCK_ADDR ?= 127.0.0.1:4010
 FUZZTIME ?= 30s
+LAMBDA_CONFIG ?= functions/gateway/config.yaml
+ENV ?= default
+EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test demo validate bench fuzz lint build build-GatewayFunction deploy clean
+.PHONY: run test demo validate bench lambda-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -49,18 +52,41 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-## build: the Lambda binary (linux/arm64) in bin/bootstrap
+## lambda-bench: artifact size, cold start under a fake Runtime API, and per-invocation cost
+lambda-bench:
+	go test -count=1 -run TestArtifactSize -v ./functions/gateway | grep -E 'bootstrap|ok|FAIL'
+	go test -run '^$$' -bench . -benchtime 20x ./functions/gateway
+	go test -run '^$$' -bench . -benchmem ./shared/lambdahttp
+
+## template-check: cfn-lint, then the streaming settings of the SAM-transformed template
+template-check:
+	cfn-lint template.yaml
+	python3 .ci/check_template.py template.yaml
+
+## build: sam build (runs build-GatewayFunction, bundling LAMBDA_CONFIG as the route config)
 build:
+	sam build
+
+## bootstrap: the Lambda binary in bin/bootstrap (linux/arm64), without SAM
+bootstrap:
 	$(GO_LAMBDA_BUILD) -o bin/bootstrap ./functions/gateway
 
 # sam build (BuildMethod: makefile) calls this with ARTIFACTS_DIR set.
 build-GatewayFunction:
 	$(GO_LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/gateway
-	cp $(CONFIG) $(ARTIFACTS_DIR)/config.yaml
+	cp $(LAMBDA_CONFIG) $(ARTIFACTS_DIR)/config.yaml
 
-## deploy: sam build && sam deploy --guided (needs the SAM CLI and AWS credentials)
+## deploy: sam build && sam deploy with samconfig.toml's ENV (default or prod)
 deploy:
-	sam build && sam deploy --guided
+	sam build && sam deploy --config-env $(ENV)
+
+## invoke: sam local invoke GatewayFunction -e $(EVENT) (buffered: sam local cannot stream)
+invoke:
+	sam local invoke GatewayFunction -e $(EVENT) --env-vars local/env.json
+
+## start-api: sam local start-api on the REST events (buffered)
+start-api:
+	sam local start-api --env-vars local/env.json
 
 clean:
 	rm -rf bin .aws-sam local/usage.jsonl

@@ -182,7 +182,9 @@ func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...
 	return cmd
 }
 
-func sseEvent(i int) string { return fmt.Sprintf("data: {\"choices\":[{\"delta\":{\"content\":\"tok%d\"}}]}\n\n", i) }
+func sseEvent(i int) string {
+	return fmt.Sprintf("data: {\"choices\":[{\"delta\":{\"content\":\"tok%d\"}}]}\n\n", i)
+}
 
 func TestBootstrapStreamsUnderRuntimeAPI(t *testing.T) {
 	const events, gap = 5, 200 * time.Millisecond

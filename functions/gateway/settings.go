@@ -64,9 +64,9 @@ func build(ctx context.Context, s settings, log *slog.Logger) (http.Handler, err
 		err   error
 	)
 	if s.configYAML != "" {
-		cfg, table, err = gateway.LoadBytes(ctx, "GATEWAY_CONFIG_YAML", []byte(s.configYAML), res, log)
+		cfg, table, err = gateway.LoadBytes(ctx, "GATEWAY_CONFIG_YAML", []byte(s.configYAML), res, gateway.WarnOnMissingSecrets, log)
 	} else {
-		cfg, table, err = gateway.Load(ctx, s.configPath, res, log)
+		cfg, table, err = gateway.Load(ctx, s.configPath, res, gateway.WarnOnMissingSecrets, log)
 	}
 	if err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := listen(upstreamAddr, mock.Handler(300*time.Millisecond)); err != nil {
 		return err
 	}
-	cfg, table, err := gateway.Load(ctx, "local/config.yaml", secrets.Env{}, log)
+	cfg, table, err := gateway.Load(ctx, "local/config.yaml", secrets.Env{}, gateway.FailOnMissingSecrets, log)
 	if err != nil {
 		return err
 	}

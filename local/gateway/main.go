@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func serve(ctx context.Context, configPath, addr, usageLog string, debug bool, log *slog.Logger) error {
 	res := secrets.Env{}
-	cfg, table, err := gateway.Load(ctx, configPath, res, log)
+	cfg, table, err := gateway.Load(ctx, configPath, res, gateway.FailOnMissingSecrets, log)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := gateway.NewLogger(stderr, "text", false)
-	cfg, table, err := gateway.Load(ctx, args[0], secrets.Env{}, log)
+	cfg, table, err := gateway.Load(ctx, args[0], secrets.Env{}, gateway.FailOnMissingSecrets, log)
 	if err == nil {
 		_, err = gateway.MasterKey(ctx, cfg, secrets.Env{}, log)
 	}

@@ -17,19 +17,30 @@ import (
 	"github.com/passthru/gateway/shared/secrets"
 )
 
+// MissingSecrets says what loading does about os.environ/ references that cannot be resolved.
+type MissingSecrets int
+
+const (
+	// FailOnMissingSecrets stops the load: locally, fix it before serving.
+	FailOnMissingSecrets MissingSecrets = iota
+	// WarnOnMissingSecrets logs them and serves: on Lambda the other routes keep working and the
+	// affected route answers 503 naming the secret.
+	WarnOnMissingSecrets
+)
+
 // Load reads, validates and compiles a config file, logging its warnings. Every os.environ/
-// reference is resolved once through res, so a missing secret fails here, by name, instead of
-// on the first request.
-func Load(ctx context.Context, path string, res secrets.Resolver, log *slog.Logger) (*config.Config, *route.Table, error) {
+// reference is resolved once through res, so a missing secret is reported here, by name,
+// instead of on the first request.
+func Load(ctx context.Context, path string, res secrets.Resolver, missing MissingSecrets, log *slog.Logger) (*config.Config, *route.Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read config: %w", err)
 	}
-	return LoadBytes(ctx, path, data, res, log)
+	return LoadBytes(ctx, path, data, res, missing, log)
 }
 
 // LoadBytes is Load for a config already in memory; name says where it came from in messages.
-func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolver, log *slog.Logger) (*config.Config, *route.Table, error) {
+func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolver, missing MissingSecrets, log *slog.Logger) (*config.Config, *route.Table, error) {
 	path := name
 	result := config.Parse(data)
 	for _, w := range result.Warnings {
@@ -40,7 +51,10 @@ func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolv
 	}
 	cfg := result.Config
 	if err := cfg.CheckSecrets(ctx, res); err != nil {
-		return nil, nil, fmt.Errorf("%s: unresolved secrets:\n%w", path, err)
+		if missing == FailOnMissingSecrets {
+			return nil, nil, fmt.Errorf("%s: unresolved secrets:\n%w", path, err)
+		}
+		log.Warn("unresolved secrets: the routes using them answer 503 until they are set", "error", err.Error())
 	}
 	table, err := route.NewTable(cfg)
 	if err != nil {
