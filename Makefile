@@ -54,7 +54,7 @@ lint:
 
 ## lambda-bench: artifact size, cold start under a fake Runtime API, and per-invocation cost
 lambda-bench:
-	go test -count=1 -run TestArtifactSize -v ./functions/gateway | grep -E 'bootstrap|ok|FAIL'
+	go test -count=1 -run TestArtifactSize -v ./functions/gateway
 	go test -run '^$$' -bench . -benchtime 20x ./functions/gateway
 	go test -run '^$$' -bench . -benchmem ./shared/lambdahttp
 

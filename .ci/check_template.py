@@ -1,12 +1,13 @@
 """Checks what cfn-lint cannot see in template.yaml: after the SAM transform, the REST API must
 stream (responseTransferMode STREAM and the response-streaming-invocations URI on every
-integration) and the Function URL must use InvokeMode RESPONSE_STREAM. A wrong value there
-(e.g. ResponseTransferMode: STREAM) silently gives a buffered integration."""
+integration), the Function URL must use InvokeMode RESPONSE_STREAM, a public URL must carry both
+invoke permissions, and the API must have exactly one stage. A wrong value there (e.g.
+ResponseTransferMode: STREAM) silently gives a buffered integration. local/env.json may only set
+variables the template declares."""
 import json
 import os
 import sys
 
-from samtranslator.parser.parser import Parser
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
@@ -30,7 +31,7 @@ def main(path):
     for res in template["Resources"].values():
         if res["Type"] == "AWS::Serverless::Function":
             res["Properties"]["CodeUri"] = "s3://bucket/gateway.zip"
-    out = transform(template, {}, NoManagedPolicies(), Parser())
+    out = transform(template, {}, NoManagedPolicies())
     problems = []
     resources = out["Resources"]
 
@@ -58,6 +59,11 @@ def main(path):
         if url["Properties"].get("InvokeMode") != "RESPONSE_STREAM":
             problems.append(f"Function URL InvokeMode is {url['Properties'].get('InvokeMode')!r}, want 'RESPONSE_STREAM'")
 
+    problems += check_url_permissions(resources)
+    stages = [r["Properties"].get("StageName") for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    deployments = [r["Properties"].get("StageName") for r in resources.values() if r["Type"] == "AWS::ApiGateway::Deployment"]
+    if len(stages) != 1 or any(d is not None for d in deployments):
+        problems.append(f"want one API stage, found stages {stages} and deployment stages {deployments}")
     problems += check_env_json(template, "local/env.json")
     if problems:
         print("template check failed:\n  " + "\n  ".join(problems))
@@ -65,6 +71,19 @@ def main(path):
     print(f"template streams: {len(integrations)} REST integrations with responseTransferMode STREAM "
           f"and the response-streaming URI; Function URL InvokeMode RESPONSE_STREAM")
     return 0
+
+
+def check_url_permissions(resources):
+    """With AuthType from a parameter SAM adds no public permissions; the template must."""
+    perms = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    has_url = any(p["Properties"].get("Action") == "lambda:InvokeFunctionUrl"
+                  and p["Properties"].get("FunctionUrlAuthType") == "NONE" for p in perms)
+    has_invoke = any(p["Properties"].get("Action") == "lambda:InvokeFunction"
+                     and p["Properties"].get("InvokedViaFunctionUrl") is True for p in perms)
+    if has_url and has_invoke:
+        return []
+    return ["a public Function URL needs lambda:InvokeFunctionUrl (FunctionUrlAuthType NONE) and "
+            "lambda:InvokeFunction (InvokedViaFunctionUrl) permissions"]
 
 
 def check_env_json(template, path):

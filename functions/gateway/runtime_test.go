@@ -249,6 +249,19 @@ func TestBootstrapStreamsUnderRuntimeAPI(t *testing.T) {
 	if errType == "" || !strings.Contains(string(decoded), "the upstream stream ended early") {
 		t.Errorf("trailers = %v (body %s), want the runtime's error trailers", res.trailer, decoded)
 	}
+
+	// A REST API event streams the same way (GATEWAY_REST_API_MODE defaults to stream).
+	rt.events <- mustRead(t, "../../events/rest-chat-stream.json")
+	res = rt.await(t)
+	for range events {
+		<-sent
+	}
+	if body := afterPrelude(t, res); body != sseEvent(0)+sseEvent(1)+sseEvent(2)+sseEvent(3)+sseEvent(4) {
+		t.Errorf("REST streamed body = %q", body)
+	}
+	if arrived := arrivals(res, events); arrived[events-1].Sub(arrived[0]) < 3*gap {
+		t.Errorf("REST events arrived within %v: buffered", arrived[events-1].Sub(arrived[0]))
+	}
 }
 
 // afterPrelude checks the prelude of a streamed response and returns its body.

@@ -62,7 +62,8 @@ type Options struct {
 	RESTMode Mode
 	// FunctionURLMode is the Function URL's InvokeMode (default Stream).
 	FunctionURLMode Mode
-	// BasePath is stripped from request paths, for a custom domain's base path mapping.
+	// BasePath is stripped from API Gateway request paths, for a custom domain's base path
+	// mapping (Function URLs have none).
 	BasePath string
 	Logger   *slog.Logger
 }
@@ -80,7 +81,11 @@ func New(h http.Handler, opts Options) *Adapter {
 	if log == nil {
 		log = slog.Default()
 	}
-	opts.BasePath = strings.TrimSuffix(opts.BasePath, "/")
+	if b := strings.Trim(opts.BasePath, "/"); b != "" {
+		opts.BasePath = "/" + b
+	} else {
+		opts.BasePath = ""
+	}
 	return &Adapter{h: h, opts: opts, log: log}
 }
 
@@ -128,17 +133,21 @@ func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if shape == restV1 {
-		req, err := requestV1(ctx, &e, a.opts.BasePath)
+	if shape == restV1 || shape == httpAPIV1 {
+		req, err := requestV1(ctx, &e, shape == httpAPIV1, a.opts.BasePath)
 		if err != nil {
 			return nil, err
 		}
-		if a.opts.RESTMode == Buffered {
+		if shape == httpAPIV1 || a.opts.RESTMode == Buffered {
 			return a.bufferedV1(req), nil
 		}
-		return a.streamV1(req), nil
+		return a.streamV1(ctx, req), nil
 	}
-	req, err := requestV2(ctx, &e, shape == httpAPIV2, a.opts.BasePath)
+	basePath := a.opts.BasePath
+	if shape == functionURL {
+		basePath = ""
+	}
+	req, err := requestV2(ctx, &e, shape == httpAPIV2, basePath)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +157,7 @@ func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
 	case a.opts.FunctionURLMode == Buffered:
 		return a.bufferedFunctionURL(req), nil
 	default:
-		return a.streamFunctionURL(req), nil
+		return a.streamFunctionURL(ctx, req), nil
 	}
 }
 
@@ -156,17 +165,21 @@ func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
 type shape int
 
 const (
-	restV1 shape = iota
+	restV1    shape = iota
+	httpAPIV1       // an HTTP API with payload format 1.0: a REST-shaped event, buffered
 	httpAPIV2
 	functionURL
 )
 
-// detect tells the event shapes apart by the fields only each has. A Function URL event is a
-// 2.0 event whose domain is the function URL's.
+// detect tells the event shapes apart by the fields only each has. REST events carry no
+// version, HTTP API events a "1.0" or "2.0" one; a Function URL event is a 2.0 event whose
+// domain is the function URL's (also behind CloudFront).
 func detect(e *Event) (shape, error) {
 	switch {
 	case e.RequestContext.ELB != nil:
 		return 0, fmt.Errorf("Application Load Balancer events are not supported; use a Function URL or API Gateway")
+	case e.HTTPMethod != "" && e.Version == "1.0":
+		return httpAPIV1, nil
 	case e.HTTPMethod != "":
 		return restV1, nil
 	case e.Version == "2.0" && e.RequestContext.HTTP != nil:

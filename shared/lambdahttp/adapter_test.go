@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
@@ -243,13 +244,14 @@ func TestEventToRequest(t *testing.T) {
 	a := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered})
 	langfuseBody := `{"batch":[{"id":"evt-1","type":"trace-create","timestamp":"2026-11-21T18:00:00Z","body":{"id":"t1","name":"gateway-demo"}}]}`
 	tests := []struct {
-		fixture, url, cookie, body string
+		fixture, url, cookie, body, tags string
 	}{
-		{"rest-rerank.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/rerank?trace=a&trace=b", "", ""},
-		{"rest-langfuse.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/api/public/ingestion", "", langfuseBody},
-		{"http-api-rerank.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/rerank?trace=a&trace=b", "", ""},
-		{"function-url-langfuse.json", "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/api/public/ingestion", "", langfuseBody},
-		{"function-url-chat-stream.json", "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/openai/v1/chat/completions", "session=abc; theme=dark", ""},
+		{"rest-rerank.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/rerank?trace=a&trace=b", "", "", ""},
+		{"rest-langfuse.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/api/public/ingestion", "", langfuseBody, ""},
+		{"http-api-rerank.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/rerank?trace=a&trace=b", "", "", ""},
+		{"function-url-langfuse.json", "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/api/public/ingestion", "", langfuseBody, ""},
+		{"function-url-chat-stream.json", "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/openai/v1/chat/completions", "session=abc; theme=dark", "", "team-a, demo"},
+		{"rest-chat-stream.json", "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/openai/v1/chat/completions", "", "", "team-a demo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
@@ -259,6 +261,12 @@ func TestEventToRequest(t *testing.T) {
 			}
 			if got.method != "POST" || got.url != tt.url || got.remote != "203.0.113.10" || got.cookie != tt.cookie {
 				t.Errorf("request = %s %s remote %q cookie %q", got.method, got.url, got.remote, got.cookie)
+			}
+			if wantHost := strings.Split(strings.TrimPrefix(tt.url, "https://"), "/")[0]; got.host != wantHost {
+				t.Errorf("host = %q, want %q", got.host, wantHost)
+			}
+			if tags := strings.Join(got.header.Values("X-Litellm-Tags"), " "); tt.tags != "" && tags != tt.tags {
+				t.Errorf("x-litellm-tags = %q, want %q (every value of a repeated header)", tags, tt.tags)
 			}
 			if tt.body != "" && got.body != tt.body {
 				t.Errorf("body = %q, want the decoded %q", got.body, tt.body)
@@ -282,13 +290,18 @@ func TestRequestInfoReachesLogsAndUsage(t *testing.T) {
 	h := proxy.New(table, proxy.WithKeys(auth.NewMasterKey("sk-1234")), proxy.WithSecrets(fakeSecrets{"COHERE_API_KEY": "co"}),
 		proxy.WithUsage(rec), proxy.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	a := lambdahttp.New(h, lambdahttp.Options{})
-	if r := invoke(t, a, fixture(t, "rest-rerank.json")); r.status != 502 {
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-7"})
+	out, err := a.Invoke(ctx, event(t, fixture(t, "rest-rerank.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := decode(t, out); r.status != 502 {
 		t.Fatalf("status %d", r.status)
 	}
 	if len(rec.ids) != 1 || rec.ids[0] != "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" {
 		t.Errorf("usage request ids = %q", rec.ids)
 	}
-	for _, want := range []string{"request_id=c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "source_ip=203.0.113.10", "upstream request failed"} {
+	for _, want := range []string{"request_id=c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "lambda_request_id=lambda-req-7", "source_ip=203.0.113.10", "upstream request failed"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}

@@ -1,6 +1,7 @@
 package lambdahttp
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -10,36 +11,15 @@ import (
 	"github.com/passthru/gateway/shared/apierror"
 )
 
-// bufferedV1 answers a REST API integration in BUFFERED mode (and `sam local start-api`).
+// bufferedV1 answers a REST API integration in BUFFERED mode, an HTTP API with payload format
+// 1.0, and `sam local start-api`.
 func (a *Adapter) bufferedV1(r *http.Request) events.APIGatewayProxyResponse {
-	w := core.NewProxyResponseWriter()
-	if failed := a.serveBuffered(w, r); failed != nil {
-		w = core.NewProxyResponseWriter()
-		failed(w)
-	}
-	resp, err := w.GetProxyResponse()
-	if err != nil || len(resp.Body) > MaxBufferedBody {
-		w = core.NewProxyResponseWriter()
-		writeTooLargeResponse(w, err)
-		resp, _ = w.GetProxyResponse()
-	}
-	return resp
+	return buffered(a, r, core.NewProxyResponseWriter, func(x events.APIGatewayProxyResponse) int { return len(x.Body) })
 }
 
-// bufferedV2 answers an HTTP API (which cannot stream).
+// bufferedV2 answers an HTTP API with payload format 2.0 (which cannot stream).
 func (a *Adapter) bufferedV2(r *http.Request) events.APIGatewayV2HTTPResponse {
-	w := core.NewProxyResponseWriterV2()
-	if failed := a.serveBuffered(w, r); failed != nil {
-		w = core.NewProxyResponseWriterV2()
-		failed(w)
-	}
-	resp, err := w.GetProxyResponse()
-	if err != nil || len(resp.Body) > MaxBufferedBody {
-		w = core.NewProxyResponseWriterV2()
-		writeTooLargeResponse(w, err)
-		resp, _ = w.GetProxyResponse()
-	}
-	return resp
+	return buffered(a, r, core.NewProxyResponseWriterV2, func(x events.APIGatewayV2HTTPResponse) int { return len(x.Body) })
 }
 
 // bufferedFunctionURL answers a Function URL whose InvokeMode is BUFFERED; its response has the
@@ -50,6 +30,41 @@ func (a *Adapter) bufferedFunctionURL(r *http.Request) events.LambdaFunctionURLR
 		StatusCode: v2.StatusCode, Headers: v2.Headers, Body: v2.Body,
 		IsBase64Encoded: v2.IsBase64Encoded, Cookies: v2.Cookies,
 	}
+}
+
+// proxyWriter is aws-lambda-go-api-proxy's buffering ResponseWriter for response type R.
+type proxyWriter[R any] interface {
+	http.ResponseWriter
+	GetProxyResponse() (R, error)
+}
+
+// buffered runs the handler into a fresh api-proxy writer, capped at Lambda's 6 MB, and returns
+// its response, or an error response when the handler did not complete or the body is too big.
+func buffered[R any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter func() W, bodyLen func(R) int) R {
+	w := newWriter()
+	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedBody}
+	failed := a.serveBuffered(cw, r)
+	if failed == nil && cw.over {
+		failed = writeTooLarge
+	}
+	if failed == nil && !cw.wrote {
+		w.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
+	}
+	if failed == nil {
+		resp, err := w.GetProxyResponse()
+		if err == nil && bodyLen(resp) <= MaxBufferedBody {
+			return resp
+		}
+		failed = writeTooLarge
+		if err != nil {
+			a.log.Error("cannot build the buffered response", "error", err)
+			failed = writeInternal
+		}
+	}
+	w = newWriter()
+	failed(w)
+	resp, _ := w.GetProxyResponse()
+	return resp
 }
 
 // serveBuffered runs the handler into w. If it did not complete, what w holds must not reach the
@@ -70,6 +85,38 @@ func (a *Adapter) serveBuffered(w http.ResponseWriter, r *http.Request) (failed 
 	return nil
 }
 
+var errOverLimit = errors.New("response body over the 6 MB limit of buffered Lambda responses")
+
+// cappedWriter stops a buffered body at Lambda's limit, so a large upstream answer fails fast
+// instead of filling the function's memory first. The proxy sees the write error, stops reading
+// the upstream and cancels it.
+type cappedWriter struct {
+	http.ResponseWriter
+	limit, n    int
+	over, wrote bool
+}
+
+func (c *cappedWriter) WriteHeader(status int) {
+	c.wrote = true
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	c.wrote = true
+	if c.n+len(p) > c.limit {
+		c.over = true
+		return 0, errOverLimit
+	}
+	c.n += len(p)
+	return c.ResponseWriter.Write(p)
+}
+
+// Flush is a no-op: the whole body goes out at the end anyway.
+func (c *cappedWriter) Flush() {}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *cappedWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
 func writeAborted(w http.ResponseWriter) {
 	apierror.Write(w, http.StatusBadGateway, apierror.TypeUpstream,
 		"The upstream response ended early; a buffered integration cannot return part of it.")
@@ -79,17 +126,14 @@ func writeInternal(w http.ResponseWriter) {
 	apierror.Write(w, http.StatusInternalServerError, apierror.TypeInternal, "Internal server error.")
 }
 
-func writeTooLargeResponse(w http.ResponseWriter, err error) {
-	if err != nil {
-		writeInternal(w)
-		return
-	}
+func writeTooLarge(w http.ResponseWriter) {
 	apierror.Write(w, http.StatusBadGateway, apierror.TypeUpstream,
 		"The upstream response exceeds the 6 MB limit of buffered Lambda responses; call this route through a streaming integration (Function URL or REST API with response streaming).")
 }
 
 // handlerFor returns the handler for r, or one that answers 413 when the body is over Lambda's
-// buffered payload limit.
+// buffered payload limit. On AWS, Lambda refuses such an invocation before the function runs;
+// this guard covers every other way an event can arrive (sam local, tests, direct invokes).
 func (a *Adapter) handlerFor(r *http.Request) http.Handler {
 	if r.ContentLength > MaxBufferedBody {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

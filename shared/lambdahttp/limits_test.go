@@ -1,10 +1,13 @@
 package lambdahttp_test
 
 import (
+	"time"
+
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/aws/aws-lambda-go/events"
 	"io"
 	"net/http"
 	"testing"
@@ -137,5 +140,87 @@ func TestBinaryAndLargeResponses(t *testing.T) {
 	n, err := io.Copy(io.Discard, out.(io.Reader))
 	if err != nil || n < large {
 		t.Errorf("streamed %d bytes (err %v), want all %d", n, err, large)
+	}
+}
+
+// An HTTP API with payload format 1.0 sends a REST-shaped event but cannot stream: it must get a
+// buffered response whatever GATEWAY_REST_API_MODE says.
+func TestHTTPAPIPayloadV1IsBuffered(t *testing.T) {
+	var path string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { path = r.URL.Path; _, _ = io.WriteString(w, "ok") })
+	var e map[string]any
+	_ = json.Unmarshal(fixture(t, "rest-rerank.json"), &e)
+	e["version"], e["path"] = "1.0", "/prod/v1/rerank"
+	e["requestContext"].(map[string]any)["stage"] = "prod"
+	payload, _ := json.Marshal(e)
+	out, err := lambdahttp.New(h, lambdahttp.Options{}).Invoke(context.Background(), event(t, payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := out.(events.APIGatewayProxyResponse); !ok || r.StatusCode != 200 || r.Body != "ok" || path != "/v1/rerank" {
+		t.Errorf("got %T %+v, path %q; want a buffered REST response for /v1/rerank", out, out, path)
+	}
+}
+
+// A custom domain's base path is stripped from API Gateway paths only, with or without its
+// leading slash in the setting; Function URLs have no base path.
+func TestBasePath(t *testing.T) {
+	var path string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { path = r.URL.Path })
+	a := lambdahttp.New(h, lambdahttp.Options{BasePath: "api/", RESTMode: lambdahttp.Buffered})
+	invoke(t, a, restEvent(t, "/api/v1/rerank", nil, false))
+	if path != "/v1/rerank" {
+		t.Errorf("REST path = %q, want /v1/rerank", path)
+	}
+	invoke(t, a, fixture(t, "function-url-langfuse.json"))
+	if path != "/api/public/ingestion" {
+		t.Errorf("Function URL path = %q, want it untouched", path)
+	}
+}
+
+// A buffered response stops at Lambda's 6 MB instead of filling memory, and says why.
+func TestBufferedResponseIsCapped(t *testing.T) {
+	var writeErr error
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for range 20 {
+			if _, writeErr = w.Write(chunk); writeErr != nil {
+				return
+			}
+		}
+	})
+	r := invoke(t, lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered}), restEvent(t, "/x", nil, false))
+	want := `{"error":{"message":"The upstream response exceeds the 6 MB limit of buffered Lambda responses; call this route through a streaming integration (Function URL or REST API with response streaming).","type":"upstream_error","param":"None","code":"502"}}`
+	if r.status != 502 || r.body != want || writeErr == nil {
+		t.Errorf("got %d %q; the handler's write error: %v", r.status, r.body, writeErr)
+	}
+}
+
+// A handler that writes nothing answers 200 with an empty body, streamed or buffered.
+func TestEmptyResponse(t *testing.T) {
+	h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, mode := range []lambdahttp.Mode{lambdahttp.Stream, lambdahttp.Buffered} {
+		r := invoke(t, lambdahttp.New(h, lambdahttp.Options{RESTMode: mode}), restEvent(t, "/x", nil, false))
+		if r.status != 200 || r.body != "" {
+			t.Errorf("%v: %d %q", mode, r.status, r.body)
+		}
+	}
+}
+
+// An invocation whose deadline passes before the response starts answers 504 instead of hanging.
+func TestDeadlineBeforeResponseStarts(t *testing.T) {
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release; _, _ = io.WriteString(w, "late") })
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	out, err := lambdahttp.New(h, lambdahttp.Options{}).Invoke(ctx, event(t, restEvent(t, "/x", nil, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decode(t, out)
+	want := `{"error":{"message":"The function ran out of time before the response started.","type":"timeout_error","param":"None","code":"504"}}`
+	if r.status != 504 || r.body != want {
+		t.Errorf("got %d %q", r.status, r.body)
 	}
 }

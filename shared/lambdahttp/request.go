@@ -14,14 +14,19 @@ import (
 	"github.com/passthru/gateway/shared/proxy"
 )
 
-// requestV1 converts a REST API event. Its `path` never holds the stage (that is
-// requestContext.path); headers and query strings come from the multi-value maps when present.
-func requestV1(ctx context.Context, e *Event, basePath string) (*http.Request, error) {
+// requestV1 converts a REST API event (or an HTTP API one in payload format 1.0). A REST
+// event's `path` never holds the stage (requestContext.path does); an HTTP API's may, as in 2.0.
+// Headers and query strings come from the multi-value maps when present.
+func requestV1(ctx context.Context, e *Event, stripStage bool, basePath string) (*http.Request, error) {
 	body, err := decodeBody(e.Body, e.IsBase64Encoded)
 	if err != nil {
 		return nil, err
 	}
-	u := &url.URL{Scheme: "https", Host: e.RequestContext.DomainName, Path: stripBase(e.Path, basePath)}
+	path := e.Path
+	if stage := e.RequestContext.Stage; stripStage && stage != "" && stage != "$default" {
+		path = stripBase(path, "/"+stage)
+	}
+	u := &url.URL{Scheme: "https", Host: e.RequestContext.DomainName, Path: stripBase(path, basePath)}
 	u.RawQuery = encodeQuery(e.MultiValueQueryStringParameters, e.QueryStringParameters)
 	header := http.Header{}
 	if len(e.MultiValueHeaders) > 0 {

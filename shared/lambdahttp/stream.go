@@ -1,6 +1,8 @@
 package lambdahttp
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,20 +11,22 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/passthru/gateway/shared/apierror"
 )
 
 // streamV1 answers a REST API integration in STREAM mode.
-func (a *Adapter) streamV1(r *http.Request) *events.APIGatewayProxyStreamingResponse {
-	w, body := a.serveStreaming(r)
-	headers, cookies := flatten(w.sent)
-	return &events.APIGatewayProxyStreamingResponse{StatusCode: w.status, Headers: headers, Cookies: cookies, Body: body}
+func (a *Adapter) streamV1(ctx context.Context, r *http.Request) *events.APIGatewayProxyStreamingResponse {
+	status, header, body := a.serveStreaming(ctx, r)
+	headers, cookies := flatten(header)
+	return &events.APIGatewayProxyStreamingResponse{StatusCode: status, Headers: headers, Cookies: cookies, Body: body}
 }
 
 // streamFunctionURL answers a Function URL in RESPONSE_STREAM mode.
-func (a *Adapter) streamFunctionURL(r *http.Request) *events.LambdaFunctionURLStreamingResponse {
-	w, body := a.serveStreaming(r)
-	headers, cookies := flatten(w.sent)
-	return &events.LambdaFunctionURLStreamingResponse{StatusCode: w.status, Headers: headers, Cookies: cookies, Body: body}
+func (a *Adapter) streamFunctionURL(ctx context.Context, r *http.Request) *events.LambdaFunctionURLStreamingResponse {
+	status, header, body := a.serveStreaming(ctx, r)
+	headers, cookies := flatten(header)
+	return &events.LambdaFunctionURLStreamingResponse{StatusCode: status, Headers: headers, Cookies: cookies, Body: body}
 }
 
 // serveStreaming runs the handler in its own goroutine, writing into a pipe that the runtime
@@ -32,7 +36,10 @@ func (a *Adapter) streamFunctionURL(r *http.Request) *events.LambdaFunctionURLSt
 // If the handler panics after the headers went out (the proxy does so, with
 // http.ErrAbortHandler, when an upstream dies mid-stream), the pipe is closed with an error: the
 // runtime then ends the response with its error trailers instead of a clean, truncated end.
-func (a *Adapter) serveStreaming(r *http.Request) (*streamWriter, io.ReadCloser) {
+//
+// If the invocation's deadline passes before the handler starts its response, the caller gets
+// a 504 and whatever the handler writes later is discarded.
+func (a *Adapter) serveStreaming(ctx context.Context, r *http.Request) (int, http.Header, io.ReadCloser) {
 	pr, pw := io.Pipe()
 	w := &streamWriter{header: http.Header{}, pipe: pw, started: make(chan struct{})}
 	go func() {
@@ -48,13 +55,23 @@ func (a *Adapter) serveStreaming(r *http.Request) (*streamWriter, io.ReadCloser)
 				writeInternal(w)
 				_ = pw.Close()
 			default:
+				if p != http.ErrAbortHandler {
+					a.log.Error("panic while streaming a response", "panic", fmt.Sprint(p))
+				}
 				_ = pw.CloseWithError(abortError(p))
 			}
 		}()
 		a.handlerFor(r).ServeHTTP(w, r)
 	}()
-	<-w.started
-	return w, pr
+	select {
+	case <-w.started:
+		return w.status, w.sent, pr
+	case <-ctx.Done():
+		_ = pr.CloseWithError(ctx.Err()) // the handler's writes now fail and it winds down
+		h := http.Header{"Content-Type": {"application/json"}}
+		body := apierror.JSON(http.StatusGatewayTimeout, apierror.TypeTimeout, "The function ran out of time before the response started.")
+		return http.StatusGatewayTimeout, h, io.NopCloser(bytes.NewReader(body))
+	}
 }
 
 func abortError(p any) error {
@@ -79,6 +96,9 @@ func (w *streamWriter) Header() http.Header { return w.header }
 func (w *streamWriter) WriteHeader(status int) {
 	if status >= 100 && status < 200 {
 		return // informational responses have no place in the prelude
+	}
+	if status < 100 || status > 999 {
+		status = http.StatusInternalServerError // what net/http would refuse outright
 	}
 	w.once.Do(func() {
 		w.status, w.sent = status, w.header.Clone()
