@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passthru/gateway/shared/lambdahttp"
 )
@@ -10,14 +11,18 @@ import (
 func TestSettingsFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	s, err := settingsFromEnv(env(nil))
-	if err != nil || s.configPath != "config.yaml" || s.restMode != lambdahttp.Stream || s.urlMode != lambdahttp.Stream ||
-		s.logFormat != "json" || s.detailedDebug {
+	if err != nil || s.sources.ConfigPath != "config.yaml" || s.sources.Secrets != "secretsmanager" || s.sources.RoutesPrefix != "" ||
+		s.restMode != lambdahttp.Stream || s.urlMode != lambdahttp.Stream || s.logFormat != "json" || s.detailedDebug {
 		t.Errorf("defaults = %+v, %v", s, err)
 	}
 	s, err = settingsFromEnv(env(map[string]string{"GATEWAY_REST_API_MODE": "buffered", "GATEWAY_FUNCTION_URL_MODE": "BUFFERED",
-		"GATEWAY_DETAILED_DEBUG": "true", "GATEWAY_BASE_PATH": "/api", "GATEWAY_CONFIG": "/var/task/c.yaml"}))
+		"GATEWAY_DETAILED_DEBUG": "true", "GATEWAY_BASE_PATH": "/api", "GATEWAY_CONFIG": "/var/task/c.yaml",
+		"GATEWAY_ROUTES_PREFIX": "/gw", "GATEWAY_ROUTES_TTL": "10s", "GATEWAY_SECRETS": "env", "GATEWAY_SECRETS_PREFIX": "gw/",
+		"GATEWAY_SECRETS_TTL": "1m"}))
 	if err != nil || s.restMode != lambdahttp.Buffered || s.urlMode != lambdahttp.Buffered || !s.detailedDebug ||
-		s.basePath != "/api" || s.configPath != "/var/task/c.yaml" {
+		s.basePath != "/api" || s.sources.ConfigPath != "/var/task/c.yaml" || s.sources.RoutesPrefix != "/gw" ||
+		s.sources.RoutesTTL != 10*time.Second || s.sources.Secrets != "env" || s.sources.SecretsPrefix != "gw/" ||
+		s.sources.SecretsTTL != time.Minute {
 		t.Errorf("settings = %+v, %v", s, err)
 	}
 	for k, want := range map[string]string{
@@ -25,6 +30,9 @@ func TestSettingsFromEnv(t *testing.T) {
 		"GATEWAY_FUNCTION_URL_MODE": `GATEWAY_FUNCTION_URL_MODE: response mode "STREAMING" is neither stream nor buffered`,
 		"GATEWAY_DETAILED_DEBUG":    `GATEWAY_DETAILED_DEBUG: "STREAMING" is not true or false`,
 		"GATEWAY_LOG_FORMAT":        `GATEWAY_LOG_FORMAT: "STREAMING" is neither json nor text`,
+		"GATEWAY_SECRETS":           `GATEWAY_SECRETS: "STREAMING" is neither env nor secretsmanager`,
+		"GATEWAY_ROUTES_TTL":        `GATEWAY_ROUTES_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
+		"GATEWAY_SECRETS_TTL":       `GATEWAY_SECRETS_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
 	} {
 		if _, err := settingsFromEnv(env(map[string]string{k: "STREAMING"})); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=STREAMING: %v, want %q", k, err, want)

@@ -164,7 +164,7 @@ func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + runtimeAddr, "GATEWAY_CONFIG=" + cfg, "LITELLM_MASTER_KEY=sk-1234",
+		"AWS_LAMBDA_RUNTIME_API=" + runtimeAddr, "GATEWAY_CONFIG=" + cfg, "GATEWAY_SECRETS=env", "LITELLM_MASTER_KEY=sk-1234",
 		"COHERE_API_KEY=co", "LANGFUSE_PUBLIC_KEY=pk", "LANGFUSE_SECRET_KEY=sk", "ANTHROPIC_API_KEY=ant", "OPENAI_API_KEY=sk-oai",
 	}, extraEnv...)
 	var logs bytes.Buffer

@@ -6,19 +6,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
-	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/lambdahttp"
 	"github.com/passthru/gateway/shared/proxy"
-	"github.com/passthru/gateway/shared/route"
-	"github.com/passthru/gateway/shared/secrets"
 )
 
-// settings are the function's environment variables (README: "Lambda settings").
+// settings are the function's environment variables (README: "Settings").
 type settings struct {
-	configPath    string // GATEWAY_CONFIG
-	configYAML    string // GATEWAY_CONFIG_YAML
+	sources       gateway.SourceOptions
 	restMode      lambdahttp.Mode
 	urlMode       lambdahttp.Mode
 	basePath      string
@@ -28,10 +25,16 @@ type settings struct {
 
 func settingsFromEnv(getenv func(string) string) (settings, error) {
 	s := settings{
-		configPath: or(getenv("GATEWAY_CONFIG"), "config.yaml"),
-		configYAML: getenv("GATEWAY_CONFIG_YAML"),
-		basePath:   getenv("GATEWAY_BASE_PATH"),
-		logFormat:  or(getenv("GATEWAY_LOG_FORMAT"), "json"),
+		sources: gateway.SourceOptions{
+			ConfigPath:     or(getenv("GATEWAY_CONFIG"), "config.yaml"),
+			ConfigYAML:     getenv("GATEWAY_CONFIG_YAML"),
+			RoutesPrefix:   getenv("GATEWAY_ROUTES_PREFIX"),
+			Secrets:        or(getenv("GATEWAY_SECRETS"), "secretsmanager"),
+			SecretsPrefix:  getenv("GATEWAY_SECRETS_PREFIX"),
+			MissingSecrets: gateway.WarnOnMissingSecrets,
+		},
+		basePath:  getenv("GATEWAY_BASE_PATH"),
+		logFormat: or(getenv("GATEWAY_LOG_FORMAT"), "json"),
 	}
 	var err error
 	if s.restMode, err = lambdahttp.ParseMode(getenv("GATEWAY_REST_API_MODE")); err != nil {
@@ -39,6 +42,12 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	}
 	if s.urlMode, err = lambdahttp.ParseMode(getenv("GATEWAY_FUNCTION_URL_MODE")); err != nil {
 		return s, fmt.Errorf("GATEWAY_FUNCTION_URL_MODE: %w", err)
+	}
+	if s.sources.RoutesTTL, err = duration(getenv, "GATEWAY_ROUTES_TTL"); err != nil {
+		return s, err
+	}
+	if s.sources.SecretsTTL, err = duration(getenv, "GATEWAY_SECRETS_TTL"); err != nil {
+		return s, err
 	}
 	if v := getenv("GATEWAY_DETAILED_DEBUG"); v != "" {
 		if s.detailedDebug, err = strconv.ParseBool(v); err != nil {
@@ -48,35 +57,35 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	if s.logFormat != "json" && s.logFormat != "text" {
 		return s, fmt.Errorf("GATEWAY_LOG_FORMAT: %q is neither json nor text", s.logFormat)
 	}
+	if s.sources.Secrets != "env" && s.sources.Secrets != "secretsmanager" {
+		return s, fmt.Errorf("GATEWAY_SECRETS: %q is neither env nor secretsmanager", s.sources.Secrets)
+	}
 	return s, nil
+}
+
+func duration(getenv func(string) string, name string) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 30s or 5m", name, v)
+	}
+	return d, nil
 }
 
 func (s settings) adapter(log *slog.Logger) lambdahttp.Options {
 	return lambdahttp.Options{RESTMode: s.restMode, FunctionURLMode: s.urlMode, BasePath: s.basePath, Logger: log}
 }
 
-// build loads the routes (inline YAML wins over the bundled file) and assembles the handler.
+// build opens the route, secret and key sources and assembles the handler.
 func build(ctx context.Context, s settings, log *slog.Logger) (http.Handler, error) {
-	res := secrets.Env{}
-	var (
-		cfg   *config.Config
-		table *route.Table
-		err   error
-	)
-	if s.configYAML != "" {
-		cfg, table, err = gateway.LoadBytes(ctx, "GATEWAY_CONFIG_YAML", []byte(s.configYAML), res, gateway.WarnOnMissingSecrets, log)
-	} else {
-		cfg, table, err = gateway.Load(ctx, s.configPath, res, gateway.WarnOnMissingSecrets, log)
-	}
+	src, err := gateway.OpenSources(ctx, s.sources, log)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := gateway.MasterKey(ctx, cfg, res, log)
-	if err != nil {
-		return nil, err
-	}
-	gateway.LogRoutes(log, table)
-	return proxy.New(table, proxy.WithKeys(keys), proxy.WithSecrets(res), proxy.WithLogger(log),
+	return proxy.New(src.Routes, proxy.WithKeys(src.Keys), proxy.WithSecrets(src.Secrets), proxy.WithLogger(log),
 		proxy.WithDetailedDebug(s.detailedDebug)), nil
 }
 

@@ -1,7 +1,9 @@
 // Command gateway runs the pass-through gateway on a laptop: the same handler as on Lambda,
-// with routes from a LiteLLM config file and secrets from the environment.
+// with routes from a LiteLLM config file and secrets from the environment, or, as on Lambda,
+// routes from SSM and secrets from Secrets Manager (`make run-aws-local` does that against moto).
 //
 //	gateway [-config local/config.yaml] [-addr 127.0.0.1:4000] [--detailed-debug]
+//	gateway -routes-prefix /llm-gateway -secrets secretsmanager [-secrets-prefix P]
 //	gateway validate FILE
 package main
 
@@ -40,6 +42,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:4000", "listen address")
 	usageLog := fs.String("usage-log", "", "append one JSON usage record per call to this file")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	var src gateway.SourceOptions
+	fs.StringVar(&src.RoutesPrefix, "routes-prefix", "", "read routes from SSM under this prefix instead of -config")
+	fs.DurationVar(&src.RoutesTTL, "routes-ttl", 0, "how long SSM routes are cached (default 30s)")
+	fs.StringVar(&src.Secrets, "secrets", "env", "where os.environ/ references are read: env or secretsmanager")
+	fs.StringVar(&src.SecretsPrefix, "secrets-prefix", "", "Secrets Manager name prefix")
+	fs.DurationVar(&src.SecretsTTL, "secrets-ttl", 0, "how long secrets are cached (default 5m)")
 	var debug bool
 	fs.BoolVar(&debug, "detailed-debug", false, "log every request and upstream exchange (credentials redacted)")
 	fs.BoolVar(&debug, "detailed_debug", false, "same as --detailed-debug (LiteLLM's spelling)")
@@ -47,20 +55,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := gateway.NewLogger(stderr, *logFormat, debug)
-	if err := serve(ctx, *configPath, *addr, *usageLog, debug, log); err != nil {
+	src.ConfigPath = *configPath
+	if err := serve(ctx, src, *addr, *usageLog, debug, log); err != nil {
 		log.Error(err.Error())
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, configPath, addr, usageLog string, debug bool, log *slog.Logger) error {
-	res := secrets.Env{}
-	cfg, table, err := gateway.Load(ctx, configPath, res, gateway.FailOnMissingSecrets, log)
-	if err != nil {
-		return err
-	}
-	keys, err := gateway.MasterKey(ctx, cfg, res, log)
+func serve(ctx context.Context, src gateway.SourceOptions, addr, usageLog string, debug bool, log *slog.Logger) error {
+	src.MissingSecrets = gateway.FailOnMissingSecrets
+	sources, err := gateway.OpenSources(ctx, src, log)
 	if err != nil {
 		return err
 	}
@@ -73,7 +78,7 @@ func serve(ctx context.Context, configPath, addr, usageLog string, debug bool, l
 		defer f.Close()
 		sink = usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) })
 	}
-	h := proxy.New(table, proxy.WithKeys(keys), proxy.WithSecrets(res), proxy.WithUsage(sink),
+	h := proxy.New(sources.Routes, proxy.WithKeys(sources.Keys), proxy.WithSecrets(sources.Secrets), proxy.WithUsage(sink),
 		proxy.WithLogger(log), proxy.WithDetailedDebug(debug))
 	srv := &http.Server{
 		Addr:              addr,
@@ -84,8 +89,7 @@ func serve(ctx context.Context, configPath, addr, usageLog string, debug bool, l
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("gateway listening", "addr", "http://"+addr, "config", configPath, "routes", len(table.Routes()))
-	gateway.LogRoutes(log, table)
+	log.Info("gateway listening", "addr", "http://"+addr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", addr, err)

@@ -146,6 +146,22 @@ func (p *parser) passThroughTypos(gs *yaml.Node) {
 // duplicates rejects two endpoints that serve the same (path, method): which one would answer
 // is otherwise an accident of file order.
 func (p *parser) duplicates(eps []Endpoint) {
+	for _, c := range Conflicts(eps) {
+		e := &eps[c.Index]
+		p.errorf("%s: path %s method %s is already served by %s", e.Name(), e.Path, c.Method, eps[c.Other].Name())
+	}
+}
+
+// Conflict is an endpoint serving a (path, method) an earlier endpoint already serves.
+type Conflict struct {
+	Index, Other int // positions in the list: the later endpoint and the one it collides with
+	Method       string
+}
+
+// Conflicts lists every endpoint that repeats an earlier one's (path, method), once each;
+// include_subpath endpoints also collide on their prefix (/x and /x/ serve the same subpaths).
+func Conflicts(eps []Endpoint) []Conflict {
+	var out []Conflict
 	owner := map[string]int{}
 	for i := range eps {
 		e := &eps[i]
@@ -154,18 +170,28 @@ func (p *parser) duplicates(eps []Endpoint) {
 		}
 		for _, m := range e.Methods {
 			keys := []string{m + " " + e.Path}
-			if e.IncludeSubpath { // /x and /x/ serve the same subpaths
+			if e.IncludeSubpath {
 				keys = append(keys, m+" "+strings.TrimSuffix(e.Path, "/")+"/**")
 			}
-			for _, k := range keys {
-				if j, ok := owner[k]; ok {
-					p.errorf("%s: path %s method %s is already served by %s", e.Name(), e.Path, m, eps[j].Name())
-					break
-				}
-				owner[k] = i
+			if c, ok := conflict(owner, keys, i, m); ok {
+				out = append(out, c)
+				break
 			}
 		}
 	}
+	return out
+}
+
+func conflict(owner map[string]int, keys []string, i int, method string) (Conflict, bool) {
+	for _, k := range keys {
+		if j, ok := owner[k]; ok {
+			return Conflict{Index: i, Other: j, Method: method}, true
+		}
+	}
+	for _, k := range keys {
+		owner[k] = i
+	}
+	return Conflict{}, false
 }
 
 // fieldDecoders maps every endpoint field to its parser; a key not listed here is unknown.

@@ -131,6 +131,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	if resp.StatusCode >= 400 {
 		c.errClass = "upstream_status"
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		h.credentialRejected(c)
+	}
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
 	if c.streamed {
@@ -169,6 +172,19 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	for k, vv := range resp.Trailer {
 		dst[http.TrailerPrefix+k] = vv
 	}
+}
+
+// credentialRejected drops the route's cached secrets after the upstream refused them: a key
+// rotated since it was cached is read fresh on the next call instead of failing for a TTL.
+func (h *Handler) credentialRejected(c *call) {
+	inv, ok := h.secrets.(secretInvalidator)
+	names := c.route.SecretNames()
+	if !ok || len(names) == 0 {
+		return
+	}
+	inv.Invalidate(names...)
+	c.logger().Warn("upstream rejected the route's credentials; they will be read again on the next call",
+		"call_id", c.id, "route", c.route.Path, "status", c.status, "secrets", names)
 }
 
 // streamBroken ends a response whose upstream stopped mid-body.

@@ -35,6 +35,18 @@ type KeyVerifier interface {
 	Verify(ctx context.Context, key string) (auth.Principal, error)
 }
 
+// secretPrefetcher is a resolver that can load a route's secrets in one call (Secrets Manager's
+// batch read) before they are resolved one by one.
+type secretPrefetcher interface {
+	Prefetch(ctx context.Context, refs []string)
+}
+
+// secretInvalidator is a resolver that caches: the proxy drops a route's secrets when its
+// upstream rejects them, so a rotated key is fetched on the next call.
+type secretInvalidator interface {
+	Invalidate(refs ...string)
+}
+
 // UsageSink receives one record per call, after the last byte went to the client.
 type UsageSink interface {
 	Record(ctx context.Context, r usage.Record)
@@ -216,6 +228,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	out := outboundHeader(r.Header, rt, key, carrier)
+	if p, ok := h.secrets.(secretPrefetcher); ok {
+		if names := rt.SecretNames(); len(names) > 0 {
+			p.Prefetch(ctx, names)
+		}
+	}
 	if err := rt.WriteHeaders(ctx, out, h.secrets); err != nil {
 		h.secretFailed(w, c, err)
 		return

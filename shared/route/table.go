@@ -12,6 +12,10 @@ import (
 // Table finds the route for a request. Exact paths win over prefixes, and a longer prefix
 // over a shorter one; a prefix matches only on a "/" boundary (/bria serves /bria/x, not /briax).
 type Table struct {
+	// MasterKey is general_settings.master_key as configured (a literal or an os.environ/
+	// reference), for verifiers that follow the table as it changes.
+	MasterKey string
+
 	exact  map[string][]*Route // every route, by its path
 	prefix map[string][]*Route // include_subpath routes, by their path without a trailing "/"
 	routes []*Route
@@ -19,7 +23,7 @@ type Table struct {
 
 // NewTable compiles every endpoint of a validated configuration.
 func NewTable(cfg *config.Config) (*Table, error) {
-	t := &Table{exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
+	t := &Table{MasterKey: cfg.MasterKey, exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
 	for i := range cfg.Endpoints {
 		e := &cfg.Endpoints[i]
 		r, err := New(e, cfg.EffectiveTimeout(e))

@@ -5,6 +5,7 @@ package secrets
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -27,13 +28,41 @@ func (e *NotFoundError) Error() string { return fmt.Sprintf("secret %q is not se
 type Env struct{}
 
 // Resolve implements Resolver. An empty variable counts as missing: sending an empty credential
-// upstream only moves the error somewhere harder to read.
-func (Env) Resolve(_ context.Context, name string) (string, error) {
+// upstream only moves the error somewhere harder to read. NAME:field reads a field of a JSON
+// value, as it does for a Secrets Manager secret.
+func (Env) Resolve(_ context.Context, ref string) (string, error) {
+	name, field := SplitRef(ref)
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
 		return "", &NotFoundError{Name: name}
 	}
-	return v, nil
+	return Field(v, field, ref)
+}
+
+// SplitRef splits a reference NAME:field into the secret's name and the JSON field to read from
+// it (empty: the whole value). Secret names cannot contain a colon.
+func SplitRef(ref string) (name, field string) {
+	name, field, _ = strings.Cut(ref, ":")
+	return name, field
+}
+
+// Field returns the JSON field of a secret value, or the value itself when field is empty.
+func Field(value, field, ref string) (string, error) {
+	if field == "" {
+		return value, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(value), &m); err != nil {
+		return "", fmt.Errorf("secret %q is not a JSON object, so it has no field %q", strings.TrimSuffix(ref, ":"+field), field)
+	}
+	switch v := m[field].(type) {
+	case string:
+		return v, nil
+	case float64, bool:
+		return fmt.Sprint(v), nil
+	default:
+		return "", &NotFoundError{Name: ref}
+	}
 }
 
 // Template is a config value that may end in a secret reference. LiteLLM takes everything after

