@@ -25,7 +25,7 @@ type Snapshot struct {
 	Rejected []Rejected
 	// Kept are the routes whose stored spec is invalid now but that keep their last good
 	// version (see Build's lastGood).
-	Kept []Rejected
+	Kept   []Rejected
 	byName map[string]config.Endpoint
 }
 
