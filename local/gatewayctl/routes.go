@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/ssmroutes"
+)
+
+// load parses and compiles a config file exactly as the server does, printing its warnings.
+func load(path string, stderr io.Writer) (*config.Config, error) {
+	res := config.LoadFile(path)
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if res.Err != nil {
+		return nil, fmt.Errorf("%s:\n%w", path, res.Err)
+	}
+	if _, err := route.NewTable(res.Config); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return res.Config, nil
+}
+
+func validate(args []string, stdout, stderr io.Writer) error {
+	pos, err := parse(flag.NewFlagSet("validate", flag.ContinueOnError), args, 1)
+	if err != nil {
+		return err
+	}
+	cfg, err := load(pos[0], stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s); `secrets check` verifies its %d secret reference(s)\n", pos[0], len(cfg.Endpoints), len(cfg.SecretRefs()))
+	return nil
+}
+
+func ssmClient(ctx context.Context) (*ssm.Client, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return ssm.NewFromConfig(cfg), nil
+}
+
+func needPrefix(p string) error {
+	if strings.Trim(p, "/") == "" {
+		return fmt.Errorf("%w: --prefix is required (or set GATEWAY_ROUTES_PREFIX)", errUsage)
+	}
+	return nil
+}
+
+// routesPush syncs the config's endpoints to SSM and prints what changed.
+func routesPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("routes push", flag.ContinueOnError)
+	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
+	dry := fs.Bool("dry-run", false, "print the changes without writing them")
+	prune := fs.Bool("prune", false, "delete stored routes that are no longer in the file")
+	secure := fs.Bool("secure-string", false, "store specs as SecureString")
+	pos, err := parse(fs, args, 1)
+	if err == nil {
+		err = needPrefix(*prefix)
+	}
+	if err != nil {
+		return err
+	}
+	cfg, err := load(pos[0], stderr)
+	if err != nil {
+		return err
+	}
+	client, err := ssmClient(ctx)
+	if err != nil {
+		return err
+	}
+	stored, err := ssmroutes.List(ctx, client, *prefix)
+	if err != nil {
+		return err
+	}
+	changes, err := ssmroutes.Plan(*prefix, cfg, stored)
+	if err != nil {
+		return err
+	}
+	printPlan(stdout, changes, *prune)
+	if *dry {
+		fmt.Fprintln(stdout, "dry run: nothing written")
+		return nil
+	}
+	return ssmroutes.Apply(ctx, client, changes, *prune, *secure)
+}
+
+func printPlan(w io.Writer, changes []ssmroutes.Change, prune bool) {
+	counts := map[ssmroutes.ChangeKind]int{}
+	for _, c := range changes {
+		counts[c.Kind]++
+		switch c.Kind {
+		case ssmroutes.Add:
+			fmt.Fprintf(w, "+ %s\n", c.Name)
+		case ssmroutes.Update:
+			fmt.Fprintf(w, "~ %s\n", c.Name)
+		case ssmroutes.Remove:
+			if prune {
+				fmt.Fprintf(w, "- %s\n", c.Name)
+			} else {
+				fmt.Fprintf(w, "! %s is stored but not in the file (--prune deletes it)\n", c.Name)
+			}
+		}
+	}
+	removed := counts[ssmroutes.Remove]
+	if !prune {
+		removed = 0
+	}
+	fmt.Fprintf(w, "%d added, %d changed, %d removed, %d unchanged\n", counts[ssmroutes.Add], counts[ssmroutes.Update], removed, counts[ssmroutes.Same])
+}
+
+func routesList(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("routes list", flag.ContinueOnError)
+	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
+	_, err := parse(fs, args, 0)
+	if err == nil {
+		err = needPrefix(*prefix)
+	}
+	if err != nil {
+		return err
+	}
+	client, err := ssmClient(ctx)
+	if err != nil {
+		return err
+	}
+	stored, err := ssmroutes.List(ctx, client, *prefix)
+	if err != nil {
+		return err
+	}
+	snap := ssmroutes.Build(*prefix, stored, nil)
+	routesDir := ssmroutes.NormalizePrefix(*prefix) + "/routes/"
+	for _, e := range snap.Config.Endpoints {
+		name := ssmroutes.RouteName(*prefix, e.RouteID())
+		fmt.Fprintf(stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), e.Target)
+	}
+	for _, r := range snap.Rejected {
+		fmt.Fprintf(stdout, "%-28s v%-3d INVALID: %s\n", strings.TrimPrefix(r.Name, routesDir), r.Version, r.Reason)
+	}
+	return nil
+}
+
+func routesGet(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("routes get", flag.ContinueOnError)
+	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
+	pos, err := parse(fs, args, 1)
+	if err == nil {
+		err = needPrefix(*prefix)
+	}
+	if err != nil {
+		return err
+	}
+	client, err := ssmClient(ctx)
+	if err != nil {
+		return err
+	}
+	name := ssmroutes.RouteName(*prefix, pos[0])
+	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: &name, WithDecryption: ptr(true)})
+	if err != nil {
+		return fmt.Errorf("get %s: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "%s (version %d)\n%s\n", name, out.Parameter.Version, *out.Parameter.Value)
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
