@@ -1,14 +1,14 @@
 # The LLM pass-through gateway. `make run` serves local/config.yaml on 127.0.0.1:4000 with the
 # bundled mock upstream; `make test` runs every test. See README.md.
 
-# Demo credentials for local/config.yaml, for `make run` and `make demo` only (so `make validate`
-# still reports a variable you forgot); export real ones to override.
-run demo: export LITELLM_MASTER_KEY ?= sk-1234
-run demo: export COHERE_API_KEY ?= co-local-demo-key
-run demo: export LANGFUSE_PUBLIC_KEY ?= pk-lf-local-demo
-run demo: export LANGFUSE_SECRET_KEY ?= sk-lf-local-demo
-run demo: export ANTHROPIC_API_KEY ?= sk-ant-local-demo
-run demo: export OPENAI_API_KEY ?= sk-openai-local-demo
+# Demo credentials for local/config.yaml, for `make run`, `make demo` and `make run-aws-local`
+# only (so `make validate` still reports a variable you forgot); export real ones to override.
+run demo run-aws-local: export LITELLM_MASTER_KEY ?= sk-1234
+run demo run-aws-local: export COHERE_API_KEY ?= co-local-demo-key
+run demo run-aws-local: export LANGFUSE_PUBLIC_KEY ?= pk-lf-local-demo
+run demo run-aws-local: export LANGFUSE_SECRET_KEY ?= sk-lf-local-demo
+run demo run-aws-local: export ANTHROPIC_API_KEY ?= sk-ant-local-demo
+run demo run-aws-local: export OPENAI_API_KEY ?= sk-openai-local-demo
 
 CONFIG ?= local/config.yaml
 ADDR ?= 127.0.0.1:4000
@@ -16,10 +16,15 @@ MOCK_ADDR ?= 127.0.0.1:4010
 FUZZTIME ?= 30s
 LAMBDA_CONFIG ?= functions/gateway/config.yaml
 ENV ?= default
+STACK_default = llm-gateway-dev
+STACK_prod = llm-gateway-prod
+STACK ?= $(STACK_$(ENV))
+ROUTES_PREFIX ?= /$(STACK)
+SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test demo validate bench lambda-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test demo validate bench lambda-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -27,7 +32,11 @@ run:
 	@bin/mockupstream -addr $(MOCK_ADDR) & mock=$$!; trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
 	bin/gateway -config $(CONFIG) -addr $(ADDR) -usage-log local/usage.jsonl $(ARGS)
 
-## test: every test, with the race detector
+## run-aws-local: the gateway as on Lambda (routes in SSM, keys in Secrets Manager) against moto on loopback
+run-aws-local:
+	bash local/run-aws-local.sh $(ARGS)
+
+## test: every test, with the race detector (REQUIRE_MOTO=1 fails instead of skipping AWS tests without moto)
 test:
 	go test -race -count=1 ./...
 
@@ -76,8 +85,16 @@ build-GatewayFunction:
 	$(GO_LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/gateway
 	cp $(LAMBDA_CONFIG) $(ARTIFACTS_DIR)/config.yaml
 
-## deploy: sam build && sam deploy with samconfig.toml's ENV (default or prod)
-deploy:
+## routes-push: sync LAMBDA_CONFIG's endpoints to SSM under ROUTES_PREFIX (/$(STACK))
+routes-push:
+	go run ./local/gatewayctl routes push $(LAMBDA_CONFIG) --prefix $(ROUTES_PREFIX)
+
+## secrets-check: every os.environ/ reference of LAMBDA_CONFIG exists in Secrets Manager under SECRETS_PREFIX
+secrets-check:
+	go run ./local/gatewayctl secrets check $(LAMBDA_CONFIG) --prefix $(SECRETS_PREFIX)
+
+## deploy: routes push, then sam build && sam deploy with samconfig.toml's ENV (default or prod)
+deploy: routes-push
 	sam build && sam deploy --config-env $(ENV)
 
 ## invoke: sam local invoke GatewayFunction -e $(EVENT) (buffered: sam local cannot stream)

@@ -30,7 +30,7 @@ func TestSettingsFromEnv(t *testing.T) {
 		"GATEWAY_FUNCTION_URL_MODE": `GATEWAY_FUNCTION_URL_MODE: response mode "STREAMING" is neither stream nor buffered`,
 		"GATEWAY_DETAILED_DEBUG":    `GATEWAY_DETAILED_DEBUG: "STREAMING" is not true or false`,
 		"GATEWAY_LOG_FORMAT":        `GATEWAY_LOG_FORMAT: "STREAMING" is neither json nor text`,
-		"GATEWAY_SECRETS":           `GATEWAY_SECRETS: "STREAMING" is neither env nor secretsmanager`,
+		"GATEWAY_SECRETS":           `GATEWAY_SECRETS: "STREAMING" is not env, secretsmanager or inline`,
 		"GATEWAY_ROUTES_TTL":        `GATEWAY_ROUTES_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
 		"GATEWAY_SECRETS_TTL":       `GATEWAY_SECRETS_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
 	} {

@@ -31,6 +31,7 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 			RoutesPrefix:   getenv("GATEWAY_ROUTES_PREFIX"),
 			Secrets:        or(getenv("GATEWAY_SECRETS"), "secretsmanager"),
 			SecretsPrefix:  getenv("GATEWAY_SECRETS_PREFIX"),
+			SecretsInline:  getenv("GATEWAY_SECRETS_INLINE"),
 			MissingSecrets: gateway.WarnOnMissingSecrets,
 		},
 		basePath:  getenv("GATEWAY_BASE_PATH"),
@@ -57,8 +58,10 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	if s.logFormat != "json" && s.logFormat != "text" {
 		return s, fmt.Errorf("GATEWAY_LOG_FORMAT: %q is neither json nor text", s.logFormat)
 	}
-	if s.sources.Secrets != "env" && s.sources.Secrets != "secretsmanager" {
-		return s, fmt.Errorf("GATEWAY_SECRETS: %q is neither env nor secretsmanager", s.sources.Secrets)
+	switch s.sources.Secrets {
+	case "env", "secretsmanager", "inline":
+	default:
+		return s, fmt.Errorf("GATEWAY_SECRETS: %q is not env, secretsmanager or inline", s.sources.Secrets)
 	}
 	return s, nil
 }

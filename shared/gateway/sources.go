@@ -30,7 +30,8 @@ type SourceOptions struct {
 	ConfigYAML     string // wins over ConfigPath
 	RoutesPrefix   string // SSM; wins over both
 	RoutesTTL      time.Duration
-	Secrets        string // "env" or "secretsmanager"
+	Secrets        string // "env", "secretsmanager" or "inline"
+	SecretsInline  string // JSON name -> value, with Secrets "inline"
 	SecretsPrefix  string
 	SecretsTTL     time.Duration
 	MissingSecrets MissingSecrets // for a config file
@@ -43,6 +44,12 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 	switch o.Secrets {
 	case "", "env":
 		s.Secrets = secrets.Env{}
+	case "inline":
+		inline, err := secrets.ParseInline(o.SecretsInline)
+		if err != nil {
+			return s, err
+		}
+		s.Secrets = inline
 	case "secretsmanager":
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -50,7 +57,7 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		}
 		s.Secrets = SecretsManager(cfg, o.SecretsPrefix, or(o.SecretsTTL, awssecrets.DefaultTTL))
 	default:
-		return s, fmt.Errorf("secrets source %q is neither env nor secretsmanager", o.Secrets)
+		return s, fmt.Errorf("secrets source %q is not env, secretsmanager or inline", o.Secrets)
 	}
 	if o.RoutesPrefix != "" {
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)

@@ -104,3 +104,26 @@ func (t Template) String() string {
 	}
 	return t.Literal + RefPrefix + t.Name
 }
+
+// Inline resolves names from a fixed map: for `sam local`, whose container sees only the
+// variables a template declares, and for tests. Not for production credentials.
+type Inline map[string]string
+
+// ParseInline reads a JSON object of name to value.
+func ParseInline(data string) (Inline, error) {
+	var m Inline
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		return nil, fmt.Errorf("inline secrets must be a JSON object of name to value: %w", err)
+	}
+	return m, nil
+}
+
+// Resolve implements Resolver.
+func (m Inline) Resolve(_ context.Context, ref string) (string, error) {
+	name, field := SplitRef(ref)
+	v, ok := m[name]
+	if !ok || v == "" {
+		return "", &NotFoundError{Name: name}
+	}
+	return Field(v, field, ref)
+}

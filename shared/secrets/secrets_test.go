@@ -37,3 +37,32 @@ func TestEnvMissingAndEmpty(t *testing.T) {
 		}
 	}
 }
+
+func TestInlineAndFields(t *testing.T) {
+	m, err := ParseInline(`{"K":"v1","J":"{\"api_key\":\"a\",\"n\":3}","E":""}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ ref, want, err string }{
+		{"K", "v1", ""},
+		{"J:api_key", "a", ""},
+		{"J:n", "3", ""},
+		{"J:missing", "", `secret "J:missing" is not set`},
+		{"K:field", "", `secret "K" is not a JSON object, so it has no field "field"`},
+		{"E", "", `secret "E" is not set`},
+		{"NOPE", "", `secret "NOPE" is not set`},
+	}
+	for _, tt := range tests {
+		got, err := m.Resolve(context.Background(), tt.ref)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q, %q", tt.ref, got, err, tt.want, tt.err)
+		}
+	}
+	if _, err := ParseInline(`[1]`); err == nil {
+		t.Error("ParseInline accepted a JSON array")
+	}
+	t.Setenv("GW_JSON_SECRET", `{"user":"u1"}`)
+	if v, err := (Env{}).Resolve(context.Background(), "GW_JSON_SECRET:user"); v != "u1" || err != nil {
+		t.Errorf("Env NAME:field = %q, %v", v, err)
+	}
+}

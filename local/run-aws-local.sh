@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make run-aws-local`: the gateway exactly as it runs on Lambda (routes from SSM Parameter Store,
+# credentials from Secrets Manager) against moto_server, a local AWS, on loopback. It pushes
+# local/config.yaml and its secrets with gatewayctl, starts the mock upstream, and serves on
+# 127.0.0.1:4000 until interrupted. Meanwhile, in another shell with the same AWS_* variables,
+# `gatewayctl routes push` changes routes live (within the 30 s cache TTL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "moto_server is not installed (pip install 'moto[server]')" >&2
+  exit 1
+fi
+port=${MOTO_PORT:-5055}
+prefix=${ROUTES_PREFIX:-/llm-gateway-local}
+secrets_prefix=${SECRETS_PREFIX:-llm-gateway-local/}
+
+mkdir -p bin
+go build -o bin/gateway ./local/gateway
+go build -o bin/gatewayctl ./local/gatewayctl
+go build -o bin/mockupstream ./local/mockupstream
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+echo "moto on $AWS_ENDPOINT_URL; export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 to use gatewayctl against it"
+
+bin/gatewayctl routes push local/config.yaml --prefix "$prefix"
+for name in LITELLM_MASTER_KEY COHERE_API_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRET_KEY ANTHROPIC_API_KEY OPENAI_API_KEY; do
+  printf '%s' "${!name}" | bin/gatewayctl secrets set "$name" --prefix "$secrets_prefix"
+done
+bin/gatewayctl secrets check local/config.yaml --prefix "$secrets_prefix" | tail -1
+
+bin/mockupstream -addr "${MOCK_ADDR:-127.0.0.1:4010}" &
+pids+=($!)
+bin/gateway -addr "${ADDR:-127.0.0.1:4000}" -routes-prefix "$prefix" -secrets secretsmanager -secrets-prefix "$secrets_prefix" "$@"
