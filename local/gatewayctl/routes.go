@@ -139,7 +139,7 @@ func routesList(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	snap := ssmroutes.Build(*prefix, stored, nil)
-	routesDir := ssmroutes.NormalizePrefix(*prefix) + "/routes/"
+	routesDir := ssmroutes.RouteName(*prefix, "")
 	for _, e := range snap.Config.Endpoints {
 		name := ssmroutes.RouteName(*prefix, e.RouteID())
 		fmt.Fprintf(stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), e.Target)

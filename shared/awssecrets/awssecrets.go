@@ -21,9 +21,10 @@ import (
 // DefaultTTL is how long a fetched secret is used before it is fetched again.
 const DefaultTTL = 5 * time.Minute
 
-// missingTTL is how long a secret found missing stays missing: short, so a secret created
-// after a 503 is picked up quickly.
-const missingTTL = 10 * time.Second
+// retryAfter is how long a secret found missing stays missing (short, so a secret created after
+// a 503 is picked up quickly), and how long a stale value is served during an outage before
+// Secrets Manager is asked again.
+const retryAfter = 10 * time.Second
 
 // batchLimit is BatchGetSecretValue's maximum number of ids per call.
 const batchLimit = 20
@@ -51,7 +52,7 @@ type Resolver struct {
 type entry struct {
 	value   string
 	missing bool
-	at      time.Time
+	expires time.Time
 }
 
 // Option configures a Resolver.
@@ -75,14 +76,19 @@ func New(api API, opts ...Option) *Resolver {
 	return r
 }
 
-// Resolve implements secrets.Resolver.
+// Resolve implements secrets.Resolver. Errors name the stored secret (prefix included).
 func (r *Resolver) Resolve(ctx context.Context, ref string) (string, error) {
 	name, field := secrets.SplitRef(ref)
 	value, err := r.secret(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	return secrets.Field(value, field, ref)
+	v, err := secrets.Field(value, field, ref)
+	var nf *secrets.NotFoundError
+	if errors.As(err, &nf) {
+		return "", &secrets.NotFoundError{Name: r.prefix + ref}
+	}
+	return v, err
 }
 
 func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
@@ -93,7 +99,12 @@ func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
 		}
 		return e.value, nil
 	}
-	v, err, _ := r.calls.Do(id, func() (any, error) { return r.fetch(ctx, id) })
+	v, err, _ := r.calls.Do(id, func() (any, error) {
+		if e, ok := r.cached(id); ok && !e.missing { // fetched by a call that just finished
+			return e.value, nil
+		}
+		return r.fetch(ctx, id)
+	})
 	if err != nil {
 		return "", err
 	}
@@ -105,14 +116,7 @@ func (r *Resolver) cached(id string) (entry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.cache[id]
-	if !ok {
-		return e, false
-	}
-	ttl := r.ttl
-	if e.missing {
-		ttl = missingTTL
-	}
-	return e, r.now().Sub(e.at) < ttl
+	return e, ok && r.now().Before(e.expires)
 }
 
 func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
@@ -120,21 +124,24 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 	var nf *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &nf):
-		r.store(id, entry{missing: true})
+		r.store(id, entry{missing: true}, retryAfter)
 		return "", &secrets.NotFoundError{Name: id}
 	case err != nil:
-		if e, ok := r.stale(id); ok { // Secrets Manager is down: the last value beats an outage
+		if e, ok := r.stale(id); ok {
+			// Secrets Manager is down: the last value beats an outage, and is served a while
+			// before asking again rather than on every request.
+			r.store(id, entry{value: e.value}, retryAfter)
 			return e.value, nil
 		}
 		return "", fmt.Errorf("read secret %q: %w", id, err)
 	}
 	value := aws.ToString(out.SecretString)
-	r.store(id, entry{value: value})
+	r.store(id, entry{value: value}, r.ttl)
 	return value, nil
 }
 
-func (r *Resolver) store(id string, e entry) {
-	e.at = r.now()
+func (r *Resolver) store(id string, e entry, ttl time.Duration) {
+	e.expires = r.now().Add(ttl)
 	r.mu.Lock()
 	r.cache[id] = e
 	r.mu.Unlock()
@@ -174,11 +181,11 @@ func (r *Resolver) batch(ctx context.Context, ids []string) {
 		return // Resolve fetches them one by one and reports
 	}
 	for _, v := range out.SecretValues {
-		r.store(aws.ToString(v.Name), entry{value: aws.ToString(v.SecretString)})
+		r.store(aws.ToString(v.Name), entry{value: aws.ToString(v.SecretString)}, r.ttl)
 	}
 	for _, e := range out.Errors {
 		if aws.ToString(e.ErrorCode) == "ResourceNotFoundException" {
-			r.store(aws.ToString(e.SecretId), entry{missing: true})
+			r.store(aws.ToString(e.SecretId), entry{missing: true}, retryAfter)
 		}
 	}
 }

@@ -168,28 +168,39 @@ func Conflicts(eps []Endpoint) []Conflict {
 		if e.Path == "" {
 			continue
 		}
-		for _, m := range e.Methods {
-			keys := []string{m + " " + e.Path}
-			if e.IncludeSubpath {
-				keys = append(keys, m+" "+strings.TrimSuffix(e.Path, "/")+"/**")
-			}
-			if c, ok := conflict(owner, keys, i, m); ok {
-				out = append(out, c)
-				break
-			}
+		// Check every method before claiming any: an endpoint that is left out must not keep
+		// a later one out through the methods it would have served.
+		if c, ok := conflict(owner, claims(e), i); ok {
+			out = append(out, c)
+			continue
+		}
+		for _, cl := range claims(e) {
+			owner[cl.key] = i
 		}
 	}
 	return out
 }
 
-func conflict(owner map[string]int, keys []string, i int, method string) (Conflict, bool) {
-	for _, k := range keys {
-		if j, ok := owner[k]; ok {
-			return Conflict{Index: i, Other: j, Method: method}, true
+type claim struct{ key, method string }
+
+// claims are the (method, path) keys an endpoint serves; include_subpath endpoints also claim
+// their prefix, so /x and /x/ collide.
+func claims(e *Endpoint) []claim {
+	var out []claim
+	for _, m := range e.Methods {
+		out = append(out, claim{m + " " + e.Path, m})
+		if e.IncludeSubpath {
+			out = append(out, claim{m + " " + strings.TrimSuffix(e.Path, "/") + "/**", m})
 		}
 	}
-	for _, k := range keys {
-		owner[k] = i
+	return out
+}
+
+func conflict(owner map[string]int, cs []claim, i int) (Conflict, bool) {
+	for _, c := range cs {
+		if j, ok := owner[c.key]; ok {
+			return Conflict{Index: i, Other: j, Method: c.method}, true
+		}
 	}
 	return Conflict{}, false
 }

@@ -52,13 +52,17 @@ func Field(value, field, ref string) (string, error) {
 		return value, nil
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(value), &m); err != nil {
+	dec := json.NewDecoder(strings.NewReader(value))
+	dec.UseNumber() // numbers exactly as written: 12345678, not 1.2345678e+07
+	if err := dec.Decode(&m); err != nil {
 		return "", fmt.Errorf("secret %q is not a JSON object, so it has no field %q", strings.TrimSuffix(ref, ":"+field), field)
 	}
 	switch v := m[field].(type) {
 	case string:
 		return v, nil
-	case float64, bool:
+	case json.Number:
+		return v.String(), nil
+	case bool:
 		return fmt.Sprint(v), nil
 	default:
 		return "", &NotFoundError{Name: ref}

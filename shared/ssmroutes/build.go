@@ -16,6 +16,8 @@ type Rejected struct {
 	Name    string
 	Version int64
 	Reason  string
+	// Conflict: the spec is valid but claims a path and method another route already serves.
+	Conflict bool
 }
 
 // Snapshot is a configuration built from stored parameters.
@@ -35,14 +37,15 @@ type Snapshot struct {
 // name order, so of two that claim the same path and method the one named first wins.
 func Build(prefix string, params []Parameter, lastGood *Snapshot) *Snapshot {
 	s := &Snapshot{Config: &config.Config{}, Versions: map[string]int64{}, byName: map[string]config.Endpoint{}}
-	routesDir := NormalizePrefix(prefix) + "/routes/"
+	dir := routesDir(prefix)
+	params = slices.Clone(params) // sorted here; the caller's order is theirs
 	slices.SortFunc(params, func(a, b Parameter) int { return strings.Compare(a.Name, b.Name) })
 	var names []string
 	for _, p := range params {
 		switch {
 		case p.Name == SettingsName(prefix):
 			s.settings(p, lastGood)
-		case strings.HasPrefix(p.Name, routesDir):
+		case strings.HasPrefix(p.Name, dir):
 			e, err := parseRoute(p)
 			if err == nil {
 				s.add(p.Name, p.Version, e, &names)
@@ -91,10 +94,10 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
-		if lastGood != nil {
+		if v, ok := lastSettings(lastGood, p.Name); ok {
 			s.Kept = append(s.Kept, r)
 			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
-			s.Versions[p.Name] = lastGood.Versions[p.Name]
+			s.Versions[p.Name] = v
 			return
 		}
 		s.Rejected = append(s.Rejected, r)
@@ -103,6 +106,15 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.MasterKey = st.MasterKey
 	s.Config.RequestTimeout = time.Duration(st.RequestTimeout * float64(time.Second))
 	s.Versions[p.Name] = p.Version
+}
+
+// lastSettings is the version of the settings parameter the last good snapshot used, if any.
+func lastSettings(lastGood *Snapshot, name string) (int64, bool) {
+	if lastGood == nil {
+		return 0, false
+	}
+	v, ok := lastGood.Versions[name]
+	return v, ok
 }
 
 // dropConflicts removes routes that claim a (path, method) an earlier-named route serves.
@@ -115,7 +127,7 @@ func (s *Snapshot) dropConflicts(names []string) {
 	for _, c := range conflicts {
 		drop[c.Index] = true
 		s.Rejected = append(s.Rejected, Rejected{Name: names[c.Index], Version: s.Versions[names[c.Index]],
-			Reason: fmt.Sprintf("%s %s is already served by %s", c.Method, s.Config.Endpoints[c.Index].Path, names[c.Other])})
+			Reason: fmt.Sprintf("%s %s is already served by %s", c.Method, s.Config.Endpoints[c.Index].Path, names[c.Other]), Conflict: true})
 	}
 	var kept []config.Endpoint
 	for i, e := range s.Config.Endpoints {

@@ -43,11 +43,17 @@ func Tier(value string) (types.ParameterTier, error) {
 // NormalizePrefix returns the prefix with one leading slash and no trailing one.
 func NormalizePrefix(p string) string { return "/" + strings.Trim(p, "/") }
 
+// base is the prefix names are built on: "" for the root prefix, so names never start "//".
+func base(prefix string) string { return strings.TrimSuffix(NormalizePrefix(prefix), "/") }
+
 // SettingsName is the parameter holding general_settings.
-func SettingsName(prefix string) string { return NormalizePrefix(prefix) + "/settings" }
+func SettingsName(prefix string) string { return base(prefix) + "/settings" }
 
 // RouteName is the parameter holding the route with the given id.
-func RouteName(prefix, id string) string { return NormalizePrefix(prefix) + "/routes/" + id }
+func RouteName(prefix, id string) string { return routesDir(prefix) + id }
+
+// routesDir is the path under which the routes are stored, with its trailing slash.
+func routesDir(prefix string) string { return base(prefix) + "/routes/" }
 
 // Settings is general_settings as stored in the settings parameter.
 type Settings struct {

@@ -62,9 +62,9 @@ func Plan(prefix string, cfg *config.Config, stored []Parameter) ([]Change, erro
 		return nil, err
 	}
 	have := map[string]string{}
-	routesDir := NormalizePrefix(prefix) + "/routes/"
+	dir := routesDir(prefix)
 	for _, p := range stored {
-		if p.Name == SettingsName(prefix) || strings.HasPrefix(p.Name, routesDir) {
+		if p.Name == SettingsName(prefix) || strings.HasPrefix(p.Name, dir) {
 			have[p.Name] = p.Value
 		}
 	}

@@ -100,6 +100,13 @@ func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) 
 		return nil, s.lastErr
 	}
 	params, err := List(ctx, s.api, s.prefix)
+	if err != nil && ctx.Err() != nil {
+		// The request went away; that says nothing about SSM.
+		if cur != nil {
+			return cur.table, nil
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, ctx.Err())
+	}
 	var next *loaded
 	if err == nil {
 		next, err = s.build(params, cur)
@@ -132,18 +139,31 @@ func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
 	return &loaded{snap: snap, table: table, at: s.now()}, nil
 }
 
-// report logs each bad parameter version once.
+// report logs each bad parameter version once, for as long as it stays bad: a parameter that is
+// served again and later rejected again is reported again.
 func (s *Source) report(snap *Snapshot) {
+	bad := map[string]bool{}
 	for _, r := range snap.Rejected {
+		bad[r.Name] = true
 		if s.warned[r.Name] != r.Version {
 			s.warned[r.Name] = r.Version
-			s.log.Error("route rejected: its spec is invalid, the other routes are served", "parameter", r.Name, "version", r.Version, "reason", r.Reason)
+			msg := "route rejected: its spec is invalid, the other routes are served"
+			if r.Conflict {
+				msg = "route rejected: it claims a path another route serves, the other routes are served"
+			}
+			s.log.Error(msg, "parameter", r.Name, "version", r.Version, "reason", r.Reason)
 		}
 	}
 	for _, r := range snap.Kept {
+		bad[r.Name] = true
 		if s.warned[r.Name] != r.Version {
 			s.warned[r.Name] = r.Version
 			s.log.Error("invalid spec: the last good version keeps serving", "parameter", r.Name, "version", r.Version, "reason", r.Reason)
+		}
+	}
+	for name := range s.warned {
+		if !bad[name] {
+			delete(s.warned, name)
 		}
 	}
 }

@@ -1,0 +1,470 @@
+package awssecrets_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passthru/gateway/shared/awssecrets"
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// Values the tests store; none may ever appear in an error.
+var stored = map[string]string{
+	"gw/PLAIN": "s3cr3t-plain-value",
+	"gw/JSON":  `{"api_key":"k-s3cr3t-123","port":8443,"account":12345678,"big":9007199254740993,"ratio":0.25,"on":true,"nested":{"a":"s3cr3t-nested"},"nothing":null}`,
+	"gw/TEXT":  "s3cr3t text, not JSON",
+	"gw/ARRAY": `["s3cr3t-in-array"]`,
+	"gw/EMPTY": "",
+}
+
+func fixture() map[string]string {
+	m := map[string]string{}
+	for k, v := range stored {
+		m[k] = v
+	}
+	return m
+}
+
+func newResolver(f *fakeSM, c *fakeClock, opts ...awssecrets.Option) *awssecrets.Resolver {
+	return awssecrets.New(f, append([]awssecrets.Option{awssecrets.WithPrefix("gw/"), awssecrets.WithClock(c.Now)}, opts...)...)
+}
+
+// checkNoSecret fails t if err's text holds any stored value.
+func checkNoSecret(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, v := range []string{"s3cr3t", "k-s3cr3t-123", "8443"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("error %q contains a secret value %q", err, v)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		ref      string
+		want     string
+		notFound string // the NotFoundError's Name, when one is expected
+		wantErr  string
+		wantGet  string
+	}{
+		{ref: "PLAIN", want: "s3cr3t-plain-value", wantGet: "gw/PLAIN"},
+		{ref: "JSON", want: stored["gw/JSON"], wantGet: "gw/JSON"},
+		{ref: "JSON:api_key", want: "k-s3cr3t-123", wantGet: "gw/JSON"},
+		{ref: "JSON:port", want: "8443", wantGet: "gw/JSON"},
+		{ref: "JSON:account", want: "12345678", wantGet: "gw/JSON"},
+		{ref: "JSON:big", want: "9007199254740993", wantGet: "gw/JSON"},
+		{ref: "JSON:ratio", want: "0.25", wantGet: "gw/JSON"},
+		{ref: "JSON:on", want: "true", wantGet: "gw/JSON"},
+		{ref: "EMPTY", want: "", wantGet: "gw/EMPTY"},
+		{ref: "JSON:missing", notFound: "gw/JSON:missing", wantErr: `secret "gw/JSON:missing" is not set`, wantGet: "gw/JSON"},
+		{ref: "JSON:nested", notFound: "gw/JSON:nested", wantErr: `secret "gw/JSON:nested" is not set`, wantGet: "gw/JSON"},
+		{ref: "JSON:nothing", notFound: "gw/JSON:nothing", wantErr: `secret "gw/JSON:nothing" is not set`, wantGet: "gw/JSON"},
+		{ref: "TEXT:field", wantErr: `secret "TEXT" is not a JSON object, so it has no field "field"`, wantGet: "gw/TEXT"},
+		{ref: "ARRAY:0", wantErr: `secret "ARRAY" is not a JSON object, so it has no field "0"`, wantGet: "gw/ARRAY"},
+		{ref: "NOPE", notFound: "gw/NOPE", wantErr: `secret "gw/NOPE" is not set`, wantGet: "gw/NOPE"},
+		{ref: "NOPE:field", notFound: "gw/NOPE", wantErr: `secret "gw/NOPE" is not set`, wantGet: "gw/NOPE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			f := newFakeSM(fixture())
+			got, err := newResolver(f, newClock()).Resolve(context.Background(), tt.ref)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if got != tt.want || gotErr != tt.wantErr {
+				t.Errorf("Resolve(%q) = %q, %q; want %q, %q", tt.ref, got, gotErr, tt.want, tt.wantErr)
+			}
+			var nf *secrets.NotFoundError
+			if isNF := errors.As(err, &nf); isNF != (tt.notFound != "") || (isNF && nf.Name != tt.notFound) {
+				t.Errorf("Resolve(%q) error %#v; want a NotFoundError named %q: %v", tt.ref, err, tt.notFound, isNF)
+			}
+			checkNoSecret(t, err)
+			if calls := f.getCalls(); !slices.Equal(calls, []string{tt.wantGet}) {
+				t.Errorf("GetSecretValue calls %q, want [%q]", calls, tt.wantGet)
+			}
+		})
+	}
+}
+
+func TestResolveWithoutPrefix(t *testing.T) {
+	f := newFakeSM(map[string]string{"LITELLM_MASTER_KEY": "sk-master"})
+	r := awssecrets.New(f, awssecrets.WithClock(newClock().Now))
+	if got, err := r.Resolve(context.Background(), "LITELLM_MASTER_KEY"); got != "sk-master" || err != nil {
+		t.Errorf("Resolve = %q, %v", got, err)
+	}
+	if calls := f.getCalls(); !slices.Equal(calls, []string{"LITELLM_MASTER_KEY"}) {
+		t.Errorf("calls %q", calls)
+	}
+}
+
+// One fetch serves every reference to a secret, whole or by field, for the TTL.
+func TestResolveCachesForTTL(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []awssecrets.Option
+		ttl  time.Duration
+	}{
+		{"default 5 min", nil, 5 * time.Minute},
+		{"WithTTL 1 min", []awssecrets.Option{awssecrets.WithTTL(time.Minute)}, time.Minute},
+	}
+	if awssecrets.DefaultTTL != 5*time.Minute {
+		t.Errorf("DefaultTTL = %v", awssecrets.DefaultTTL)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			f, clock := newFakeSM(fixture()), newClock()
+			r := newResolver(f, clock, tt.opts...)
+			for i := range 10 {
+				ref := []string{"JSON:api_key", "JSON", "JSON:port"}[i%3]
+				if _, err := r.Resolve(ctx, ref); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if calls := f.getCalls(); len(calls) != 1 {
+				t.Fatalf("10 resolves made %d calls, want 1", len(calls))
+			}
+			f.set("gw/JSON", `{"api_key":"rotated"}`)
+			clock.Advance(tt.ttl - time.Nanosecond)
+			if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "k-s3cr3t-123" {
+				t.Errorf("within the TTL: %q, want the cached value", got)
+			}
+			clock.Advance(time.Nanosecond)
+			if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "rotated" {
+				t.Errorf("after the TTL: %q, want the new value", got)
+			}
+			if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "rotated" {
+				t.Errorf("fresh again: %q", got)
+			}
+			if calls := f.getCalls(); len(calls) != 2 {
+				t.Errorf("%d calls, want 2", len(calls))
+			}
+		})
+	}
+}
+
+// A missing secret is remembered for 10 s only, so one created after a 503 is picked up soon.
+func TestResolveMissingCachedBriefly(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	r := newResolver(f, clock)
+	var nf *secrets.NotFoundError
+	for range 5 {
+		if _, err := r.Resolve(ctx, "LATE"); !errors.As(err, &nf) || nf.Name != "gw/LATE" {
+			t.Fatalf("Resolve(LATE) = %v, want not found", err)
+		}
+	}
+	f.set("gw/LATE", "created-late")
+	clock.Advance(10*time.Second - time.Nanosecond)
+	if _, err := r.Resolve(ctx, "LATE:field"); !errors.As(err, &nf) || nf.Name != "gw/LATE" {
+		t.Fatalf("within 10s: %v, want still not found", err)
+	}
+	if calls := f.getCalls(); len(calls) != 1 {
+		t.Fatalf("%d calls within 10s, want 1", len(calls))
+	}
+	clock.Advance(time.Nanosecond)
+	if got, err := r.Resolve(ctx, "LATE"); got != "created-late" || err != nil {
+		t.Errorf("after 10s: %q, %v; want the new secret", got, err)
+	}
+	if calls := f.getCalls(); !slices.Equal(calls, []string{"gw/LATE", "gw/LATE"}) {
+		t.Errorf("calls %q", calls)
+	}
+}
+
+func TestInvalidate(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	r := newResolver(f, clock)
+	for _, ref := range []string{"JSON:api_key", "PLAIN"} {
+		if _, err := r.Resolve(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.set("gw/JSON", `{"api_key":"rotated"}`)
+	f.set("gw/PLAIN", "rotated-plain")
+	if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "k-s3cr3t-123" {
+		t.Fatalf("before Invalidate: %q, want the cached value", got)
+	}
+	r.Invalidate("JSON:api_key", "UNKNOWN") // by field reference; an unknown name is harmless
+	if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "rotated" {
+		t.Errorf("after Invalidate: %q, want the rotated value", got)
+	}
+	if got, _ := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" {
+		t.Errorf("a secret not invalidated: %q, want its cached value", got)
+	}
+	if calls := f.getCalls(); !slices.Equal(calls, []string{"gw/JSON", "gw/PLAIN", "gw/JSON"}) {
+		t.Errorf("calls %q", calls)
+	}
+	r.Invalidate() // nothing
+	r.Invalidate("PLAIN")
+	if got, _ := r.Resolve(ctx, "PLAIN"); got != "rotated-plain" {
+		t.Errorf("PLAIN after Invalidate: %q", got)
+	}
+}
+
+// A missing secret that is invalidated is asked for again at once.
+func TestInvalidateMissing(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	r := newResolver(f, clock)
+	if _, err := r.Resolve(ctx, "LATE"); err == nil {
+		t.Fatal("want not found")
+	}
+	f.set("gw/LATE", "now-here")
+	r.Invalidate("LATE")
+	if got, err := r.Resolve(ctx, "LATE"); got != "now-here" || err != nil {
+		t.Errorf("Resolve = %q, %v", got, err)
+	}
+}
+
+// When Secrets Manager fails after a good fetch, the last value keeps working.
+func TestStaleOnError(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	r := newResolver(f, clock)
+	if _, err := r.Resolve(ctx, "JSON"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(awssecrets.DefaultTTL)
+	f.setGetErr(errors.New("api error ThrottlingException: Rate exceeded"))
+	for _, ref := range []string{"JSON:api_key", "JSON:port"} {
+		if got, err := r.Resolve(ctx, ref); err != nil || got != map[string]string{"JSON:api_key": "k-s3cr3t-123", "JSON:port": "8443"}[ref] {
+			t.Errorf("Resolve(%q) during an outage = %q, %v; want the last value", ref, got, err)
+		}
+	}
+	f.setGetErr(nil)
+	f.set("gw/JSON", `{"api_key":"after"}`)
+	if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "k-s3cr3t-123" {
+		t.Errorf("just after the outage: %q, want the stale value until the retry time", got)
+	}
+	clock.Advance(10 * time.Second) // during an outage the stale value is re-checked every 10 s
+	if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "after" {
+		t.Errorf("after the outage: %q, want the fresh value", got)
+	}
+}
+
+// With nothing cached an error is an error, never a value, and never shows a secret.
+func TestErrorWithNothingCached(t *testing.T) {
+	ctx := context.Background()
+	apiErr := errors.New("api error AccessDeniedException: not authorized")
+	tests := []struct {
+		name  string
+		setup func(*awssecrets.Resolver, *fakeSM)
+	}{
+		{"never fetched", func(*awssecrets.Resolver, *fakeSM) {}},
+		{"invalidated after a 401", func(r *awssecrets.Resolver, f *fakeSM) {
+			if _, err := r.Resolve(ctx, "JSON:api_key"); err != nil {
+				t.Fatal(err)
+			}
+			r.Invalidate("JSON")
+		}},
+		{"known missing, then expired", func(r *awssecrets.Resolver, f *fakeSM) {
+			f.mu.Lock()
+			delete(f.secrets, "gw/JSON")
+			f.mu.Unlock()
+			if _, err := r.Resolve(ctx, "JSON"); err == nil {
+				t.Fatal("want not found")
+			}
+			f.set("gw/JSON", stored["gw/JSON"])
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, clock := newFakeSM(fixture()), newClock()
+			r := newResolver(f, clock)
+			tt.setup(r, f)
+			clock.Advance(time.Minute)
+			f.setGetErr(apiErr)
+			got, err := r.Resolve(ctx, "JSON:api_key")
+			const want = `read secret "gw/JSON": api error AccessDeniedException: not authorized`
+			if got != "" || err == nil || err.Error() != want || !errors.Is(err, apiErr) {
+				t.Errorf("Resolve = %q, %v; want \"\", %q", got, err, want)
+			}
+			var nf *secrets.NotFoundError
+			if errors.As(err, &nf) {
+				t.Errorf("an API failure reported as a missing secret: %v", err)
+			}
+			checkNoSecret(t, err)
+		})
+	}
+}
+
+func TestPrefetch(t *testing.T) {
+	ctx := context.Background()
+	secretsByID := fixture()
+	var refs []string
+	for i := range 45 {
+		id := fmt.Sprintf("K%02d", i)
+		secretsByID["gw/"+id] = "value-" + id
+		refs = append(refs, id, id+":field") // every name twice
+	}
+	refs = append(refs, "GONE1", "PLAIN", "GONE2:x")
+	f, clock := newFakeSM(secretsByID), newClock()
+	r := newResolver(f, clock)
+	// Three are fresh already: Prefetch skips them.
+	for _, ref := range []string{"K00", "K07", "PLAIN"} {
+		if _, err := r.Resolve(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Prefetch(ctx, refs)
+	var want []string
+	for i := range 45 {
+		if i != 0 && i != 7 {
+			want = append(want, fmt.Sprintf("gw/K%02d", i))
+		}
+	}
+	want = append(want, "gw/GONE1", "gw/GONE2")
+	wantBatches := [][]string{want[:20], want[20:40], want[40:]}
+	if !reflect.DeepEqual(f.batches, wantBatches) {
+		t.Fatalf("BatchGetSecretValue calls =\n%q\nwant\n%q", f.batches, wantBatches)
+	}
+	// Every reference now resolves from the cache, missing ones included.
+	gets := len(f.getCalls())
+	for i := range 45 {
+		id := fmt.Sprintf("K%02d", i)
+		if got, err := r.Resolve(ctx, id); got != "value-"+id || err != nil {
+			t.Errorf("Resolve(%s) = %q, %v", id, got, err)
+		}
+	}
+	var nf *secrets.NotFoundError
+	for _, ref := range []string{"GONE1", "GONE2:x"} {
+		if _, err := r.Resolve(ctx, ref); !errors.As(err, &nf) || nf.Name != "gw/"+strings.Split(ref, ":")[0] {
+			t.Errorf("Resolve(%s) = %v, want not found", ref, err)
+		}
+	}
+	if n := len(f.getCalls()) - gets; n != 0 {
+		t.Errorf("resolves after Prefetch made %d GetSecretValue calls, want 0", n)
+	}
+	// All fresh: a second Prefetch makes no call.
+	r.Prefetch(ctx, refs)
+	if len(f.batches) != 3 {
+		t.Errorf("a Prefetch of fresh secrets made %d more batch calls", len(f.batches)-3)
+	}
+	// After 10 s only the missing ones are stale.
+	clock.Advance(10 * time.Second)
+	r.Prefetch(ctx, refs)
+	if got := f.batches[3:]; !reflect.DeepEqual(got, [][]string{{"gw/GONE1", "gw/GONE2"}}) {
+		t.Errorf("after 10s: batches %q, want the missing ones", got)
+	}
+}
+
+func TestPrefetchNothing(t *testing.T) {
+	f := newFakeSM(fixture())
+	r := newResolver(f, newClock())
+	r.Prefetch(context.Background(), nil)
+	if len(f.batches) != 0 {
+		t.Errorf("%d batch calls for no refs", len(f.batches))
+	}
+}
+
+// Prefetch leaves errors to Resolve: after a failed batch, or a per-secret error other than
+// not-found, Resolve fetches the secret on its own.
+func TestPrefetchErrorsLeftToResolve(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		setup    func(*fakeSM)
+		wantGets []string
+	}{
+		{"batch call fails", func(f *fakeSM) { f.batchErr = errors.New("api error ThrottlingException") }, []string{"gw/PLAIN", "gw/JSON"}},
+		{"one secret denied", func(f *fakeSM) { f.batchCode["gw/JSON"] = "AccessDeniedException" }, []string{"gw/JSON"}},
+		{"one secret undecryptable", func(f *fakeSM) { f.batchCode["gw/PLAIN"] = "DecryptionFailure" }, []string{"gw/PLAIN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeSM(fixture())
+			tt.setup(f)
+			r := newResolver(f, newClock())
+			r.Prefetch(ctx, []string{"PLAIN", "JSON:api_key"})
+			if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
+				t.Errorf("PLAIN = %q, %v", got, err)
+			}
+			if got, err := r.Resolve(ctx, "JSON:api_key"); got != "k-s3cr3t-123" || err != nil {
+				t.Errorf("JSON:api_key = %q, %v", got, err)
+			}
+			if calls := f.getCalls(); !slices.Equal(calls, tt.wantGets) {
+				t.Errorf("GetSecretValue calls %q, want %q", calls, tt.wantGets)
+			}
+		})
+	}
+}
+
+// Twenty concurrent misses for one secret make one call, and all get its value.
+func TestConcurrentMissesMakeOneCall(t *testing.T) {
+	f := newFakeSM(fixture())
+	gate := make(chan struct{})
+	f.gate, f.entered = gate, make(chan struct{}, 100)
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // a failed test leaves no goroutine parked
+	r := newResolver(f, newClock())
+	const n = 20
+	type result struct {
+		v   string
+		err error
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			v, err := r.Resolve(context.Background(), "JSON:api_key")
+			results <- result{v, err}
+		}()
+	}
+	select {
+	case <-f.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no goroutine called GetSecretValue")
+	}
+	waitForFollowers(t, n-1)
+	release()
+	for range n {
+		res := <-results
+		if res.v != "k-s3cr3t-123" || res.err != nil {
+			t.Errorf("Resolve = %q, %v", res.v, res.err)
+		}
+	}
+	if calls := f.getCalls(); len(calls) != 1 {
+		t.Errorf("%d concurrent misses made %d GetSecretValue calls, want 1", n, len(calls))
+	}
+}
+
+// Concurrent misses for a missing secret make one call too, and all get not found.
+func TestConcurrentMissesForAMissingSecret(t *testing.T) {
+	f := newFakeSM(fixture())
+	gate := make(chan struct{})
+	f.gate, f.entered = gate, make(chan struct{}, 100)
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // a failed test leaves no goroutine parked
+	r := newResolver(f, newClock())
+	const n = 20
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := r.Resolve(context.Background(), "NOPE")
+			errs <- err
+		}()
+	}
+	<-f.entered
+	waitForFollowers(t, n-1)
+	release()
+	for range n {
+		var nf *secrets.NotFoundError
+		if err := <-errs; !errors.As(err, &nf) || nf.Name != "gw/NOPE" {
+			t.Errorf("Resolve = %v, want not found", err)
+		}
+	}
+	if calls := f.getCalls(); len(calls) != 1 {
+		t.Errorf("%d calls, want 1", len(calls))
+	}
+}

@@ -1,0 +1,156 @@
+package awssecrets_test
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// fakeSM is an in-memory Secrets Manager: GetSecretValue and BatchGetSecretValue, every call
+// recorded, errors on demand.
+type fakeSM struct {
+	mu      sync.Mutex
+	secrets map[string]string
+
+	getErr    error             // when set, GetSecretValue fails with it
+	batchErr  error             // when set, BatchGetSecretValue fails with it
+	batchCode map[string]string // per-id error codes BatchGetSecretValue reports in Errors
+
+	// gate, when set, holds GetSecretValue until it is closed; entered gets a value per held call.
+	gate    chan struct{}
+	entered chan struct{}
+
+	gets    []string   // the SecretId of each GetSecretValue call
+	batches [][]string // the SecretIdList of each BatchGetSecretValue call
+}
+
+func newFakeSM(secrets map[string]string) *fakeSM {
+	return &fakeSM{secrets: secrets, batchCode: map[string]string{}}
+}
+
+func (f *fakeSM) set(id, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.secrets[id] = value
+}
+
+func (f *fakeSM) setGetErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.getErr = err
+}
+
+func (f *fakeSM) getCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.gets)
+}
+
+func notFound() error {
+	return &types.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret.")}
+}
+
+func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.mu.Lock()
+	id := aws.ToString(in.SecretId)
+	f.gets = append(f.gets, id)
+	gate, entered := f.gate, f.entered
+	f.mu.Unlock()
+	if gate != nil {
+		entered <- struct{}{}
+		<-gate
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.getErr != nil {
+		return nil, f.getErr
+	}
+	v, ok := f.secrets[id]
+	if !ok {
+		return nil, notFound()
+	}
+	return &secretsmanager.GetSecretValueOutput{Name: aws.String(id), SecretString: aws.String(v), VersionStages: []string{"AWSCURRENT"}}, nil
+}
+
+func (f *fakeSM) BatchGetSecretValue(_ context.Context, in *secretsmanager.BatchGetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batches = append(f.batches, slices.Clone(in.SecretIdList))
+	if f.batchErr != nil {
+		return nil, f.batchErr
+	}
+	if len(in.SecretIdList) > 20 {
+		return nil, &types.InvalidParameterException{Message: aws.String("too many secret ids")}
+	}
+	out := &secretsmanager.BatchGetSecretValueOutput{}
+	for _, id := range in.SecretIdList {
+		if code, ok := f.batchCode[id]; ok {
+			out.Errors = append(out.Errors, types.APIErrorType{SecretId: aws.String(id), ErrorCode: aws.String(code), Message: aws.String("no")})
+			continue
+		}
+		v, ok := f.secrets[id]
+		if !ok {
+			out.Errors = append(out.Errors, types.APIErrorType{
+				SecretId: aws.String(id), ErrorCode: aws.String("ResourceNotFoundException"),
+				Message: aws.String("Secrets Manager can't find the specified secret."),
+			})
+			continue
+		}
+		out.SecretValues = append(out.SecretValues, types.SecretValueEntry{
+			Name: aws.String(id), ARN: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:" + id + "-AbCdEf"),
+			SecretString: aws.String(v),
+		})
+	}
+	return out, nil
+}
+
+// fakeClock is a clock the tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// waitForFollowers waits until n goroutines are parked in singleflight's Do waiting for the
+// call in flight, so that releasing that call cannot race with a late caller. Goroutine stacks
+// are the only way to see a goroutine parked there.
+func waitForFollowers(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	got := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		got = 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "sync.(*WaitGroup).Wait(") && strings.Contains(g, "golang.org/x/sync/singleflight.(*Group).Do(") {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+	}
+	t.Fatalf("%d goroutines waiting in singleflight.Do after 10s, want %d", got, n)
+}
