@@ -83,12 +83,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	v, err := secrets.Field(value, field, ref)
-	var nf *secrets.NotFoundError
-	if errors.As(err, &nf) {
-		return "", &secrets.NotFoundError{Name: r.prefix + ref}
-	}
-	return v, err
+	return secrets.Field(value, field, r.prefix+ref)
 }
 
 func (r *Resolver) secret(ctx context.Context, name string) (string, error) {

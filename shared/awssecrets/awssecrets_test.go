@@ -69,8 +69,8 @@ func TestResolve(t *testing.T) {
 		{ref: "JSON:missing", notFound: "gw/JSON:missing", wantErr: `secret "gw/JSON:missing" is not set`, wantGet: "gw/JSON"},
 		{ref: "JSON:nested", notFound: "gw/JSON:nested", wantErr: `secret "gw/JSON:nested" is not set`, wantGet: "gw/JSON"},
 		{ref: "JSON:nothing", notFound: "gw/JSON:nothing", wantErr: `secret "gw/JSON:nothing" is not set`, wantGet: "gw/JSON"},
-		{ref: "TEXT:field", wantErr: `secret "TEXT" is not a JSON object, so it has no field "field"`, wantGet: "gw/TEXT"},
-		{ref: "ARRAY:0", wantErr: `secret "ARRAY" is not a JSON object, so it has no field "0"`, wantGet: "gw/ARRAY"},
+		{ref: "TEXT:field", wantErr: `secret "gw/TEXT" is not a JSON object, so it has no field "field"`, wantGet: "gw/TEXT"},
+		{ref: "ARRAY:0", wantErr: `secret "gw/ARRAY" is not a JSON object, so it has no field "0"`, wantGet: "gw/ARRAY"},
 		{ref: "NOPE", notFound: "gw/NOPE", wantErr: `secret "gw/NOPE" is not set`, wantGet: "gw/NOPE"},
 		{ref: "NOPE:field", notFound: "gw/NOPE", wantErr: `secret "gw/NOPE" is not set`, wantGet: "gw/NOPE"},
 	}

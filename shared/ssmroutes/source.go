@@ -107,6 +107,10 @@ func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) 
 		}
 		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, ctx.Err())
 	}
+	if err == nil && len(params) == 0 {
+		// Nothing stored at all is a wrong prefix or a missing push, not an empty gateway.
+		err = fmt.Errorf("no parameters under %s: push routes with `gatewayctl routes push FILE --prefix %s`", s.prefix, s.prefix)
+	}
 	var next *loaded
 	if err == nil {
 		next, err = s.build(params, cur)

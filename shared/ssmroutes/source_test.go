@@ -472,3 +472,17 @@ func TestSourceManyPages(t *testing.T) {
 		t.Errorf("order: %s %s %s … %s", routes[0].Path, routes[1].Path, routes[2].Path, routes[46].Path)
 	}
 }
+
+// Nothing stored under the prefix is a wrong prefix or a missing push: the gateway answers 503
+// (ErrNoRoutes) with a message saying what to do, never an empty table of 404s.
+func TestSourceEmptyPrefixIsNoTable(t *testing.T) {
+	f := newFakeSSM()
+	logger, logs := newLogger()
+	s := ssmroutes.New(f, "/gw", ssmroutes.WithClock(newClock().Now), ssmroutes.WithLogger(logger))
+	tbl, err := s.Table(context.Background())
+	want := "no route table loaded yet: no parameters under /gw: push routes with `gatewayctl routes push FILE --prefix /gw`"
+	if tbl != nil || !errors.Is(err, ssmroutes.ErrNoRoutes) || err.Error() != want {
+		t.Fatalf("Table = %v, %v; want ErrNoRoutes %q", tbl, err, want)
+	}
+	checkLines(t, logs, `level=ERROR msg="cannot load routes: answering 503 until SSM can be read" prefix=/gw error="no parameters under /gw: push routes with `+"`gatewayctl routes push FILE --prefix /gw`"+`"`)
+}
