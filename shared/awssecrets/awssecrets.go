@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,13 +154,11 @@ func (r *Resolver) stale(id string) (entry, bool) {
 // so a route's credentials cost one round trip, not one per header. Errors are left for Resolve
 // to report per secret.
 func (r *Resolver) Prefetch(ctx context.Context, refs []string) {
-	var ids []string
-	seen := map[string]bool{}
+	var ids []string // nil on the warm path: it allocates nothing
 	for _, ref := range refs {
 		name, _ := secrets.SplitRef(ref)
 		id := r.prefix + name
-		if _, fresh := r.cached(id); !fresh && !seen[id] {
-			seen[id] = true
+		if _, fresh := r.cached(id); !fresh && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
