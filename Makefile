@@ -38,6 +38,7 @@ run-aws-local:
 
 ## test: every test, with the race detector (REQUIRE_MOTO=1 fails instead of skipping AWS tests without moto)
 test:
+	@command -v moto_server >/dev/null 2>&1 || echo "warning: moto_server is not on PATH: the AWS integration tests are skipped (REQUIRE_MOTO=1 makes that an error)"
 	go test -race -count=1 ./...
 
 ## demo: start the mock upstream and the gateway, send a rerank call and a streamed call, show the answers

@@ -24,12 +24,15 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
-pids+=($!)
+moto_server -H 127.0.0.1 -p "$port" >bin/moto.log 2>&1 &
+moto=$!
+pids+=($moto)
 for _ in $(seq 1 100); do
+  kill -0 "$moto" 2>/dev/null || { echo "moto_server exited (port $port busy? set MOTO_PORT); see bin/moto.log" >&2; exit 1; }
   curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
   sleep 0.1
 done
+kill -0 "$moto" 2>/dev/null || { echo "moto_server did not start on port $port; see bin/moto.log" >&2; exit 1; }
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 echo "moto on $AWS_ENDPOINT_URL; export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 to use gatewayctl against it"

@@ -45,8 +45,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var src gateway.SourceOptions
 	fs.StringVar(&src.RoutesPrefix, "routes-prefix", "", "read routes from SSM under this prefix instead of -config")
 	fs.DurationVar(&src.RoutesTTL, "routes-ttl", 0, "how long SSM routes are cached (default 30s)")
-	fs.StringVar(&src.Secrets, "secrets", "env", "where os.environ/ references are read: env or secretsmanager")
+	fs.StringVar(&src.Secrets, "secrets", "env", "where os.environ/ references are read: env, secretsmanager or inline")
 	fs.StringVar(&src.SecretsPrefix, "secrets-prefix", "", "Secrets Manager name prefix")
+	fs.StringVar(&src.SecretsInline, "secrets-inline", "", "with -secrets inline: a JSON object of name to value")
 	fs.DurationVar(&src.SecretsTTL, "secrets-ttl", 0, "how long secrets are cached (default 5m)")
 	var debug bool
 	fs.BoolVar(&debug, "detailed-debug", false, "log every request and upstream exchange (credentials redacted)")

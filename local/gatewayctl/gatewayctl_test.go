@@ -291,11 +291,11 @@ func TestRoutesPushChangedTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctl(t, "", "routes", "push", path, "--prefix", "/gw", "--dry-run").
-		want(t, 0, "~ /gw/routes/v1-rerank\n0 added, 1 changed, 0 removed, 4 unchanged\ndry run: nothing written\n", "")
+		want(t, 0, "~ /gw/routes/v1-rerank (target)\n0 added, 1 changed, 0 removed, 4 unchanged\ndry run: nothing written\n", "")
 	if v := stored(t, api, "/gw")["/gw/routes/v1-rerank"].Version; v != 1 {
 		t.Fatalf("a dry run changed the route: version %d", v)
 	}
-	ctl(t, "", "routes", "push", path, "--prefix", "/gw").want(t, 0, "~ /gw/routes/v1-rerank\n0 added, 1 changed, 0 removed, 4 unchanged\n", "")
+	ctl(t, "", "routes", "push", path, "--prefix", "/gw").want(t, 0, "~ /gw/routes/v1-rerank (target)\n0 added, 1 changed, 0 removed, 4 unchanged\n", "")
 	ctl(t, "", "routes", "get", "v1-rerank", "--prefix", "/gw").want(t, 0, `/gw/routes/v1-rerank (version 2)
 {"path":"/v1/rerank","target":"https://api.cohere.com/v1/rerank","headers":{"Authorization":"bearer os.environ/COHERE_API_KEY","content-type":"application/json","accept":"application/json"},"auth":true}
 `, "")
@@ -306,7 +306,7 @@ func TestRoutesPushChangedTarget(t *testing.T) {
 	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctl(t, "", "routes", "push", path, "--prefix", "/gw").want(t, 0, "~ /gw/settings\n0 added, 1 changed, 0 removed, 4 unchanged\n", "")
+	ctl(t, "", "routes", "push", path, "--prefix", "/gw").want(t, 0, "~ /gw/settings (pass_through_request_timeout)\n0 added, 1 changed, 0 removed, 4 unchanged\n", "")
 	if s := stored(t, api, "/gw")["/gw/settings"]; s.Value != `{"master_key":"os.environ/LITELLM_MASTER_KEY","pass_through_request_timeout":120}` || s.Version != 2 {
 		t.Errorf("settings parameter: %+v", s)
 	}
@@ -604,5 +604,34 @@ func TestSecretsCheckNonJSONSecretNamesTheStoredSecret(t *testing.T) {
 		if !strings.Contains(line, `secret "gw/LANGFUSE"`) {
 			t.Errorf("the reason does not name the stored secret gw/LANGFUSE: %q", strings.TrimPrefix(line, want[i+1]))
 		}
+	}
+}
+
+// A config that writes credentials itself (not os.environ/) is not pushed into plain String
+// parameters unless asked for explicitly.
+func TestRoutesPushRefusesLiteralCredentials(t *testing.T) {
+	noPrefixEnv(t)
+	api := ssmAPI(t)
+	path := writeFile(t, "literal.yaml", `
+general_settings:
+  master_key: sk-literal-master
+  pass_through_endpoints:
+    - {path: /x, target: "https://x.example.com", auth: true, headers: {Authorization: "Bearer sk-literal-provider"}}
+`)
+	r := ctl(t, "", "routes", "push", path, "--prefix", "/lit")
+	want := "gatewayctl: refusing to store credentials in plain String parameters:\n" +
+		"  general_settings.master_key\n  pass_through_endpoints[0] (/x) headers.Authorization\n" +
+		"reference them as os.environ/NAME (a Secrets Manager secret), or pass --secure-string (or --allow-literal-credentials)\n"
+	if r.code != 1 || r.stderr != want || strings.Contains(r.stdout+r.stderr, "sk-literal") {
+		t.Fatalf("exit %d\nstdout %q\nstderr %q\nwant stderr %q", r.code, r.stdout, r.stderr, want)
+	}
+	if n := len(stored(t, api, "/lit")); n != 0 {
+		t.Fatalf("%d parameters written", n)
+	}
+	if r := ctl(t, "", "routes", "push", path, "--prefix", "/lit", "--secure-string"); r.code != 0 {
+		t.Fatalf("--secure-string: exit %d: %s", r.code, r.stderr)
+	}
+	if n := len(stored(t, api, "/lit")); n != 2 {
+		t.Fatalf("%d parameters written with --secure-string, want 2", n)
 	}
 }

@@ -65,6 +65,7 @@ func routesPush(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dry := fs.Bool("dry-run", false, "print the changes without writing them")
 	prune := fs.Bool("prune", false, "delete stored routes that are no longer in the file")
 	secure := fs.Bool("secure-string", false, "store specs as SecureString")
+	allowLiteral := fs.Bool("allow-literal-credentials", false, "store literal credentials in String parameters anyway")
 	pos, err := parse(fs, args, 1)
 	if err == nil {
 		err = needPrefix(*prefix)
@@ -75,6 +76,10 @@ func routesPush(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg, err := load(pos[0], stderr)
 	if err != nil {
 		return err
+	}
+	if literal := cfg.LiteralCredentials(); len(literal) > 0 && !*secure && !*allowLiteral {
+		return fmt.Errorf("refusing to store credentials in plain String parameters:\n  %s\nreference them as os.environ/NAME (a Secrets Manager secret), or pass --secure-string (or --allow-literal-credentials)",
+			strings.Join(literal, "\n  "))
 	}
 	client, err := ssmClient(ctx)
 	if err != nil {
@@ -104,7 +109,7 @@ func printPlan(w io.Writer, changes []ssmroutes.Change, prune bool) {
 		case ssmroutes.Add:
 			fmt.Fprintf(w, "+ %s\n", c.Name)
 		case ssmroutes.Update:
-			fmt.Fprintf(w, "~ %s\n", c.Name)
+			fmt.Fprintf(w, "~ %s (%s)\n", c.Name, strings.Join(c.ChangedFields(), ", "))
 		case ssmroutes.Remove:
 			if prune {
 				fmt.Fprintf(w, "- %s\n", c.Name)

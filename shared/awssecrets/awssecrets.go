@@ -30,6 +30,16 @@ const retryAfter = 10 * time.Second
 // batchLimit is BatchGetSecretValue's maximum number of ids per call.
 const batchLimit = 20
 
+// maxStale bounds how long a value is served past its TTL while Secrets Manager cannot be read.
+const maxStale = time.Hour
+
+// invalidateEvery limits how often an upstream's 401/403 can drop a secret from the cache: a key
+// that is simply wrong must not turn every request into a Secrets Manager call.
+const invalidateEvery = 10 * time.Second
+
+// callTimeout bounds one Secrets Manager call made on behalf of waiting requests.
+const callTimeout = 5 * time.Second
+
 // API is the part of the Secrets Manager client the resolver uses.
 type API interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
@@ -45,14 +55,17 @@ type Resolver struct {
 	ttl    time.Duration
 	now    func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]entry // by secret id
-	calls singleflight.Group
+	mu          sync.Mutex
+	batchMu     sync.Mutex           // one batch call at a time
+	cache       map[string]entry     // by secret id
+	invalidated map[string]time.Time // when a secret was last dropped after a 401/403
+	calls       singleflight.Group
 }
 
 type entry struct {
 	value   string
 	missing bool
+	fetched time.Time
 	expires time.Time
 }
 
@@ -70,7 +83,7 @@ func WithClock(now func() time.Time) Option { return func(r *Resolver) { r.now =
 
 // New returns a resolver reading from api.
 func New(api API, opts ...Option) *Resolver {
-	r := &Resolver{api: api, ttl: DefaultTTL, now: time.Now, cache: map[string]entry{}}
+	r := &Resolver{api: api, ttl: DefaultTTL, now: time.Now, cache: map[string]entry{}, invalidated: map[string]time.Time{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -99,6 +112,10 @@ func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
 		if e, ok := r.cached(id); ok && !e.missing { // fetched by a call that just finished
 			return e.value, nil
 		}
+		// The call serves every request waiting on it: one of them going away must not fail
+		// the others.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+		defer cancel()
 		return r.fetch(ctx, id)
 	})
 	if err != nil {
@@ -123,13 +140,19 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 		r.store(id, entry{missing: true}, retryAfter)
 		return "", &secrets.NotFoundError{Name: id}
 	case err != nil:
-		if e, ok := r.stale(id); ok {
-			// Secrets Manager is down: the last value beats an outage, and is served a while
-			// before asking again rather than on every request.
-			r.store(id, entry{value: e.value}, retryAfter)
+		if e, ok := r.stale(id); ok && r.now().Sub(e.fetched) < r.ttl+maxStale {
+			// Secrets Manager is down: the last value beats an outage for a while, and is
+			// served some seconds before asking again rather than on every request.
+			e.expires = r.now().Add(retryAfter)
+			r.put(id, e)
 			return e.value, nil
 		}
 		return "", fmt.Errorf("read secret %q: %w", id, err)
+	}
+	if out.SecretString == nil || *out.SecretString == "" {
+		// An empty (or binary-only) secret would go upstream as an empty credential.
+		r.store(id, entry{missing: true}, retryAfter)
+		return "", &secrets.NotFoundError{Name: id}
 	}
 	value := aws.ToString(out.SecretString)
 	r.store(id, entry{value: value}, r.ttl)
@@ -137,7 +160,12 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 }
 
 func (r *Resolver) store(id string, e entry, ttl time.Duration) {
-	e.expires = r.now().Add(ttl)
+	e.fetched = r.now()
+	e.expires = e.fetched.Add(ttl)
+	r.put(id, e)
+}
+
+func (r *Resolver) put(id string, e entry) {
 	r.mu.Lock()
 	r.cache[id] = e
 	r.mu.Unlock()
@@ -151,9 +179,30 @@ func (r *Resolver) stale(id string) (entry, bool) {
 }
 
 // Prefetch loads the secrets behind refs that are not cached, 20 per BatchGetSecretValue call,
-// so a route's credentials cost one round trip, not one per header. Errors are left for Resolve
-// to report per secret.
+// so a route's credentials cost one round trip, not one per header. Batches run one at a time
+// and look at the cache again first, so concurrent requests for the same secrets make one call.
+// Errors are left for Resolve to report per secret.
 func (r *Resolver) Prefetch(ctx context.Context, refs []string) {
+	if len(r.staleIDs(refs)) == 0 {
+		return // the warm path: no lock, no allocation beyond the ids
+	}
+	r.batchMu.Lock()
+	defer r.batchMu.Unlock()
+	ids := r.staleIDs(refs) // what the batch that held the lock did not fetch
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
+	for len(ids) > 0 {
+		n := min(batchLimit, len(ids))
+		r.batch(ctx, ids[:n])
+		ids = ids[n:]
+	}
+}
+
+// staleIDs lists the secret ids behind refs that are not freshly cached.
+func (r *Resolver) staleIDs(refs []string) []string {
 	var ids []string // nil on the warm path: it allocates nothing
 	for _, ref := range refs {
 		name, _ := secrets.SplitRef(ref)
@@ -162,11 +211,7 @@ func (r *Resolver) Prefetch(ctx context.Context, refs []string) {
 			ids = append(ids, id)
 		}
 	}
-	for len(ids) > 0 {
-		n := min(batchLimit, len(ids))
-		r.batch(ctx, ids[:n])
-		ids = ids[n:]
-	}
+	return ids
 }
 
 func (r *Resolver) batch(ctx context.Context, ids []string) {
@@ -175,7 +220,9 @@ func (r *Resolver) batch(ctx context.Context, ids []string) {
 		return // Resolve fetches them one by one and reports
 	}
 	for _, v := range out.SecretValues {
-		r.store(aws.ToString(v.Name), entry{value: aws.ToString(v.SecretString)}, r.ttl)
+		if v.SecretString != nil && *v.SecretString != "" {
+			r.store(aws.ToString(v.Name), entry{value: aws.ToString(v.SecretString)}, r.ttl)
+		}
 	}
 	for _, e := range out.Errors {
 		if aws.ToString(e.ErrorCode) == "ResourceNotFoundException" {
@@ -186,12 +233,22 @@ func (r *Resolver) batch(ctx context.Context, ids []string) {
 
 // Invalidate drops the secrets behind refs from the cache, so their next use fetches them
 // again: the proxy calls it when an upstream answers 401 or 403, which is how a rotated key
-// shows.
-func (r *Resolver) Invalidate(refs ...string) {
+// shows. A secret is dropped at most once per 10 s, so a key that is simply wrong costs one
+// Secrets Manager call per 10 s, not one per request. It reports whether anything was dropped.
+func (r *Resolver) Invalidate(refs ...string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	dropped := false
+	now := r.now()
 	for _, ref := range refs {
 		name, _ := secrets.SplitRef(ref)
-		delete(r.cache, r.prefix+name)
+		id := r.prefix + name
+		if last, ok := r.invalidated[id]; ok && now.Sub(last) < invalidateEvery {
+			continue
+		}
+		r.invalidated[id] = now
+		delete(r.cache, id)
+		dropped = true
 	}
+	return dropped
 }

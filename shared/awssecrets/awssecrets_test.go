@@ -65,7 +65,7 @@ func TestResolve(t *testing.T) {
 		{ref: "JSON:big", want: "9007199254740993", wantGet: "gw/JSON"},
 		{ref: "JSON:ratio", want: "0.25", wantGet: "gw/JSON"},
 		{ref: "JSON:on", want: "true", wantGet: "gw/JSON"},
-		{ref: "EMPTY", want: "", wantGet: "gw/EMPTY"},
+		{ref: "EMPTY", notFound: "gw/EMPTY", wantErr: `secret "gw/EMPTY" is not set`, wantGet: "gw/EMPTY"}, // never an empty credential
 		{ref: "JSON:missing", notFound: "gw/JSON:missing", wantErr: `secret "gw/JSON:missing" is not set`, wantGet: "gw/JSON"},
 		{ref: "JSON:nested", notFound: "gw/JSON:nested", wantErr: `secret "gw/JSON:nested" is not set`, wantGet: "gw/JSON"},
 		{ref: "JSON:nothing", notFound: "gw/JSON:nothing", wantErr: `secret "gw/JSON:nothing" is not set`, wantGet: "gw/JSON"},
@@ -466,5 +466,64 @@ func TestConcurrentMissesForAMissingSecret(t *testing.T) {
 	}
 	if calls := f.getCalls(); len(calls) != 1 {
 		t.Errorf("%d calls, want 1", len(calls))
+	}
+}
+
+// A wrong provider key answers 401 on every call: Invalidate drops a secret at most once per
+// 10 s, so that costs one Secrets Manager call per 10 s, not one per request.
+func TestInvalidateIsRateLimited(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	r := newResolver(f, clock)
+	resolve := func() {
+		if _, err := r.Resolve(ctx, "JSON"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolve()
+	if !r.Invalidate("JSON") {
+		t.Fatal("the first Invalidate dropped nothing")
+	}
+	resolve()
+	for range 5 {
+		if r.Invalidate("JSON") {
+			t.Fatal("Invalidate dropped the secret again within 10 s")
+		}
+		resolve()
+	}
+	if n := len(f.getCalls()); n != 2 {
+		t.Errorf("GetSecretValue calls = %d, want 2 (the first fetch and one refetch)", n)
+	}
+	clock.Advance(10 * time.Second)
+	if !r.Invalidate("JSON") {
+		t.Error("Invalidate refused after 10 s")
+	}
+}
+
+// Concurrent requests for one route's secrets share one batch call.
+func TestConcurrentPrefetchSharesOneBatch(t *testing.T) {
+	f := newFakeSM(fixture())
+	r := newResolver(f, newClock())
+	f.mu.Lock()
+	f.batchErr = nil
+	f.mu.Unlock()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r.Prefetch(context.Background(), []string{"JSON:api_key", "PLAIN"})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	f.mu.Lock()
+	batches := len(f.batches)
+	f.mu.Unlock()
+	// Goroutines that arrive after the first batch returns find the cache fresh and make none.
+	if batches != 1 {
+		t.Errorf("BatchGetSecretValue calls = %d for 30 concurrent prefetches, want 1", batches)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,4 +180,32 @@ func (c *Config) usersOf(name string) []string {
 		}
 	}
 	return users
+}
+
+// credentialHeaders are header names whose values are credentials.
+var credentialHeaders = []string{"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "ocp-apim-subscription-key"}
+
+// LiteralCredentials lists the places where the configuration writes a credential itself instead
+// of referencing it (os.environ/NAME): the master key and credential headers. Such values must not
+// be stored where a secret would not be.
+func (c *Config) LiteralCredentials() []string {
+	var out []string
+	if c.MasterKey != "" && refName(c.MasterKey) == "" {
+		out = append(out, "general_settings.master_key")
+	}
+	for i := range c.Endpoints {
+		e := &c.Endpoints[i]
+		for _, h := range e.Headers {
+			if slices.Contains(credentialHeaders, strings.ToLower(h.Name)) && refName(h.Value) == "" {
+				out = append(out, e.Name()+" headers."+h.Name)
+			}
+		}
+		for name, v := range map[string]string{"LANGFUSE_PUBLIC_KEY": e.LangfusePublicKey, "LANGFUSE_SECRET_KEY": e.LangfuseSecretKey} {
+			if v != "" && refName(v) == "" {
+				out = append(out, e.Name()+" headers."+name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

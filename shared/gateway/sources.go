@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/passthru/gateway/shared/awssecrets"
@@ -41,6 +42,17 @@ type SourceOptions struct {
 // (credential chain, AWS_REGION, AWS_ENDPOINT_URL for moto).
 func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Sources, error) {
 	var s Sources
+	var awsCfg *aws.Config
+	loadAWS := func() (aws.Config, error) { // once, and only when an AWS source is used
+		if awsCfg == nil {
+			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			if err != nil {
+				return cfg, fmt.Errorf("AWS configuration: %w", err)
+			}
+			awsCfg = &cfg
+		}
+		return *awsCfg, nil
+	}
 	switch o.Secrets {
 	case "", "env":
 		s.Secrets = secrets.Env{}
@@ -51,18 +63,18 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		}
 		s.Secrets = inline
 	case "secretsmanager":
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cfg, err := loadAWS()
 		if err != nil {
-			return s, fmt.Errorf("AWS configuration: %w", err)
+			return s, err
 		}
 		s.Secrets = SecretsManager(cfg, o.SecretsPrefix, or(o.SecretsTTL, awssecrets.DefaultTTL))
 	default:
 		return s, fmt.Errorf("secrets source %q is not env, secretsmanager or inline", o.Secrets)
 	}
 	if o.RoutesPrefix != "" {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cfg, err := loadAWS()
 		if err != nil {
-			return s, fmt.Errorf("AWS configuration: %w", err)
+			return s, err
 		}
 		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log)
 		s.Routes, s.Keys = routes, TableMasterKey{Routes: routes, Secrets: s.Secrets}

@@ -182,7 +182,9 @@ func (h *Handler) credentialRejected(c *call) {
 	if !ok || len(names) == 0 {
 		return
 	}
-	inv.Invalidate(names...)
+	if !inv.Invalidate(names...) {
+		return // dropped moments ago already
+	}
 	c.logger().Warn("upstream rejected the route's credentials; they will be read again on the next call",
 		"call_id", c.id, "route", c.route.Path, "status", c.status, "secrets", names)
 }

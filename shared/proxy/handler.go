@@ -42,9 +42,10 @@ type secretPrefetcher interface {
 }
 
 // secretInvalidator is a resolver that caches: the proxy drops a route's secrets when its
-// upstream rejects them, so a rotated key is fetched on the next call.
+// upstream rejects them, so a rotated key is fetched on the next call. It reports whether it
+// dropped anything (it may refuse, to bound refetches).
 type secretInvalidator interface {
-	Invalidate(refs ...string)
+	Invalidate(refs ...string) bool
 }
 
 // UsageSink receives one record per call, after the last byte went to the client.

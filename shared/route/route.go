@@ -37,6 +37,7 @@ type Route struct {
 	query    query // the target's own query, parsed once
 	defaults query
 	headers  []header
+	secrets  []string // the secret names the headers reference, computed once
 	// configured holds the canonical names of the headers the route sets; they win over the
 	// client's.
 	configured map[string]bool
@@ -88,6 +89,13 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		user, pass := secrets.ParseTemplate(e.LangfusePublicKey), secrets.ParseTemplate(e.LangfuseSecretKey)
 		r.addHeader(header{name: "Authorization", basicUser: &user, basicPass: &pass})
 	}
+	for _, h := range r.headers {
+		for _, t := range []*secrets.Template{&h.value, h.basicUser, h.basicPass} {
+			if t != nil && t.IsSecret() && !slices.Contains(r.secrets, t.Name) {
+				r.secrets = append(r.secrets, t.Name)
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -117,18 +125,9 @@ func (r *Route) SecretHeaders() []string {
 	return names
 }
 
-// SecretNames lists the secret names the route's headers reference.
-func (r *Route) SecretNames() []string {
-	var names []string
-	for _, h := range r.headers {
-		for _, t := range []*secrets.Template{&h.value, h.basicUser, h.basicPass} {
-			if t != nil && t.IsSecret() {
-				names = append(names, t.Name)
-			}
-		}
-	}
-	return names
-}
+// SecretNames lists the secret names the route's headers reference, once each. The slice is
+// shared: callers must not change it.
+func (r *Route) SecretNames() []string { return r.secrets }
 
 // WriteHeaders sets the route's configured headers on dst, resolving secrets through res.
 func (r *Route) WriteHeaders(ctx context.Context, dst http.Header, res secrets.Resolver) error {

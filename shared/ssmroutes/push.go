@@ -1,7 +1,9 @@
 package ssmroutes
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +38,28 @@ type Change struct {
 	Name  string
 	Value string // the new value (Add, Update)
 	Old   string // the stored value (Update, Remove)
+}
+
+// ChangedFields lists the top-level fields whose values differ between two stored specs, for a
+// push's diff (e.g. target, headers).
+func (c Change) ChangedFields() []string {
+	var old, cur map[string]json.RawMessage
+	if json.Unmarshal([]byte(c.Old), &old) != nil || json.Unmarshal([]byte(c.Value), &cur) != nil {
+		return nil
+	}
+	var fields []string
+	for k, v := range cur {
+		if !bytes.Equal(old[k], v) {
+			fields = append(fields, k)
+		}
+	}
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			fields = append(fields, k)
+		}
+	}
+	slices.Sort(fields)
+	return fields
 }
 
 // Desired renders a configuration as the parameters it is stored as, by name.
@@ -89,8 +113,10 @@ func Plan(prefix string, cfg *config.Config, stored []Parameter) ([]Change, erro
 	return changes, nil
 }
 
-// Apply carries out a plan: it writes added and changed parameters (in the cheapest tier that
-// fits, as SecureString when secure is set) and, with prune, deletes removed ones.
+// Apply carries out a plan: it writes added and changed parameters (as SecureString when secure
+// is set) and, with prune, deletes removed ones. A new parameter goes to the cheapest tier that
+// fits; a changed one uses Intelligent-Tiering, because SSM cannot move an Advanced parameter
+// back to Standard and an explicit Standard would fail after a large spec shrank.
 func Apply(ctx context.Context, api WriteAPI, changes []Change, prune, secure bool) error {
 	typ := types.ParameterTypeString
 	if secure {
@@ -103,6 +129,9 @@ func Apply(ctx context.Context, api WriteAPI, changes []Change, prune, secure bo
 			tier, err := Tier(c.Value)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.Name, err)
+			}
+			if c.Kind == Update {
+				tier = types.ParameterTierIntelligentTiering
 			}
 			_, err = api.PutParameter(ctx, &ssm.PutParameterInput{
 				Name: aws.String(c.Name), Value: aws.String(c.Value), Type: typ, Tier: tier, Overwrite: aws.Bool(true),

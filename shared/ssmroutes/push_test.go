@@ -228,7 +228,7 @@ func TestApply(t *testing.T) {
 			}
 			wantPuts := []put{
 				{"/gw/routes/a", small, tt.typ, types.ParameterTierStandard, true},
-				{"/gw/routes/l", large, tt.typ, types.ParameterTierAdvanced, true},
+				{"/gw/routes/l", large, tt.typ, types.ParameterTierIntelligentTiering, true}, // an update: never a downgrade
 				{"/gw/settings", "{}", tt.typ, types.ParameterTierStandard, true},
 			}
 			if got := putsOf(f); !reflect.DeepEqual(got, wantPuts) {

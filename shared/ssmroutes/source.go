@@ -16,6 +16,10 @@ import (
 // DefaultTTL is how long a loaded table is served before the next request reloads it.
 const DefaultTTL = 30 * time.Second
 
+// reloadTimeout bounds a reload made while a table is being served, so a slow or throttled SSM
+// delays the request that triggered it by at most this much; the last good table serves it.
+const reloadTimeout = 2 * time.Second
+
 // coldRetry spaces out reloads while no table could be loaded yet, so an outage at cold start
 // does not turn every request into an SSM call.
 const coldRetry = time.Second
@@ -99,12 +103,14 @@ func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) 
 	if cur == nil && s.lastErr != nil && s.now().Sub(s.errAt) < coldRetry {
 		return nil, s.lastErr
 	}
+	if cur != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+		defer cancel()
+	}
 	params, err := List(ctx, s.api, s.prefix)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && cur == nil && ctx.Err() != nil {
 		// The request went away; that says nothing about SSM.
-		if cur != nil {
-			return cur.table, nil
-		}
 		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, ctx.Err())
 	}
 	if err == nil && len(params) == 0 {
@@ -114,6 +120,11 @@ func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) 
 	var next *loaded
 	if err == nil {
 		next, err = s.build(params, cur)
+	}
+	if err == nil && len(next.snap.Config.Endpoints) == 0 {
+		// Not one valid route is a broken push, not an empty gateway: keep the last good table,
+		// or answer 503 rather than 404 to everything.
+		err = fmt.Errorf("no valid route under %s (%d rejected)", s.prefix, len(next.snap.Rejected))
 	}
 	if err != nil {
 		return s.failed(cur, err)

@@ -486,3 +486,29 @@ func TestSourceEmptyPrefixIsNoTable(t *testing.T) {
 	}
 	checkLines(t, logs, `level=ERROR msg="cannot load routes: answering 503 until SSM can be read" prefix=/gw error="no parameters under /gw: push routes with `+"`gatewayctl routes push FILE --prefix /gw`"+`"`)
 }
+
+// Not one valid route is a broken push: a cold start answers 503, a warm source keeps its table.
+func TestSourceNoValidRoute(t *testing.T) {
+	f := newFakeSSM()
+	f.set("/gw/settings", `{}`)
+	f.set("/gw/routes/bad", `{"path":"x"}`)
+	clock := newClock()
+	logger, _ := newLogger()
+	s := ssmroutes.New(f, "/gw", ssmroutes.WithClock(clock.Now), ssmroutes.WithLogger(logger), ssmroutes.WithTTL(time.Second))
+	if tbl, err := s.Table(context.Background()); tbl != nil || !errors.Is(err, ssmroutes.ErrNoRoutes) ||
+		err.Error() != "no route table loaded yet: no valid route under /gw (1 rejected)" {
+		t.Fatalf("cold: %v, %v", tbl, err)
+	}
+	clock.Advance(2 * time.Second)
+	f.set("/gw/routes/bad", spec("/ok", "https://ok.example"))
+	tbl, err := s.Table(context.Background())
+	if err != nil || len(tbl.Routes()) != 1 {
+		t.Fatalf("after a fix: %v, %v", tbl, err)
+	}
+	clock.Advance(2 * time.Second)
+	f.remove("/gw/routes/bad")
+	f.set("/gw/routes/other", `not json`)
+	if again, err := s.Table(context.Background()); again != tbl || err != nil {
+		t.Errorf("warm with no valid route: %v, %v; want the last good table", again, err)
+	}
+}
