@@ -30,6 +30,9 @@ type Config struct {
 	// RequestTimeout is general_settings.pass_through_request_timeout (0 when unset).
 	RequestTimeout time.Duration
 	Endpoints      []Endpoint
+	// IncludeCostInStreamingUsage is litellm_settings.include_cost_in_streaming_usage: every
+	// endpoint injects costs into its streamed usage events.
+	IncludeCostInStreamingUsage bool
 }
 
 // AuthMode is how an endpoint treats gateway keys (LiteLLM's newest `pass_through_auth_mode`).
@@ -103,6 +106,11 @@ type Endpoint struct {
 	DefaultQueryParams []Param
 	CostPerRequest     *float64
 	Guardrails         []Guardrail
+	// Tags are added to every usage record of the endpoint (with the caller's x-litellm-tags).
+	Tags []string
+	// IncludeCostInStreamingUsage adds `cost` to the final usage event of OpenAI and Anthropic
+	// streams, as litellm_settings.include_cost_in_streaming_usage does for every route.
+	IncludeCostInStreamingUsage bool
 }
 
 // Name identifies the endpoint in messages: its position and path.

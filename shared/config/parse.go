@@ -50,6 +50,9 @@ func Parse(data []byte) Result {
 		} else if gs := mappingValue(root, "general_settings"); gs != nil {
 			p.general(gs, cfg)
 		}
+		if root.Kind == yaml.MappingNode {
+			p.litellmSettings(mappingValue(root, "litellm_settings"), cfg)
+		}
 	}
 	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 {
 		p.warnf("config: general_settings.pass_through_endpoints is empty: every request will get 404")
@@ -123,6 +126,18 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 		cfg.Endpoints = append(cfg.Endpoints, p.endpoint(item, i))
 	}
 	p.duplicates(cfg.Endpoints)
+}
+
+// litellmSettings reads the one litellm_settings key the gateway uses.
+func (p *parser) litellmSettings(n *yaml.Node, cfg *Config) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	if v := mappingValue(n, "include_cost_in_streaming_usage"); v != nil && !isNull(v) {
+		if err := decodeBool(v, &cfg.IncludeCostInStreamingUsage); err != nil {
+			p.errorf("litellm_settings.include_cost_in_streaming_usage: %v (line %d)", err, v.Line)
+		}
+	}
 }
 
 // knownPassThroughSettings are LiteLLM's general_settings about pass-through.
@@ -225,6 +240,26 @@ var fieldDecoders = map[string]func(p *parser, e *Endpoint, field string, n *yam
 	},
 	"cost_per_request": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeCost(n, &e.CostPerRequest) },
 	"guardrails":       func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeGuardrails(n, &e.Guardrails) },
+	"tags":             func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeTags(n, &e.Tags) },
+	"include_cost_in_streaming_usage": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error {
+		return decodeBool(n, &e.IncludeCostInStreamingUsage)
+	},
+}
+
+func decodeTags(n *yaml.Node, dst *[]string) error {
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("must be a list of strings")
+	}
+	var out []string
+	for _, item := range n.Content {
+		s, ok := scalarString(item)
+		if !ok || strings.TrimSpace(s) == "" {
+			return fmt.Errorf("must be a list of non-empty strings")
+		}
+		out = append(out, strings.TrimSpace(s))
+	}
+	*dst = out
+	return nil
 }
 
 func (p *parser) endpoint(n *yaml.Node, index int) Endpoint {

@@ -54,6 +54,11 @@ func (e *Endpoint) Spec() []byte {
 	if e.CostPerRequest != nil {
 		b.raw("cost_per_request", []byte(strconv.FormatFloat(*e.CostPerRequest, 'f', -1, 64)))
 	}
+	if len(e.Tags) > 0 {
+		t, _ := json.Marshal(e.Tags)
+		b.raw("tags", t)
+	}
+	b.flag("include_cost_in_streaming_usage", e.IncludeCostInStreamingUsage)
 	if len(e.Guardrails) > 0 {
 		var g specWriter
 		for _, x := range e.Guardrails {

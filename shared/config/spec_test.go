@@ -74,3 +74,32 @@ func TestRouteID(t *testing.T) {
 		}
 	}
 }
+
+// The gateway's usage extensions: route tags and cost injection, per route or for all routes
+// through LiteLLM's own litellm_settings.include_cost_in_streaming_usage.
+func TestTagsAndCostInjection(t *testing.T) {
+	res := config.Parse([]byte(`
+litellm_settings:
+  include_cost_in_streaming_usage: true
+general_settings:
+  pass_through_endpoints:
+    - {path: /a, target: "https://a.example.com", auth: false, tags: [team-a, " exp "], include_cost_in_streaming_usage: true}
+`))
+	if res.Err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("%v %q", res.Err, res.Warnings)
+	}
+	e := res.Config.Endpoints[0]
+	if !res.Config.IncludeCostInStreamingUsage || !e.IncludeCostInStreamingUsage || !reflect.DeepEqual(e.Tags, []string{"team-a", "exp"}) {
+		t.Errorf("config %+v, endpoint tags %q inject %v", res.Config.IncludeCostInStreamingUsage, e.Tags, e.IncludeCostInStreamingUsage)
+	}
+	want := `{"path":"/a","target":"https://a.example.com","auth":false,"tags":["team-a","exp"],"include_cost_in_streaming_usage":true}`
+	if got := string(e.Spec()); got != want {
+		t.Errorf("Spec = %s\nwant %s", got, want)
+	}
+	for _, bad := range []string{`tags: team-a`, `tags: [""]`, `include_cost_in_streaming_usage: "yes"`} {
+		res := config.Parse([]byte("general_settings:\n  pass_through_endpoints:\n    - path: /a\n      target: https://a.example.com\n      " + bad + "\n"))
+		if res.Err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

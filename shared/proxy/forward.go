@@ -45,6 +45,7 @@ type countingBody struct {
 	rc       io.ReadCloser
 	n        atomic.Int64
 	progress func()
+	head     *prefix // the first bytes, for metering (nil: not kept)
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
@@ -52,6 +53,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.n.Add(int64(n))
 		b.progress()
+		if b.head != nil {
+			b.head.add(p[:n])
+		}
 	}
 	return n, err
 }
@@ -98,6 +102,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 	}).WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		c.in = &countingBody{rc: r.Body, progress: idle.extend}
+		if h.meter != nil {
+			c.in.head = &prefix{}
+		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
 		// The response may start while the body is still uploading; without full duplex the
 		// HTTP/1 server may close the body under the transport then.
@@ -115,6 +122,14 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 	defer resp.Body.Close()
 	if h.debug {
 		h.logUpstreamResponse(c, resp)
+	}
+	c.upstreamCost = parseCost(resp.Header)
+	if h.meter != nil {
+		var req []byte
+		if c.in != nil {
+			req = c.in.head.bytes()
+		}
+		c.meter = h.meter(u, req, resp.StatusCode, resp.Header)
 	}
 	h.relay(w, r, c, resp, idle)
 }
@@ -134,6 +149,10 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		h.credentialRejected(c)
 	}
+	inject := h.injector(c, resp)
+	if inject != nil {
+		dst.Del("Content-Length") // the injected cost changes it
+	}
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
 	if c.streamed {
@@ -147,19 +166,14 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 		idle.extend()
 		n, rerr := resp.Body.Read(buf)
 		idle.pause()
-		if n > 0 {
-			if c.bytesOut == 0 {
-				c.ttfb = time.Since(c.start)
-			}
-			wn, werr := w.Write(buf[:n])
-			c.bytesOut += int64(wn)
-			if werr != nil {
-				c.partial, c.errClass = true, "client_disconnect"
-				return
-			}
-			if c.streamed {
-				_ = rc.Flush() // each event leaves as it arrives; errors mean no Flusher here
-			}
+		chunk := buf[:n]
+		if rerr == io.EOF && inject != nil {
+			chunk = append(inject.feed(chunk), inject.flush()...)
+		} else if inject != nil {
+			chunk = inject.feed(chunk)
+		}
+		if len(chunk) > 0 && !c.send(w, rc, chunk, inject == nil) {
+			return
 		}
 		if rerr == io.EOF {
 			break
@@ -172,6 +186,36 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	for k, vv := range resp.Trailer {
 		dst[http.TrailerPrefix+k] = vv
 	}
+}
+
+// send writes a chunk to the client and meters it after the client has it, so parsing never
+// delays a byte (with cost injection the injector meters, event by event). It reports whether
+// the client is still there.
+func (c *call) send(w http.ResponseWriter, rc *http.ResponseController, chunk []byte, meter bool) bool {
+	if c.bytesOut == 0 {
+		c.ttfb = time.Since(c.start)
+	}
+	n, err := w.Write(chunk)
+	c.bytesOut += int64(n)
+	if meter && c.meter != nil {
+		_, _ = c.meter.Write(chunk[:n])
+	}
+	if err != nil {
+		c.partial, c.errClass = true, "client_disconnect"
+		return false
+	}
+	if c.streamed {
+		_ = rc.Flush() // each event leaves as it arrives; errors mean no Flusher here
+	}
+	return true
+}
+
+// injector returns the cost injector for a streamed response on a route that opted in.
+func (h *Handler) injector(c *call, resp *http.Response) *costInjector {
+	if !c.route.InjectCost || c.meter == nil || h.pricer == nil || !isEventStream(resp.Header.Get("Content-Type")) {
+		return nil
+	}
+	return &costInjector{meter: c.meter, pricer: h.pricer}
 }
 
 // credentialRejected drops the route's cached secrets after the upstream refused them: a key

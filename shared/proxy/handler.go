@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,8 @@ type Handler struct {
 	log       *slog.Logger
 	debug     bool
 	bufs      sync.Pool
+	meter     MeterFunc
+	pricer    Pricer
 }
 
 // Option configures a Handler.
@@ -111,24 +114,26 @@ const CallIDHeader = "X-Litellm-Call-Id"
 
 // call is the state of one request, from which its usage record is made.
 type call struct {
-	id         string
-	start      time.Time
-	method     string
-	route      *route.Route
-	principal  auth.Principal
-	tags       []string
-	upstream   string
-	status     int
-	headerSent bool
-	ttfb       time.Duration
-	in         *countingBody
-	bytesOut   int64
-	streamed   bool
-	errClass   string
-	partial    bool
-	redact     []string // values detailed-debug logs must hide: the key, the route's secrets
-	info       RequestInfo
-	base, log  *slog.Logger // log is base with the request's ids, made on first use
+	id           string
+	start        time.Time
+	method       string
+	route        *route.Route
+	principal    auth.Principal
+	tags         []string
+	upstream     string
+	status       int
+	headerSent   bool
+	ttfb         time.Duration
+	in           *countingBody
+	meter        Meter
+	upstreamCost *float64 // from the upstream's x-litellm-response-cost
+	bytesOut     int64
+	streamed     bool
+	errClass     string
+	partial      bool
+	redact       []string // values detailed-debug logs must hide: the key, the route's secrets
+	info         RequestInfo
+	base, log    *slog.Logger // log is base with the request's ids, made on first use
 }
 
 func (c *call) logger() *slog.Logger {
@@ -172,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			abort = h.recovered(w, r, c, p)
 		}
-		h.usage.Record(context.WithoutCancel(r.Context()), c.record())
+		h.usage.Record(context.WithoutCancel(r.Context()), c.record(h.pricer))
 		if abort {
 			// Headers are out: the only honest signal left is to cut the response, which the
 			// server turns into a truncated (unterminated) body.
@@ -321,32 +326,38 @@ func (c *call) fail(w http.ResponseWriter, status int, typ, msg, class string) {
 	apierror.Write(w, status, typ, msg)
 }
 
-func (c *call) record() usage.Record {
+func (c *call) record(pricer Pricer) usage.Record {
 	rec := usage.Record{
-		CallID:       c.id,
-		RequestID:    c.info.RequestID,
-		Time:         c.start.UTC(),
-		Method:       c.method,
-		UpstreamHost: c.upstream,
-		Status:       c.status,
-		LatencyMS:    ms(time.Since(c.start)),
-		TTFBMS:       ms(c.ttfb),
-		Streamed:     c.streamed,
-		BytesOut:     c.bytesOut,
-		KeyAlias:     c.principal.Alias,
-		Tags:         c.tags,
-		ErrorClass:   c.errClass,
-		Partial:      c.partial,
+		SchemaVersion: usage.SchemaVersion,
+		CallID:        c.id,
+		RequestID:     c.info.RequestID,
+		Time:          c.start.UTC(),
+		Method:        c.method,
+		UpstreamHost:  c.upstream,
+		Status:        c.status,
+		LatencyMS:     ms(time.Since(c.start)),
+		TTFBMS:        ms(c.ttfb),
+		Streamed:      c.streamed,
+		BytesOut:      c.bytesOut,
+		KeyAlias:      c.principal.Alias,
+		Tags:          c.tags,
+		ErrorClass:    c.errClass,
+		Partial:       c.partial,
 	}
 	if c.in != nil {
 		rec.BytesIn = c.in.n.Load()
 	}
-	if c.route != nil {
-		rec.Route = c.route.Path
-		if cost := c.route.CostPerRequest; cost != nil && c.status > 0 && c.status < 400 {
-			rec.CostUSD, rec.CostSource = cost, "cost_per_request"
-		}
+	if c.meter != nil {
+		rec.Tokens = c.meter.Tokens()
 	}
+	if c.route == nil {
+		zero := 0.0 // no route matched: nothing was called
+		rec.CostUSD, rec.CostSource = &zero, usage.CostNoUpstreamCall
+		return rec
+	}
+	rec.Route = c.route.Path
+	rec.Tags = append(slices.Clone(c.route.Tags), rec.Tags...)
+	c.settleCost(&rec, pricer)
 	return rec
 }
 

@@ -32,6 +32,10 @@ type Route struct {
 	Timeout        time.Duration
 	CostPerRequest *float64
 	Guardrails     []config.Guardrail
+	// Tags go into every usage record of the route.
+	Tags []string
+	// InjectCost adds `cost` to the final usage event of OpenAI and Anthropic streams.
+	InjectCost bool
 
 	target   *url.URL
 	query    query // the target's own query, parsed once
@@ -72,6 +76,8 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		Timeout:        timeout,
 		CostPerRequest: e.CostPerRequest,
 		Guardrails:     e.Guardrails,
+		Tags:           e.Tags,
+		InjectCost:     e.IncludeCostInStreamingUsage,
 		target:         target,
 		query:          q,
 		configured:     map[string]bool{},

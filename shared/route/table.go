@@ -30,6 +30,7 @@ func NewTable(cfg *config.Config) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.InjectCost = r.InjectCost || cfg.IncludeCostInStreamingUsage
 		t.Add(r)
 	}
 	return t, nil

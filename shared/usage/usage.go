@@ -1,5 +1,6 @@
-// Package usage defines the record written for every call through the gateway and the local
-// sinks that store it. The AWS sinks (CloudWatch EMF, Firehose) live beside these later.
+// Package usage defines the record written for every call through the gateway (schema
+// version 1, documented in the README) and the sinks that store it: a JSON-lines file locally,
+// CloudWatch (EMF) and Firehose on AWS.
 package usage
 
 import (
@@ -11,26 +12,56 @@ import (
 	"time"
 )
 
-// Record is one call. Token and cost fields arrive with the provider parsers.
+// SchemaVersion is the version of Record's JSON shape; it changes only with a breaking change.
+const SchemaVersion = 1
+
+// Tokens are what a provider's response said about one call. A nil count means the provider
+// did not report it (not zero). Input includes cached and cache-write tokens; Output includes
+// reasoning tokens.
+type Tokens struct {
+	Provider    string `json:"provider,omitempty"`
+	Model       string `json:"model,omitempty"`
+	Input       *int64 `json:"input_tokens"`
+	Output      *int64 `json:"output_tokens"`
+	Cached      *int64 `json:"cached_tokens"`
+	CacheWrite  *int64 `json:"cache_write_tokens"`
+	Reasoning   *int64 `json:"reasoning_tokens"`
+	SearchUnits *int64 `json:"search_units"`
+}
+
+// Cost sources, from the most to the least authoritative.
+const (
+	CostFromUpstream       = "upstream_header"  // the upstream's x-litellm-response-cost
+	CostFromCostPerRequest = "cost_per_request" // the route's flat price
+	CostComputed           = "computed"         // tokens × the price table
+	CostUpstreamError      = "upstream_error"   // the upstream refused the call: nothing billed
+	CostNoUpstreamCall     = "no_upstream_call" // the gateway answered itself: nothing spent
+)
+
+// Record is one call.
 type Record struct {
-	CallID       string    `json:"call_id"`
-	RequestID    string    `json:"request_id,omitempty"`
-	Time         time.Time `json:"timestamp"`
-	Route        string    `json:"route"`
-	Method       string    `json:"method"`
-	UpstreamHost string    `json:"upstream_host,omitempty"`
-	Status       int       `json:"status"`
-	LatencyMS    float64   `json:"latency_ms"`
-	TTFBMS       float64   `json:"ttfb_ms,omitempty"`
-	Streamed     bool      `json:"streamed"`
-	BytesIn      int64     `json:"bytes_in"`
-	BytesOut     int64     `json:"bytes_out"`
-	KeyAlias     string    `json:"key_alias,omitempty"`
-	Tags         []string  `json:"tags,omitempty"`
-	CostUSD      *float64  `json:"cost_usd"`
-	CostSource   string    `json:"cost_source,omitempty"`
-	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret,
-	// upstream_connect, upstream_timeout, upstream_status, client_disconnect, internal.
+	SchemaVersion int       `json:"schema_version"`
+	CallID        string    `json:"call_id"` // the x-litellm-call-id the client saw
+	RequestID     string    `json:"request_id,omitempty"`
+	Time          time.Time `json:"timestamp"`
+	Route         string    `json:"route"`
+	Method        string    `json:"method"`
+	UpstreamHost  string    `json:"upstream_host,omitempty"`
+	Status        int       `json:"status"`
+	Tokens
+	CostUSD     *float64 `json:"cost_usd"` // null when unknown, never a silent 0
+	CostSource  string   `json:"cost_source,omitempty"`
+	CostUnknown bool     `json:"cost_unknown"`
+	LatencyMS   float64  `json:"latency_ms"`
+	TTFBMS      float64  `json:"ttfb_ms,omitempty"`
+	Streamed    bool     `json:"streamed"`
+	BytesIn     int64    `json:"bytes_in"`
+	BytesOut    int64    `json:"bytes_out"`
+	KeyAlias    string   `json:"key_alias,omitempty"` // never the key
+	Tags        []string `json:"tags,omitempty"`
+	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret, routes,
+	// upstream_connect, upstream_timeout, upstream_reset, upstream_status, client_disconnect,
+	// internal.
 	ErrorClass string `json:"error_class,omitempty"`
 	// Partial is true when the client or the upstream ended the response early.
 	Partial bool `json:"partial"`
