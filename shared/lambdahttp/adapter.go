@@ -66,6 +66,10 @@ type Options struct {
 	// mapping (Function URLs have none).
 	BasePath string
 	Logger   *slog.Logger
+	// AfterResponse runs once the handler has written its last byte and before the response
+	// ends: the place to flush buffered usage records, since Lambda may freeze the function as
+	// soon as the invocation's response is complete.
+	AfterResponse func(ctx context.Context)
 }
 
 // Adapter serves an http.Handler to Lambda events.
@@ -85,6 +89,9 @@ func New(h http.Handler, opts Options) *Adapter {
 		opts.BasePath = "/" + b
 	} else {
 		opts.BasePath = ""
+	}
+	if opts.AfterResponse == nil {
+		opts.AfterResponse = func(context.Context) {}
 	}
 	return &Adapter{h: h, opts: opts, log: log}
 }

@@ -1,6 +1,7 @@
 package lambdahttp_test
 
 import (
+	"sync/atomic"
 	"time"
 
 	"bytes"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/passthru/gateway/shared/lambdahttp"
@@ -222,5 +224,43 @@ func TestDeadlineBeforeResponseStarts(t *testing.T) {
 	want := `{"error":{"message":"The function ran out of time before the response started.","type":"timeout_error","param":"None","code":"504"}}`
 	if r.status != 504 || r.body != want {
 		t.Errorf("got %d %q", r.status, r.body)
+	}
+}
+
+// AfterResponse (the usage flush) runs after the handler's last byte and before the response
+// ends, in every mode and also when the handler aborts.
+func TestAfterResponseRunsBeforeTheResponseEnds(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		mode  lambdahttp.Mode
+		abort bool
+	}{{"stream", lambdahttp.Stream, false}, {"stream aborted", lambdahttp.Stream, true}, {"buffered", lambdahttp.Buffered, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var got bytes.Buffer
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, "all of it")
+				if tt.abort {
+					panic(http.ErrAbortHandler)
+				}
+			})
+			// The pipe hands each write to the reader before the handler goes on, so by the time
+			// AfterResponse runs the reader has every byte; and the response can only end after it.
+			a := lambdahttp.New(h, lambdahttp.Options{RESTMode: tt.mode, AfterResponse: func(context.Context) { calls.Add(1) }})
+			out, err := a.Invoke(context.Background(), event(t, restEvent(t, "/x", nil, false)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, ok := out.(io.Reader); ok {
+				_, _ = io.Copy(&got, r)
+				if calls.Load() != 1 || !strings.HasSuffix(got.String(), "all of it") {
+					t.Errorf("at the end of the stream AfterResponse had run %d times; body %q", calls.Load(), got.String())
+				}
+				return
+			}
+			if calls.Load() != 1 {
+				t.Errorf("AfterResponse ran %d times", calls.Load())
+			}
+		})
 	}
 }

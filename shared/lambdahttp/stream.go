@@ -45,21 +45,26 @@ func (a *Adapter) serveStreaming(ctx context.Context, r *http.Request) (int, htt
 	go func() {
 		defer func() {
 			p := recover()
+			aborted := false
 			switch {
 			case p == nil:
 				w.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
-				_ = pw.Close()
 			case !w.headerSent():
 				a.log.Error("panic before the response started", "panic", fmt.Sprint(p))
 				w.header = http.Header{}
 				writeInternal(w)
-				_ = pw.Close()
 			default:
 				if p != http.ErrAbortHandler {
 					a.log.Error("panic while streaming a response", "panic", fmt.Sprint(p))
 				}
-				_ = pw.CloseWithError(abortError(p))
+				aborted = true
 			}
+			a.opts.AfterResponse(r.Context()) // the last byte is out; the response has not ended
+			if aborted {
+				_ = pw.CloseWithError(abortError(p))
+				return
+			}
+			_ = pw.Close()
 		}()
 		a.handlerFor(r).ServeHTTP(w, r)
 	}()
