@@ -33,6 +33,18 @@ type Config struct {
 	// IncludeCostInStreamingUsage is litellm_settings.include_cost_in_streaming_usage: every
 	// endpoint injects costs into its streamed usage events.
 	IncludeCostInStreamingUsage bool
+	// ModelPrices are per-model prices (top-level `model_prices`, in LiteLLM's
+	// model_prices_and_context_window.json fields) that win over the embedded table.
+	ModelPrices map[string]ModelPrice
+}
+
+// ModelPrice is one model's price override, in USD per token (per search unit for rerank).
+type ModelPrice struct {
+	InputCostPerToken     float64 `json:"input_cost_per_token" yaml:"input_cost_per_token"`
+	OutputCostPerToken    float64 `json:"output_cost_per_token" yaml:"output_cost_per_token"`
+	CacheReadCostPerToken float64 `json:"cache_read_input_token_cost,omitempty" yaml:"cache_read_input_token_cost"`
+	CacheWriteCostPerTok  float64 `json:"cache_creation_input_token_cost,omitempty" yaml:"cache_creation_input_token_cost"`
+	SearchUnitCost        float64 `json:"search_unit_cost,omitempty" yaml:"search_unit_cost"`
 }
 
 // AuthMode is how an endpoint treats gateway keys (LiteLLM's newest `pass_through_auth_mode`).

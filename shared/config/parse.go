@@ -52,6 +52,7 @@ func Parse(data []byte) Result {
 		}
 		if root.Kind == yaml.MappingNode {
 			p.litellmSettings(mappingValue(root, "litellm_settings"), cfg)
+			p.modelPrices(mappingValue(root, "model_prices"), cfg)
 		}
 	}
 	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 {
@@ -136,6 +137,31 @@ func (p *parser) litellmSettings(n *yaml.Node, cfg *Config) {
 	if v := mappingValue(n, "include_cost_in_streaming_usage"); v != nil && !isNull(v) {
 		if err := decodeBool(v, &cfg.IncludeCostInStreamingUsage); err != nil {
 			p.errorf("litellm_settings.include_cost_in_streaming_usage: %v (line %d)", err, v.Line)
+		}
+	}
+}
+
+// modelPrices reads the top-level model_prices overrides.
+func (p *parser) modelPrices(n *yaml.Node, cfg *Config) {
+	if n == nil || isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf("model_prices: must be a mapping of model name to prices (line %d)", n.Line)
+		return
+	}
+	cfg.ModelPrices = map[string]ModelPrice{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		model, val := n.Content[i].Value, n.Content[i+1]
+		var mp ModelPrice
+		dec := val.Decode(&mp)
+		switch {
+		case dec != nil || val.Kind != yaml.MappingNode:
+			p.errorf("model_prices.%s: must be a mapping of numbers such as input_cost_per_token (line %d)", model, val.Line)
+		case mp.InputCostPerToken < 0 || mp.OutputCostPerToken < 0 || mp.CacheReadCostPerToken < 0 || mp.CacheWriteCostPerTok < 0 || mp.SearchUnitCost < 0:
+			p.errorf("model_prices.%s: prices must not be negative (line %d)", model, val.Line)
+		default:
+			cfg.ModelPrices[model] = mp
 		}
 	}
 }

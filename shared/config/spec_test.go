@@ -103,3 +103,31 @@ general_settings:
 		}
 	}
 }
+
+func TestModelPrices(t *testing.T) {
+	res := config.Parse([]byte(`
+model_prices:
+  my-finetune:
+    input_cost_per_token: 0.000002
+    output_cost_per_token: 0.000008
+  rerank-english-v3.0: {search_unit_cost: 0.001}
+general_settings:
+  pass_through_endpoints:
+    - {path: /a, target: "https://a.example.com", auth: false}
+`))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	want := map[string]config.ModelPrice{
+		"my-finetune":         {InputCostPerToken: 0.000002, OutputCostPerToken: 0.000008},
+		"rerank-english-v3.0": {SearchUnitCost: 0.001},
+	}
+	if !reflect.DeepEqual(res.Config.ModelPrices, want) {
+		t.Errorf("ModelPrices = %+v", res.Config.ModelPrices)
+	}
+	for _, bad := range []string{"model_prices: 3", "model_prices: {m: {input_cost_per_token: -1}}", "model_prices: {m: {input_cost_per_token: cheap}}"} {
+		if res := config.Parse([]byte(bad + "\ngeneral_settings: {}\n")); res.Err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

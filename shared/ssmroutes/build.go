@@ -97,6 +97,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 		if v, ok := lastSettings(lastGood, p.Name); ok {
 			s.Kept = append(s.Kept, r)
 			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
+			s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = lastGood.Config.IncludeCostInStreamingUsage, lastGood.Config.ModelPrices
 			s.Versions[p.Name] = v
 			return
 		}
@@ -105,6 +106,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	}
 	s.Config.MasterKey = st.MasterKey
 	s.Config.RequestTimeout = time.Duration(st.RequestTimeout * float64(time.Second))
+	s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = st.IncludeCostInStreamingUsage, st.ModelPrices
 	s.Versions[p.Name] = p.Version
 }
 

@@ -59,11 +59,16 @@ func routesDir(prefix string) string { return base(prefix) + "/routes/" }
 type Settings struct {
 	MasterKey      string  `json:"master_key,omitempty"`
 	RequestTimeout float64 `json:"pass_through_request_timeout,omitempty"`
+	// IncludeCostInStreamingUsage is litellm_settings.include_cost_in_streaming_usage.
+	IncludeCostInStreamingUsage bool `json:"include_cost_in_streaming_usage,omitempty"`
+	// ModelPrices are the config's top-level model_prices.
+	ModelPrices map[string]config.ModelPrice `json:"model_prices,omitempty"`
 }
 
 // SettingsOf extracts the stored settings from a configuration.
 func SettingsOf(cfg *config.Config) Settings {
-	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds()}
+	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
+		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices}
 }
 
 // Parameter is one stored parameter.

@@ -89,7 +89,7 @@ general_settings:
 	}
 	got := ssmroutes.SettingsOf(res.Config)
 	want := ssmroutes.Settings{MasterKey: "os.environ/LITELLM_MASTER_KEY", RequestTimeout: 90.5}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("SettingsOf = %+v, want %+v", got, want)
 	}
 }
