@@ -5,13 +5,16 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/pricing"
 	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/usage"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -83,5 +86,39 @@ func TestOpenSourcesBadSecretsSource(t *testing.T) {
 	_, err = gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: sourcesConfig, Secrets: "inline", SecretsInline: "nope"}, quiet)
 	if err == nil {
 		t.Error("bad inline JSON accepted")
+	}
+}
+
+// Prices come from the embedded table, overridden per model by the route table's model_prices,
+// which are picked up when the table changes.
+func TestTablePricer(t *testing.T) {
+	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: `
+model_prices:
+  my-model: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+  gpt-4o-mini: {input_cost_per_token: 1, output_cost_per_token: 1}
+general_settings:
+  pass_through_endpoints:
+    - {path: /x, target: "https://x.example.com", auth: false}
+`, Secrets: "inline", SecretsInline: `{}`}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &gateway.TablePricer{Routes: src.Routes, Base: pricing.Default()}
+	in, out := int64(1000), int64(500)
+	tests := []struct {
+		model string
+		want  float64
+		ok    bool
+	}{
+		{"my-model", 1000*0.001 + 500*0.002, true},
+		{"gpt-4o-mini", 1500, true}, // the override wins over the embedded price
+		{"claude-sonnet-4-5", 1000*3e-6 + 500*15e-6, true},
+		{"nobody-knows-this", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := p.Cost(usage.Tokens{Model: tt.model, Input: &in, Output: &out})
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("Cost(%s) = %v, %v; want %v, %v", tt.model, got, ok, tt.want, tt.ok)
+		}
 	}
 }

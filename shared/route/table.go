@@ -15,6 +15,8 @@ type Table struct {
 	// MasterKey is general_settings.master_key as configured (a literal or an os.environ/
 	// reference), for verifiers that follow the table as it changes.
 	MasterKey string
+	// ModelPrices are the configuration's price overrides, for pricers that follow the table.
+	ModelPrices map[string]config.ModelPrice
 
 	exact  map[string][]*Route // every route, by its path
 	prefix map[string][]*Route // include_subpath routes, by their path without a trailing "/"
@@ -23,7 +25,7 @@ type Table struct {
 
 // NewTable compiles every endpoint of a validated configuration.
 func NewTable(cfg *config.Config) (*Table, error) {
-	t := &Table{MasterKey: cfg.MasterKey, exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
+	t := &Table{MasterKey: cfg.MasterKey, ModelPrices: cfg.ModelPrices, exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
 	for i := range cfg.Endpoints {
 		e := &cfg.Endpoints[i]
 		r, err := New(e, cfg.EffectiveTimeout(e))
