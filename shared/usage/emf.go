@@ -1,0 +1,265 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultMetricsNamespace is the CloudWatch namespace used when none is configured.
+const DefaultMetricsNamespace = "LLMGateway"
+
+// Dimension value bounds. CloudWatch accepts up to 1,024 ASCII characters; the gateway keeps
+// its dimensions short and their cardinality low. A model outside the known set passes through
+// (a new model must still be visible) but at most maxModelLen characters of it.
+const (
+	maxModelLen    = 64
+	maxProviderLen = 64
+	maxRouteLen    = 255
+	maxDimLen      = 1024 // CloudWatch's own limit, for known models
+	unknownDim     = "unknown"
+)
+
+// EMF writes one CloudWatch Embedded Metric Format line per record: metrics Requests, Errors,
+// Latency, TTFB, InputTokens, OutputTokens and CostUSD under the dimensions Route, Provider and
+// Model, plus call_id, request_id, status, key_alias, error_class, partial, streamed and
+// cost_unknown for Logs Insights. A metric that is not known for a call (tokens or cost the
+// provider did not report, no first byte) is left out of the line rather than written as 0.
+//
+// Each line is encoded by hand (no reflection, no log prefix) and written with one Write call;
+// EMF is safe for concurrent use. On Lambda w is os.Stdout and the function's LogFormat must
+// be Text so the line reaches CloudWatch Logs untouched.
+type EMF struct {
+	w      io.Writer
+	head   string // `,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":[[…]],"Metrics":[`
+	known  map[string]struct{}
+	onErr  func(error)
+	now    func() time.Time
+	mu     sync.Mutex // serialises Write calls
+	buffer sync.Pool  // *[]byte
+}
+
+// NewEMF writes EMF lines to w under namespace (DefaultMetricsNamespace when empty).
+func NewEMF(w io.Writer, namespace string) *EMF {
+	if strings.TrimSpace(namespace) == "" {
+		namespace = DefaultMetricsNamespace
+	}
+	head := `,"CloudWatchMetrics":[{"Namespace":` + string(appendJSONString(nil, namespace)) +
+		`,"Dimensions":[["Route","Provider","Model"]],"Metrics":[`
+	return &EMF{
+		w:      w,
+		head:   head,
+		now:    time.Now,
+		buffer: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }},
+	}
+}
+
+// KnownModels adds models whose name is used as the Model dimension whatever its length (the
+// price table's models, say); any other model is cut to 64 characters. Call it before the
+// first Record.
+func (e *EMF) KnownModels(models ...string) *EMF {
+	if e.known == nil {
+		e.known = make(map[string]struct{}, len(models))
+	}
+	for _, m := range models {
+		e.known[m] = struct{}{}
+	}
+	return e
+}
+
+// OnError sets a function (may be nil) that hears about write failures. Call it before the
+// first Record.
+func (e *EMF) OnError(f func(error)) *EMF {
+	e.onErr = f
+	return e
+}
+
+// Metric definitions in the order they appear in the envelope and on the line.
+const (
+	defRequests     = `{"Name":"Requests","Unit":"Count"}`
+	defErrors       = `{"Name":"Errors","Unit":"Count"}`
+	defLatency      = `{"Name":"Latency","Unit":"Milliseconds"}`
+	defTTFB         = `{"Name":"TTFB","Unit":"Milliseconds"}`
+	defInputTokens  = `{"Name":"InputTokens","Unit":"Count"}`
+	defOutputTokens = `{"Name":"OutputTokens","Unit":"Count"}`
+	defCostUSD      = `{"Name":"CostUSD","Unit":"None"}`
+)
+
+// Record implements the proxy's usage sink.
+func (e *EMF) Record(_ context.Context, r Record) {
+	bp := e.buffer.Get().(*[]byte)
+	b := e.appendLine((*bp)[:0], &r)
+	e.mu.Lock()
+	_, err := e.w.Write(b)
+	e.mu.Unlock()
+	if cap(b) <= 64<<10 { // a huge call ID or alias should not stay pinned in the pool
+		*bp = b
+		e.buffer.Put(bp)
+	}
+	if err != nil && e.onErr != nil {
+		e.onErr(fmt.Errorf("write EMF line for %s: %w", r.CallID, err))
+	}
+}
+
+// appendLine appends r's EMF line, '\n' included.
+func (e *EMF) appendLine(b []byte, r *Record) []byte {
+	ts := r.Time
+	if ts.IsZero() {
+		ts = e.now()
+	}
+	latency := finite(r.LatencyMS)
+	ttfb := finite(r.TTFBMS) && r.TTFBMS > 0 // 0 means no first byte was measured
+	cost := r.CostUSD != nil && finite(*r.CostUSD)
+
+	b = append(b, `{"_aws":{"Timestamp":`...)
+	b = strconv.AppendInt(b, ts.UnixMilli(), 10)
+	b = append(b, e.head...)
+	b = append(b, defRequests+","+defErrors...)
+	if latency {
+		b = append(b, ","+defLatency...)
+	}
+	if ttfb {
+		b = append(b, ","+defTTFB...)
+	}
+	if r.Input != nil {
+		b = append(b, ","+defInputTokens...)
+	}
+	if r.Output != nil {
+		b = append(b, ","+defOutputTokens...)
+	}
+	if cost {
+		b = append(b, ","+defCostUSD...)
+	}
+	b = append(b, `]}]},"Route":`...)
+	b = appendDimension(b, r.Route, maxRouteLen)
+	b = append(b, `,"Provider":`...)
+	b = appendDimension(b, r.Provider, maxProviderLen)
+	b = append(b, `,"Model":`...)
+	if _, ok := e.known[r.Model]; ok && r.Model != "" {
+		b = appendDimension(b, r.Model, maxDimLen)
+	} else {
+		b = appendDimension(b, r.Model, maxModelLen)
+	}
+	b = append(b, `,"Requests":1,"Errors":`...)
+	if r.ErrorClass != "" {
+		b = append(b, '1')
+	} else {
+		b = append(b, '0')
+	}
+	if latency {
+		b = append(b, `,"Latency":`...)
+		b = strconv.AppendFloat(b, r.LatencyMS, 'f', -1, 64)
+	}
+	if ttfb {
+		b = append(b, `,"TTFB":`...)
+		b = strconv.AppendFloat(b, r.TTFBMS, 'f', -1, 64)
+	}
+	if r.Input != nil {
+		b = append(b, `,"InputTokens":`...)
+		b = strconv.AppendInt(b, *r.Input, 10)
+	}
+	if r.Output != nil {
+		b = append(b, `,"OutputTokens":`...)
+		b = strconv.AppendInt(b, *r.Output, 10)
+	}
+	if cost {
+		b = append(b, `,"CostUSD":`...)
+		b = strconv.AppendFloat(b, *r.CostUSD, 'f', -1, 64)
+	}
+	b = append(b, `,"call_id":`...)
+	b = appendJSONString(b, r.CallID)
+	b = append(b, `,"request_id":`...)
+	b = appendJSONString(b, r.RequestID)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	b = append(b, `,"key_alias":`...)
+	b = appendJSONString(b, r.KeyAlias)
+	b = append(b, `,"error_class":`...)
+	b = appendJSONString(b, r.ErrorClass)
+	b = append(b, `,"partial":`...)
+	b = strconv.AppendBool(b, r.Partial)
+	b = append(b, `,"streamed":`...)
+	b = strconv.AppendBool(b, r.Streamed)
+	b = append(b, `,"cost_unknown":`...)
+	b = strconv.AppendBool(b, r.CostUnknown)
+	return append(b, "}\n"...)
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// appendDimension appends s as a CloudWatch dimension value: printable ASCII only (anything
+// else becomes '_'), at most max characters, "unknown" when blank.
+func appendDimension(b []byte, s string, max int) []byte {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		s = unknownDim
+	}
+	b = append(b, '"')
+	n := 0
+	for _, c := range s {
+		if n == max {
+			break
+		}
+		n++
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', byte(c))
+		case c >= 0x20 && c < 0x7f:
+			b = append(b, byte(c))
+		default:
+			b = append(b, '_')
+		}
+	}
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Control characters are escaped and invalid
+// UTF-8 becomes U+FFFD, as encoding/json does (without its HTML escaping).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
