@@ -20,10 +20,12 @@ func main() {
 		log.Error("invalid settings", "error", err)
 		os.Exit(1)
 	}
-	h, err := build(context.Background(), s, log)
+	h, flush, err := build(context.Background(), s, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(lambdahttp.New(h, s.adapter(log)).Invoke)
+	opts := s.adapter(log)
+	opts.AfterResponse = flush
+	lambda.Start(lambdahttp.New(h, opts).Invoke)
 }

@@ -5,17 +5,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/lambdahttp"
-	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/usage"
 )
 
 // settings are the function's environment variables (README: "Settings").
 type settings struct {
 	sources       gateway.SourceOptions
+	usage         gateway.UsageOptions
 	restMode      lambdahttp.Mode
 	urlMode       lambdahttp.Mode
 	basePath      string
@@ -34,8 +36,16 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 			SecretsInline:  getenv("GATEWAY_SECRETS_INLINE"),
 			MissingSecrets: gateway.WarnOnMissingSecrets,
 		},
+		usage: gateway.UsageOptions{
+			FirehoseStream:   getenv("GATEWAY_USAGE_STREAM"),
+			MetricsNamespace: or(getenv("GATEWAY_METRICS_NAMESPACE"), usage.DefaultMetricsNamespace),
+			Stdout:           os.Stdout,
+		},
 		basePath:  getenv("GATEWAY_BASE_PATH"),
 		logFormat: or(getenv("GATEWAY_LOG_FORMAT"), "json"),
+	}
+	if s.usage.MetricsNamespace == "off" {
+		s.usage.MetricsNamespace = ""
 	}
 	var err error
 	if s.restMode, err = lambdahttp.ParseMode(getenv("GATEWAY_REST_API_MODE")); err != nil {
@@ -82,14 +92,18 @@ func (s settings) adapter(log *slog.Logger) lambdahttp.Options {
 	return lambdahttp.Options{RESTMode: s.restMode, FunctionURLMode: s.urlMode, BasePath: s.basePath, Logger: log}
 }
 
-// build opens the route, secret and key sources and assembles the handler.
-func build(ctx context.Context, s settings, log *slog.Logger) (http.Handler, error) {
+// build opens the route, secret and key sources and the usage sinks, and assembles the handler;
+// flush sends the batched usage records and must run before each invocation ends.
+func build(ctx context.Context, s settings, log *slog.Logger) (h http.Handler, flush func(context.Context), err error) {
 	src, err := gateway.OpenSources(ctx, s.sources, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return proxy.New(src.Routes, proxy.WithKeys(src.Keys), proxy.WithSecrets(src.Secrets), proxy.WithLogger(log),
-		proxy.WithDetailedDebug(s.detailedDebug)), nil
+	u, err := gateway.OpenUsage(ctx, s.usage, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return gateway.NewHandler(src, u.Sink, log, s.detailedDebug), u.Flush, nil
 }
 
 func or(v, fallback string) string {

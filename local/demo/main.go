@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ import (
 	"github.com/passthru/gateway/local/mock"
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/proxy"
-	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/usage"
 )
 
 const (
@@ -40,24 +41,34 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := listen(upstreamAddr, mock.Handler(300*time.Millisecond)); err != nil {
 		return err
 	}
-	cfg, table, err := gateway.Load(ctx, "local/config.yaml", secrets.Env{}, gateway.FailOnMissingSecrets, log)
+	src, err := gateway.OpenSources(ctx, gateway.SourceOptions{ConfigPath: "local/config.yaml", MissingSecrets: gateway.FailOnMissingSecrets}, log)
 	if err != nil {
 		return err
 	}
-	keys, err := gateway.MasterKey(ctx, cfg, secrets.Env{}, log)
-	if err != nil {
-		return err
-	}
-	h := proxy.New(table, proxy.WithKeys(keys), proxy.WithLogger(log.With("component", "gateway")))
-	if err := listen(gatewayAddr, h); err != nil {
+	records := make(chan usage.Record, 4)
+	sink := recordFunc(func(r usage.Record) { records <- r })
+	if err := listen(gatewayAddr, gateway.NewHandler(src, sink, log.With("component", "gateway"), false)); err != nil {
 		return err
 	}
 	key := os.Getenv("LITELLM_MASTER_KEY")
 	fmt.Fprintf(out, "mock upstream on http://%s, gateway on http://%s (local/config.yaml)\n\n", upstreamAddr, gatewayAddr)
-	if err := rerank(out, key); err != nil {
-		return err
+	for _, call := range []func(io.Writer, string) error{rerank, streamed} {
+		if err := call(out, key); err != nil {
+			return err
+		}
+		printRecord(out, <-records)
 	}
-	return streamed(out, key)
+	return nil
+}
+
+type recordFunc func(usage.Record)
+
+func (f recordFunc) Record(_ context.Context, r usage.Record) { f(r) }
+
+// printRecord shows the usage record the call produced, as the usage file would hold it.
+func printRecord(out io.Writer, r usage.Record) {
+	b, _ := json.Marshal(r)
+	fmt.Fprintf(out, "usage record: %s\n\n", b)
 }
 
 func listen(addr string, h http.Handler) error {

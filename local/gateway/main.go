@@ -21,9 +21,7 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/gateway"
-	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/secrets"
-	"github.com/passthru/gateway/shared/usage"
 )
 
 func main() {
@@ -41,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "local/config.yaml", "LiteLLM config file")
 	addr := fs.String("addr", "127.0.0.1:4000", "listen address")
 	usageLog := fs.String("usage-log", "", "append one JSON usage record per call to this file")
+	metrics := fs.String("metrics-namespace", "", "also write one CloudWatch EMF line per call to stdout, in this namespace")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	var src gateway.SourceOptions
 	fs.StringVar(&src.RoutesPrefix, "routes-prefix", "", "read routes from SSM under this prefix instead of -config")
@@ -57,30 +56,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := gateway.NewLogger(stderr, *logFormat, debug)
 	src.ConfigPath = *configPath
-	if err := serve(ctx, src, *addr, *usageLog, debug, log); err != nil {
+	use := gateway.UsageOptions{File: *usageLog, MetricsNamespace: *metrics, Stdout: stdout}
+	if err := serve(ctx, src, use, *addr, debug, log); err != nil {
 		log.Error(err.Error())
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, src gateway.SourceOptions, addr, usageLog string, debug bool, log *slog.Logger) error {
+func serve(ctx context.Context, src gateway.SourceOptions, use gateway.UsageOptions, addr string, debug bool, log *slog.Logger) error {
 	src.MissingSecrets = gateway.FailOnMissingSecrets
 	sources, err := gateway.OpenSources(ctx, src, log)
 	if err != nil {
 		return err
 	}
-	var sink proxy.UsageSink = usage.Discard{}
-	if usageLog != "" {
-		f, err := os.OpenFile(usageLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("open usage log: %w", err)
-		}
-		defer f.Close()
-		sink = usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) })
+	u, err := gateway.OpenUsage(ctx, use, log)
+	if err != nil {
+		return err
 	}
-	h := proxy.New(sources.Routes, proxy.WithKeys(sources.Keys), proxy.WithSecrets(sources.Secrets), proxy.WithUsage(sink),
-		proxy.WithLogger(log), proxy.WithDetailedDebug(debug))
+	defer u.Close()
+	h := gateway.NewHandler(sources, u.Sink, log, debug)
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,

@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+
+	"github.com/passthru/gateway/shared/usage"
+)
+
+// UsageOptions say where usage records go.
+type UsageOptions struct {
+	// File appends one JSON line per call (local runs).
+	File string
+	// MetricsNamespace writes one CloudWatch EMF line per call to Stdout ("" for none).
+	MetricsNamespace string
+	Stdout           io.Writer
+	// FirehoseStream batches records to a Firehose delivery stream (Lambda).
+	FirehoseStream string
+}
+
+// Usage is the configured sink, and Flush, which must run after each response's last byte and
+// before the invocation ends (it sends what Firehose batched; a no-op otherwise).
+type Usage struct {
+	Sink  usage.Sink
+	Flush func(ctx context.Context)
+	Close func() error
+}
+
+// flushTimeout bounds the Firehose flush at the end of an invocation.
+const flushTimeout = 5 * time.Second
+
+// OpenUsage builds the sinks the options name.
+func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, error) {
+	u := Usage{Flush: func(context.Context) {}, Close: func() error { return nil }}
+	var sinks usage.Multi
+	if o.File != "" {
+		f, err := os.OpenFile(o.File, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return u, fmt.Errorf("open usage file: %w", err)
+		}
+		u.Close = f.Close
+		sinks = append(sinks, usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) }))
+	}
+	if o.MetricsNamespace != "" {
+		sinks = append(sinks, usage.NewEMF(o.Stdout, o.MetricsNamespace).OnError(func(err error) { log.Error("write EMF line", "error", err) }))
+	}
+	if o.FirehoseStream != "" {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return u, fmt.Errorf("AWS configuration: %w", err)
+		}
+		// The sink retries failed entries itself; SDK retries on top would multiply them.
+		client := firehose.NewFromConfig(cfg, func(o *firehose.Options) { o.RetryMaxAttempts = 1 })
+		fh := usage.NewFirehose(client, o.FirehoseStream, o.Stdout, usage.WithErrorHandler(func(err error) {
+			log.Error("usage records not delivered to Firehose; written to stdout instead", "error", err)
+		}))
+		sinks = append(sinks, fh)
+		u.Flush = func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+			defer cancel()
+			_ = fh.Flush(ctx) // failures went to stdout, with the marker
+		}
+	}
+	switch len(sinks) {
+	case 0:
+		u.Sink = usage.Discard{}
+	case 1:
+		u.Sink = sinks[0]
+	default:
+		u.Sink = sinks
+	}
+	return u, nil
+}
