@@ -34,7 +34,14 @@
 //
 // Counts merge field by field, the last report of each field winning: Anthropic's
 // message_delta output replaces message_start's, Gemini's last chunk carries the totals, and
-// Bedrock's invocation metrics close the stream.
+// Bedrock's invocation metrics close the stream. Normalised, Input includes cached and
+// cache-write tokens (and Gemini's tool-use prompt tokens, billed as input), Output includes
+// reasoning tokens; an embeddings Output of 0 comes from total_tokens = prompt_tokens.
+//
+// The model is the request's "model" (JSON, or a multipart form field), else the response's
+// (model, modelVersion, message.model, response.model), else the path's (Gemini and Vertex
+// models/{model}:{action}, Azure deployments/{name}). For Bedrock the path's model id
+// (unescaped, ARNs included) comes before the response's, which is only the short name.
 //
 // Item routes that return a stored object's usage (GET /chat/completions/{id},
 // /responses/{id}, polled assistants runs) are not metered, so polling them never counts a
