@@ -17,8 +17,11 @@ import (
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/pricing"
+	"github.com/passthru/gateway/shared/providers"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/usage"
 )
 
 const (
@@ -120,9 +123,16 @@ func newGateway(upstream string) (http.Handler, *http.Transport, error) {
 		return nil, nil, fmt.Errorf("build route table: %w", err)
 	}
 	tr := proxy.NewTransport()
+	// The gateway as deployed: usage metering (provider parsers and prices) and an EMF line per
+	// call are part of what is measured.
 	h := proxy.New(table,
 		proxy.WithKeys(auth.NewMasterKey(gatewayKey)),
 		proxy.WithTransport(tr),
+		proxy.WithMetering(func(u *url.URL, req []byte, status int, hdr http.Header) proxy.Meter {
+			return providers.NewMeter(u, req, status, hdr)
+		}),
+		proxy.WithPricing(pricing.Default()),
+		proxy.WithUsage(usage.NewEMF(io.Discard, usage.DefaultMetricsNamespace)),
 		proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	return h, tr, nil
 }
