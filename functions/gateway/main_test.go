@@ -25,6 +25,16 @@ func TestSettingsFromEnv(t *testing.T) {
 		s.sources.SecretsTTL != time.Minute {
 		t.Errorf("settings = %+v, %v", s, err)
 	}
+	s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_USAGE_STREAM": "gw-usage", "GATEWAY_METRICS_NAMESPACE": "Team/Gateway"}))
+	if s.usage.FirehoseStream != "gw-usage" || s.usage.MetricsNamespace != "Team/Gateway" || s.usage.Stdout == nil {
+		t.Errorf("usage settings = %+v", s.usage)
+	}
+	if s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_METRICS_NAMESPACE": "off"})); s.usage.MetricsNamespace != "" {
+		t.Errorf("GATEWAY_METRICS_NAMESPACE=off left %q", s.usage.MetricsNamespace)
+	}
+	if s, _ = settingsFromEnv(env(nil)); s.usage.MetricsNamespace != "LLMGateway" || s.usage.FirehoseStream != "" {
+		t.Errorf("default usage settings = %+v", s.usage)
+	}
 	for k, want := range map[string]string{
 		"GATEWAY_REST_API_MODE":     `GATEWAY_REST_API_MODE: response mode "STREAMING" is neither stream nor buffered`,
 		"GATEWAY_FUNCTION_URL_MODE": `GATEWAY_FUNCTION_URL_MODE: response mode "STREAMING" is neither stream nor buffered`,
