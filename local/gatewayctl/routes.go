@@ -125,28 +125,35 @@ func printPlan(w io.Writer, changes []ssmroutes.Change, prune bool) {
 	fmt.Fprintf(w, "%d added, %d changed, %d removed, %d unchanged\n", counts[ssmroutes.Add], counts[ssmroutes.Update], removed, counts[ssmroutes.Same])
 }
 
-func routesList(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("routes list", flag.ContinueOnError)
+// routesCommand parses a routes subcommand that takes only --prefix and npos arguments, and
+// connects to SSM.
+func routesCommand(ctx context.Context, name string, args []string, npos int) (string, []string, *ssm.Client, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
-	_, err := parse(fs, args, 0)
+	pos, err := parse(fs, args, npos)
 	if err == nil {
 		err = needPrefix(*prefix)
 	}
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	client, err := ssmClient(ctx)
+	return *prefix, pos, client, err
+}
+
+func routesList(ctx context.Context, args []string, stdout io.Writer) error {
+	p, _, client, err := routesCommand(ctx, "routes list", args, 0)
 	if err != nil {
 		return err
 	}
-	stored, err := ssmroutes.List(ctx, client, *prefix)
+	stored, err := ssmroutes.List(ctx, client, p)
 	if err != nil {
 		return err
 	}
-	snap := ssmroutes.Build(*prefix, stored, nil)
-	routesDir := ssmroutes.RouteName(*prefix, "")
+	snap := ssmroutes.Build(p, stored, nil)
+	routesDir := ssmroutes.RouteName(p, "")
 	for _, e := range snap.Config.Endpoints {
-		name := ssmroutes.RouteName(*prefix, e.RouteID())
+		name := ssmroutes.RouteName(p, e.RouteID())
 		fmt.Fprintf(stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), e.Target)
 	}
 	for _, r := range snap.Rejected {
@@ -156,20 +163,11 @@ func routesList(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func routesGet(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("routes get", flag.ContinueOnError)
-	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
-	pos, err := parse(fs, args, 1)
-	if err == nil {
-		err = needPrefix(*prefix)
-	}
+	prefix, pos, client, err := routesCommand(ctx, "routes get", args, 1)
 	if err != nil {
 		return err
 	}
-	client, err := ssmClient(ctx)
-	if err != nil {
-		return err
-	}
-	name := ssmroutes.RouteName(*prefix, pos[0])
+	name := ssmroutes.RouteName(prefix, pos[0])
 	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: &name, WithDecryption: ptr(true)})
 	if err != nil {
 		return fmt.Errorf("get %s: %w", name, err)
