@@ -33,8 +33,23 @@ type Usage struct {
 	Close func() error
 }
 
-// flushTimeout bounds the Firehose flush at the end of an invocation.
-const flushTimeout = 5 * time.Second
+// flushTimeout bounds the Firehose flush at the end of an invocation, and flushMargin keeps it
+// clear of the invocation's deadline: records that cannot be sent in time go to stdout (with
+// the undelivered marker) while the function can still write them.
+const (
+	flushTimeout = 5 * time.Second
+	flushMargin  = 500 * time.Millisecond
+)
+
+// flushContext is not cancelled with the request, ends within flushTimeout, and ends
+// flushMargin before the invocation's own deadline.
+func flushContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(flushTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-flushMargin).Before(deadline) {
+		deadline = dl.Add(-flushMargin)
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
+}
 
 // OpenUsage builds the sinks the options name.
 func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, error) {
@@ -63,9 +78,9 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		}))
 		sinks = append(sinks, fh)
 		u.Flush = func(ctx context.Context) {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+			ctx, cancel := flushContext(ctx)
 			defer cancel()
-			_ = fh.Flush(ctx) // failures went to stdout, with the marker
+			_ = fh.Flush(ctx) // what was not delivered went to stdout, with the marker
 		}
 	}
 	switch len(sinks) {

@@ -34,17 +34,22 @@ func (ci *costInjector) feed(p []byte) []byte {
 		ci.pending = ci.pending[end:]
 	}
 	if len(ci.pending) > maxPendingEvent {
-		out = append(out, ci.flush()...)
+		_, _ = ci.meter.Write(ci.pending)
+		out = append(out, ci.pending...)
+		ci.pending = nil
 	}
 	return out
 }
 
-// flush returns whatever is held (the stream ended, or an event is too long).
+// flush returns whatever is held: at the end of the stream the last event (which may lack its
+// blank line) still gets its cost; for an over-long event the bytes pass as they are.
 func (ci *costInjector) flush() []byte {
 	rest := ci.pending
 	ci.pending = nil
-	_, _ = ci.meter.Write(rest)
-	return rest
+	if len(rest) == 0 {
+		return nil
+	}
+	return ci.event(rest)
 }
 
 // eventEnd is the length of the first complete event in b (up to and including its blank
@@ -73,17 +78,31 @@ func (ci *costInjector) event(ev []byte) []byte {
 	if !ok {
 		return ev
 	}
-	out := append([]byte(nil), ev...)
-	for _, line := range bytes.Split(ev, []byte("\n")) {
-		data, found := bytes.CutPrefix(bytes.TrimRight(line, "\r"), []byte("data:"))
-		if !found {
-			continue
+	for off := 0; off < len(ev); {
+		end := bytes.IndexByte(ev[off:], '\n')
+		if end < 0 {
+			end = len(ev) - off
 		}
-		if injected, ok := withCost(bytes.TrimSpace(data), usd); ok {
-			return bytes.Replace(out, bytes.TrimSpace(data), injected, 1)
+		line := ev[off : off+end]
+		if data, found := bytes.CutPrefix(bytes.TrimRight(line, "\r"), []byte("data:")); found {
+			lead := len(data) - len(bytes.TrimLeft(data, " "))
+			payload := bytes.TrimSpace(data)
+			if injected, ok := withCost(payload, usd); ok {
+				start := off + len("data:") + lead // splice this line's payload, nowhere else
+				return concat(ev[:start], injected, ev[start+len(payload):])
+			}
 		}
+		off += end + 1
 	}
 	return ev
+}
+
+func concat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 // withCost returns data with cost added to its usage object, when data is an OpenAI chunk with
@@ -112,5 +131,33 @@ func withCost(data []byte, usd float64) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return bytes.Replace(data, raw, enc, 1), true
+	start, end, ok := topLevelValue(data, "usage")
+	if !ok {
+		return nil, false
+	}
+	return concat(data[:start], enc, data[end:]), true
+}
+
+// topLevelValue finds the byte span of the value of key in a JSON object, at the top level only
+// (the same bytes may appear in other fields).
+func topLevelValue(data []byte, key string) (start, end int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, 0, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return 0, 0, false
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return 0, 0, false
+		}
+		if k, _ := t.(string); k == key {
+			end := int(dec.InputOffset())
+			return end - len(raw), end, true
+		}
+	}
+	return 0, 0, false
 }

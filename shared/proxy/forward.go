@@ -179,6 +179,11 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 			break
 		}
 		if rerr != nil {
+			if inject != nil { // what it held goes out before the stream is cut
+				if rest := inject.flush(); len(rest) > 0 {
+					c.send(w, rc, rest, false)
+				}
+			}
 			h.streamBroken(r, c, rerr, idle.expired())
 			return
 		}
