@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -28,6 +29,18 @@ type Principal struct {
 	Master bool
 	// Routes are the route grants of a virtual key (exact path or prefix on a "/" boundary).
 	Routes []string
+	// KeyHash identifies the key (hex SHA-256) for rate limiting; never the key itself.
+	KeyHash string
+	// RPM is the key's requests-per-minute limit; 0 means none.
+	RPM int
+	// Tags go into the key's usage records.
+	Tags []string
+}
+
+// Hash is the hex SHA-256 of a key: how keys are stored and compared, never in clear.
+func Hash(key string) string {
+	d := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(d[:])
 }
 
 // CanCall reports whether the principal is granted the route at path.
