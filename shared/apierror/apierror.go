@@ -16,6 +16,7 @@ const (
 	TypePermission       = "permission_error"
 	TypeNotFound         = "not_found_error"
 	TypeMethodNotAllowed = "method_not_allowed"
+	TypeRateLimit        = "rate_limit_error"
 	TypeUpstream         = "upstream_error"
 	TypeTimeout          = "timeout_error"
 	TypeUnavailable      = "service_unavailable"

@@ -138,6 +138,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, idle *idleDeadline) {
 	dst := w.Header()
 	copyResponseHeader(dst, resp.Header)
+	if c.rate != nil {
+		setRateHeaders(dst, *c.rate) // the gateway's limit, not the upstream's own
+	}
 	for k := range resp.Trailer {
 		dst.Add("Trailer", k)
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,6 +67,10 @@ type Handler struct {
 	bufs      sync.Pool
 	meter     MeterFunc
 	pricer    Pricer
+
+	limiter         RateLimiter
+	limiterFailOpen bool
+	limiterDown     atomic.Bool // an outage is in progress (logged once)
 }
 
 // Option configures a Handler.
@@ -126,7 +131,8 @@ type call struct {
 	ttfb         time.Duration
 	in           *countingBody
 	meter        Meter
-	upstreamCost *float64 // from the upstream's x-litellm-response-cost
+	upstreamCost *float64      // from the upstream's x-litellm-response-cost
+	rate         *RateDecision // the caller's rate limit, echoed on the response
 	bytesOut     int64
 	streamed     bool
 	errClass     string
@@ -225,7 +231,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		h.logClientRequest(r, c)
 	}
 	key, carrier, ok := h.authenticate(w, r, c, found)
-	if !ok {
+	if !ok || !h.admit(w, r, c) {
 		return
 	}
 	u, err := rt.UpstreamURL(m.Subpath, withoutKey(r.URL.RawQuery, key))
@@ -356,7 +362,7 @@ func (c *call) record(pricer Pricer) usage.Record {
 		return rec
 	}
 	rec.Route = c.route.Path
-	rec.Tags = append(slices.Clone(c.route.Tags), rec.Tags...)
+	rec.Tags = slices.Concat(c.route.Tags, c.principal.Tags, rec.Tags)
 	c.settleCost(&rec, pricer)
 	return rec
 }
