@@ -33,9 +33,22 @@ type Config struct {
 	// IncludeCostInStreamingUsage is litellm_settings.include_cost_in_streaming_usage: every
 	// endpoint injects costs into its streamed usage events.
 	IncludeCostInStreamingUsage bool
+	// Keys are virtual keys declared in the file (top-level `keys`), for local runs; on AWS keys
+	// live in DynamoDB (`gatewayctl keys`).
+	Keys []KeySpec
 	// ModelPrices are per-model prices (top-level `model_prices`, in LiteLLM's
 	// model_prices_and_context_window.json fields) that win over the embedded table.
 	ModelPrices map[string]ModelPrice
+}
+
+// KeySpec is one virtual key declared in the config file.
+type KeySpec struct {
+	Alias   string
+	Key     string // a literal or an os.environ/ reference
+	RPM     int
+	Routes  []string
+	Expires *time.Time
+	Tags    []string
 }
 
 // ModelPrice is one model's price override, in USD per token (per search unit for rerank).
@@ -157,6 +170,9 @@ func (c *Config) SecretRefs() []string {
 		}
 	}
 	add(c.MasterKey)
+	for _, k := range c.Keys {
+		add(k.Key)
+	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]
 		for _, h := range e.Headers {
@@ -184,6 +200,11 @@ func (c *Config) usersOf(name string) []string {
 	var users []string
 	if refName(c.MasterKey) == name {
 		users = append(users, "general_settings.master_key")
+	}
+	for _, k := range c.Keys {
+		if refName(k.Key) == name {
+			users = append(users, "keys ("+k.Alias+")")
+		}
 	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]

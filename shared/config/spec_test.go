@@ -3,7 +3,10 @@ package config_test
 import (
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/passthru/gateway/shared/config"
 )
@@ -128,6 +131,44 @@ general_settings:
 	for _, bad := range []string{"model_prices: 3", "model_prices: {m: {input_cost_per_token: -1}}", "model_prices: {m: {input_cost_per_token: cheap}}"} {
 		if res := config.Parse([]byte(bad + "\ngeneral_settings: {}\n")); res.Err == nil {
 			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func TestLocalKeys(t *testing.T) {
+	res := config.Parse([]byte(`
+keys:
+  - {alias: team-a, key: os.environ/TEAM_A_KEY, rpm: 10, routes: [/v1/rerank], expires: 2027-01-31, tags: [team-a]}
+  - {alias: ci, key: sk-ci-literal}
+general_settings:
+  pass_through_endpoints:
+    - {path: /v1/rerank, target: "https://a.example.com", auth: true}
+`))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	exp := time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
+	want := []config.KeySpec{
+		{Alias: "team-a", Key: "os.environ/TEAM_A_KEY", RPM: 10, Routes: []string{"/v1/rerank"}, Expires: &exp, Tags: []string{"team-a"}},
+		{Alias: "ci", Key: "sk-ci-literal"},
+	}
+	if !reflect.DeepEqual(res.Config.Keys, want) {
+		t.Errorf("Keys = %+v", res.Config.Keys)
+	}
+	if refs := res.Config.SecretRefs(); !slices.Contains(refs, "TEAM_A_KEY") {
+		t.Errorf("SecretRefs = %q, want the key's reference too", refs)
+	}
+	for bad, msg := range map[string]string{
+		`[{key: k}]`: "keys[0] (): alias: is required",
+		`[{alias: a, key: k}, {alias: a, key: j}]`: `keys[1] (a): alias: "a" is used twice`,
+		`[{alias: a}]`:                        "keys[0] (a): key: is required",
+		`[{alias: a, key: k, rpm: -1}]`:       "keys[0] (a): rpm: must not be negative",
+		`[{alias: a, key: k, routes: [x]}]`:   `keys[0] (a): routes: "x" must start with /`,
+		`[{alias: a, key: k, expires: soon}]`: `keys[0] (a): expires: "soon" is neither a date`,
+	} {
+		res := config.Parse([]byte("keys: " + bad + "\ngeneral_settings: {}\n"))
+		if res.Err == nil || !strings.Contains(res.Err.Error(), msg) {
+			t.Errorf("%s: err %v, want %q", bad, res.Err, msg)
 		}
 	}
 }
