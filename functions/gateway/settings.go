@@ -35,6 +35,8 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 			SecretsPrefix:  getenv("GATEWAY_SECRETS_PREFIX"),
 			SecretsInline:  getenv("GATEWAY_SECRETS_INLINE"),
 			MissingSecrets: gateway.WarnOnMissingSecrets,
+			KeysTable:      getenv("GATEWAY_KEYS_TABLE"),
+			RateLimitTable: getenv("GATEWAY_RATELIMIT_TABLE"),
 		},
 		usage: gateway.UsageOptions{
 			FirehoseStream:   getenv("GATEWAY_USAGE_STREAM"),
@@ -59,6 +61,11 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	}
 	if s.sources.SecretsTTL, err = duration(getenv, "GATEWAY_SECRETS_TTL"); err != nil {
 		return s, err
+	}
+	if v := getenv("GATEWAY_RATELIMIT_FAIL_OPEN"); v != "" {
+		if s.sources.RateLimitFailOpen, err = strconv.ParseBool(v); err != nil {
+			return s, fmt.Errorf("GATEWAY_RATELIMIT_FAIL_OPEN: %q is not true or false", v)
+		}
 	}
 	if v := getenv("GATEWAY_DETAILED_DEBUG"); v != "" {
 		if s.detailedDebug, err = strconv.ParseBool(v); err != nil {

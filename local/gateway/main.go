@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&src.SecretsPrefix, "secrets-prefix", "", "Secrets Manager name prefix")
 	fs.StringVar(&src.SecretsInline, "secrets-inline", "", "with -secrets inline: a JSON object of name to value")
 	fs.DurationVar(&src.SecretsTTL, "secrets-ttl", 0, "how long secrets are cached (default 5m)")
+	fs.StringVar(&src.KeysTable, "keys-table", "", "DynamoDB table of virtual keys (default: the config file's keys)")
+	fs.StringVar(&src.RateLimitTable, "ratelimit-table", "", "DynamoDB table of per-minute counters (default: in memory)")
 	var debug bool
 	fs.BoolVar(&debug, "detailed-debug", false, "log every request and upstream exchange (credentials redacted)")
 	fs.BoolVar(&debug, "detailed_debug", false, "same as --detailed-debug (LiteLLM's spelling)")

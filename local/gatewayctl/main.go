@@ -29,6 +29,8 @@ const usage = `usage:
   gatewayctl routes get ID --prefix P
   gatewayctl secrets set NAME [--prefix S]    (value from standard input, never from arguments)
   gatewayctl secrets check FILE [--prefix S]
+  gatewayctl keys create --alias A [--rpm N] [--routes /v1/rerank,...] [--expires 30d] [--tags t1,t2] [--table T]
+  gatewayctl keys list|show ALIAS_OR_HASH|revoke ALIAS_OR_HASH [--table T]
 --prefix defaults to $GATEWAY_ROUTES_PREFIX for routes and $GATEWAY_SECRETS_PREFIX for secrets.`
 
 func main() {
@@ -70,6 +72,14 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return secretsSet(ctx, args[2:], stdin, stdout)
 	case cmd == "secrets check":
 		return secretsCheck(ctx, args[2:], stdout, stderr)
+	case cmd == "keys create":
+		return keysCreate(ctx, args[2:], stdout)
+	case cmd == "keys list":
+		return keysList(ctx, args[2:], stdout)
+	case cmd == "keys show":
+		return keysShow(ctx, args[2:], stdout)
+	case cmd == "keys revoke":
+		return keysRevoke(ctx, args[2:], stdout)
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, strings.Join(args, " "))
 	}
@@ -96,6 +106,8 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 	}
 	return pos, nil
 }
+
+func envOr(name string) string { return os.Getenv(name) }
 
 func prefixFlag(fs *flag.FlagSet, env string) *string {
 	return fs.String("prefix", os.Getenv(env), "name prefix (default $"+env+")")

@@ -21,6 +21,7 @@ func NewHandler(src Sources, sink usage.Sink, log *slog.Logger, detailedDebug bo
 		proxy.WithUsage(sink),
 		proxy.WithMetering(meter),
 		proxy.WithPricing(&TablePricer{Routes: src.Routes, Base: pricing.Default()}),
+		proxy.WithRateLimiter(src.Limiter, src.FailOpen),
 		proxy.WithLogger(log),
 		proxy.WithDetailedDebug(detailedDebug))
 }

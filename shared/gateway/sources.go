@@ -22,6 +22,10 @@ type Sources struct {
 	Routes  proxy.RouteSource
 	Secrets secrets.Resolver
 	Keys    proxy.KeyVerifier
+	// Limiter enforces virtual keys' RPM limits (nil: none); FailOpen admits limited keys while
+	// its store cannot be reached.
+	Limiter  proxy.RateLimiter
+	FailOpen bool
 }
 
 // SourceOptions say where to read them from: routes from a config file (or its text) or from SSM
@@ -36,6 +40,11 @@ type SourceOptions struct {
 	SecretsPrefix  string
 	SecretsTTL     time.Duration
 	MissingSecrets MissingSecrets // for a config file
+	// KeysTable is the DynamoDB table of virtual keys (empty: the config file's `keys`, if any).
+	KeysTable string
+	// RateLimitTable is the DynamoDB table of per-minute counters (empty: counted in memory).
+	RateLimitTable    string
+	RateLimitFailOpen bool
 }
 
 // OpenSources builds the sources the options name. The AWS SDK is configured the standard way
@@ -81,12 +90,16 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		if _, err := routes.Table(ctx); err != nil { // logged by the source; requests get 503 until it loads
 			log.Warn("starting without routes", "prefix", o.RoutesPrefix)
 		}
-		return s, nil
+		return s, s.virtualKeys(ctx, o, nil, loadAWS)
 	}
-	return s, s.openFile(ctx, o, log)
+	cfg, err := s.openFile(ctx, o, log)
+	if err != nil {
+		return s, err
+	}
+	return s, s.virtualKeys(ctx, o, cfg, loadAWS)
 }
 
-func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logger) error {
+func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logger) (*config.Config, error) {
 	var (
 		cfg   *config.Config
 		table *route.Table
@@ -98,13 +111,13 @@ func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logge
 		cfg, table, err = Load(ctx, o.ConfigPath, s.Secrets, o.MissingSecrets, log)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.Routes = table
 	if _, fromEnv := s.Secrets.(secrets.Env); fromEnv {
 		keys, err := MasterKey(ctx, cfg, s.Secrets, log)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.Keys = keys
 	} else {
@@ -114,7 +127,7 @@ func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logge
 		s.Keys = TableMasterKey{Routes: table, Secrets: s.Secrets} // follows the secret's rotation
 	}
 	LogRoutes(log, table)
-	return nil
+	return cfg, nil
 }
 
 func or(d, fallback time.Duration) time.Duration {

@@ -27,7 +27,11 @@ type RateLimiter interface {
 // WithRateLimiter enforces each key's RPM limit. failOpen admits requests while the limiter's
 // store cannot be reached; by default (false) limited keys get a 503 then.
 func WithRateLimiter(l RateLimiter, failOpen bool) Option {
-	return func(h *Handler) { h.limiter, h.limiterFailOpen = l, failOpen }
+	return func(h *Handler) {
+		if l != nil { // a nil interface, not a typed nil: no limiter
+			h.limiter, h.limiterFailOpen = l, failOpen
+		}
+	}
 }
 
 // admit applies the caller's rate limit, answering 429 (or 503) itself when it refuses.

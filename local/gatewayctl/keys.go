@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/passthru/gateway/shared/keys"
+)
+
+// keysCommand parses a keys subcommand's --table and extra flags, and opens the store.
+func keysCommand(ctx context.Context, fs *flag.FlagSet, args []string, npos int) ([]string, *keys.DynamoDB, error) {
+	table := fs.String("table", envOr("GATEWAY_KEYS_TABLE"), "DynamoDB table of keys (default $GATEWAY_KEYS_TABLE)")
+	pos, err := parse(fs, args, npos)
+	if err == nil && *table == "" {
+		err = fmt.Errorf("%w: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)", errUsage)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return pos, keys.NewDynamoDB(dynamodb.NewFromConfig(cfg), *table), nil
+}
+
+// keysCreate makes a key and prints it once: only its hash is stored.
+func keysCreate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
+	alias := fs.String("alias", "", "name of the key in logs and usage records (required)")
+	rpm := fs.Int("rpm", 0, "requests per minute (0: unlimited)")
+	routes := fs.String("routes", "", "comma-separated routes the key is granted (exact path or prefix)")
+	expires := fs.String("expires", "", "lifetime such as 30d or 12h, or a date (2027-01-31)")
+	tags := fs.String("tags", "", "comma-separated tags for its usage records")
+	_, store, err := keysCommand(ctx, fs, args, 0)
+	if err != nil {
+		return err
+	}
+	clear, k, err := keys.Generate(*alias)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *rpm < 0 {
+		return fmt.Errorf("%w: --rpm must not be negative", errUsage)
+	}
+	k.RPM, k.Routes, k.Tags = *rpm, list(*routes), list(*tags)
+	if k.Expires, err = expiry(*expires, time.Now()); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := store.Put(ctx, k); err != nil {
+		return fmt.Errorf("store key %s: %w", k.Alias, err)
+	}
+	fmt.Fprintf(stdout, "created key %s (hash %s); it is shown once, store it now:\n%s\n", k.Alias, k.Hash[:12], clear)
+	return nil
+}
+
+func keysList(ctx context.Context, args []string, stdout io.Writer) error {
+	_, store, err := keysCommand(ctx, flag.NewFlagSet("keys list", flag.ContinueOnError), args, 0)
+	if err != nil {
+		return err
+	}
+	all, err := store.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range all {
+		fmt.Fprintln(stdout, describeKey(k))
+	}
+	return nil
+}
+
+func keysShow(ctx context.Context, args []string, stdout io.Writer) error {
+	pos, store, err := keysCommand(ctx, flag.NewFlagSet("keys show", flag.ContinueOnError), args, 1)
+	if err != nil {
+		return err
+	}
+	k, err := keys.Find(ctx, store, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, describeKey(k))
+	return nil
+}
+
+func keysRevoke(ctx context.Context, args []string, stdout io.Writer) error {
+	pos, store, err := keysCommand(ctx, flag.NewFlagSet("keys revoke", flag.ContinueOnError), args, 1)
+	if err != nil {
+		return err
+	}
+	k, err := store.Revoke(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s)\n", k.Alias, k.Hash[:12])
+	return nil
+}
+
+// describeKey is one line about a key: never the key itself, only its hash's first characters.
+func describeKey(k keys.Key) string {
+	status := "active"
+	switch {
+	case k.Disabled:
+		status = "revoked"
+	case k.Expired(time.Now()):
+		status = "expired"
+	}
+	exp := "never"
+	if k.Expires != nil {
+		exp = k.Expires.UTC().Format(time.RFC3339)
+	}
+	rpm := "unlimited"
+	if k.RPM > 0 {
+		rpm = strconv.Itoa(k.RPM) + "/min"
+	}
+	return fmt.Sprintf("%-20s %s  %-8s rpm %-10s expires %-20s routes %s tags %s", k.Alias, k.Hash[:12], status, rpm, exp,
+		orDash(strings.Join(k.Routes, ",")), orDash(strings.Join(k.Tags, ",")))
+}
+
+// expiry reads 30d, 12h, 90m or a date into an expiry time (nil for none).
+func expiry(s string, now time.Time) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if n, err := strconv.Atoi(strings.TrimSuffix(s, "d")); err == nil && strings.HasSuffix(s, "d") && n > 0 {
+		t := now.Add(time.Duration(n) * 24 * time.Hour).UTC()
+		return &t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		t := now.Add(d).UTC()
+		return &t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return &t, nil
+	}
+	return nil, fmt.Errorf("--expires %q is not a lifetime (30d, 12h) or a date (2027-01-31)", s)
+}
+
+func list(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

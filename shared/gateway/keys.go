@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/keys"
+	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/ratelimit"
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// virtualKeys puts virtual keys behind the master key: from DynamoDB when a table is named,
+// else from the config file's `keys`; and the limiter that counts their requests.
+func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.Config, loadAWS func() (aws.Config, error)) error {
+	var store keys.Store
+	switch {
+	case o.KeysTable != "":
+		c, err := loadAWS()
+		if err != nil {
+			return err
+		}
+		store = keys.NewDynamoDB(dynamodb.NewFromConfig(c), o.KeysTable)
+	case cfg != nil && len(cfg.Keys) > 0:
+		mem, err := memoryKeys(ctx, cfg.Keys, s)
+		if err != nil {
+			return err
+		}
+		store = mem
+	default:
+		return nil // the master key only
+	}
+	s.Keys = keys.NewVerifier(s.Keys, store)
+	return s.rateLimiter(o, loadAWS)
+}
+
+// memoryKeys resolves the config file's keys (literal or os.environ/) into an in-memory store.
+func memoryKeys(ctx context.Context, specs []config.KeySpec, s *Sources) (*keys.Memory, error) {
+	var list []keys.Key
+	for _, k := range specs {
+		clear, err := resolveRef(ctx, k.Key, s)
+		if err != nil {
+			return nil, fmt.Errorf("keys (%s): %w", k.Alias, err)
+		}
+		list = append(list, keys.Key{Hash: auth.Hash(clear), Alias: k.Alias, Expires: k.Expires, Routes: k.Routes, RPM: k.RPM, Tags: k.Tags})
+	}
+	return keys.NewMemory(list...), nil
+}
+
+// rateLimiter counts virtual keys' requests: in DynamoDB when a table is named (exact across
+// every instance), else in this process.
+func (s *Sources) rateLimiter(o SourceOptions, loadAWS func() (aws.Config, error)) error {
+	var l ratelimit.Limiter = ratelimit.NewMemory()
+	if o.RateLimitTable != "" {
+		c, err := loadAWS()
+		if err != nil {
+			return err
+		}
+		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable)
+	}
+	s.Limiter, s.FailOpen = limiter{l}, o.RateLimitFailOpen
+	return nil
+}
+
+// limiter adapts a ratelimit.Limiter to the proxy's seam.
+type limiter struct{ l ratelimit.Limiter }
+
+func (a limiter) Allow(ctx context.Context, key string, rpm int) (proxy.RateDecision, error) {
+	d, err := a.l.Allow(ctx, key, rpm)
+	return proxy.RateDecision(d), err
+}
+
+// resolveRef renders a literal or os.environ/ value through the sources' resolver.
+func resolveRef(ctx context.Context, v string, s *Sources) (string, error) {
+	return secrets.ParseTemplate(v).Render(ctx, s.Secrets)
+}
