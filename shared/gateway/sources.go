@@ -45,13 +45,16 @@ type SourceOptions struct {
 	// RateLimitTable is the DynamoDB table of per-minute counters (empty: counted in memory).
 	RateLimitTable    string
 	RateLimitFailOpen bool
+	// AWS, when set, is the SDK configuration for every AWS source instead of the standard
+	// chain (tests point it at moto with their own HTTP client).
+	AWS *aws.Config
 }
 
 // OpenSources builds the sources the options name. The AWS SDK is configured the standard way
 // (credential chain, AWS_REGION, AWS_ENDPOINT_URL for moto).
 func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Sources, error) {
 	var s Sources
-	var awsCfg *aws.Config
+	awsCfg := o.AWS
 	loadAWS := func() (aws.Config, error) { // once, and only when an AWS source is used
 		if awsCfg == nil {
 			cfg, err := awsconfig.LoadDefaultConfig(ctx)

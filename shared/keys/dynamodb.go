@@ -298,3 +298,23 @@ func stringList(v types.AttributeValue) ([]string, bool) {
 	}
 	return nil, false
 }
+
+// TableCreator is the part of *dynamodb.Client that CreateTable uses.
+type TableCreator interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+}
+
+// CreateTable creates a keys table (partition key key_hash, on demand) for local stacks on moto
+// and tests; in AWS, template.yaml creates it.
+func CreateTable(ctx context.Context, api TableCreator, table string) error {
+	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrHash), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrHash), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		return fmt.Errorf("create keys table %s: %w", table, err)
+	}
+	return nil
+}

@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/keys"
@@ -26,13 +24,7 @@ func motoTable(t testing.TB) *dynamodb.Client {
 	t.Helper()
 	motoserver.Require(t)
 	c := dynamodb.NewFromConfig(motoserver.Config(t))
-	_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key_hash"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("key_hash"), KeyType: types.KeyTypeHash}},
-	})
-	if err != nil {
+	if err := keys.CreateTable(context.Background(), c, table); err != nil {
 		t.Fatal(err)
 	}
 	return c

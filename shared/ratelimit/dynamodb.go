@@ -102,3 +102,29 @@ func numberAttr(attrs map[string]types.AttributeValue, name string) (int, error)
 	}
 	return n, nil
 }
+
+// TableAPI is the part of *dynamodb.Client that CreateTable uses.
+type TableAPI interface {
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+}
+
+// CreateTable creates a counters table (partition key pk, on demand, TTL on expires_at) for
+// local stacks on moto and tests; in AWS, template.yaml creates it.
+func CreateTable(ctx context.Context, api TableAPI, table string) error {
+	if _, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	}); err != nil {
+		return fmt.Errorf("create rate limit table %s: %w", table, err)
+	}
+	if _, err := api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(AttrExpiresAt), Enabled: aws.Bool(true)},
+	}); err != nil {
+		return fmt.Errorf("enable TTL on rate limit table %s: %w", table, err)
+	}
+	return nil
+}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,47 +26,15 @@ const table = "gateway-ratelimit"
 func motoTable(t testing.TB) {
 	t.Helper()
 	motoserver.Require(t)
-	ctx := context.Background()
-	c := newClient(t)
-	if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expires_at"), Enabled: aws.Bool(true)},
-	}); err != nil {
+	if err := ratelimit.CreateTable(context.Background(), newClient(t), table); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// motoMu serializes requests to moto. Real DynamoDB applies a conditional UpdateItem
-// atomically (the condition check and the write are one step per item). moto 5.x does not: its
-// threaded server runs update_item as get_item, evaluate the condition, write, with no lock, so
-// two concurrent requests can both see hits=8 and both write 9 (observed: 11 admitted of 50 in
-// about 1 run in 5). Holding one lock around each round trip gives moto the per-item atomicity
-// DynamoDB guarantees; the limiters, their clients and their goroutines still race freely.
-var motoMu sync.Mutex
-
-// serialHTTP is an HTTP client whose round trips to moto hold motoMu. moto has finished the
-// update before it sends the response headers, so the lock covers the whole operation.
-type serialHTTP struct{ c *http.Client }
-
-func (s serialHTTP) Do(req *http.Request) (*http.Response, error) {
-	motoMu.Lock()
-	defer motoMu.Unlock()
-	return s.c.Do(req)
-}
-
-// newClient is a separate DynamoDB client (own HTTP client and connections) on moto.
+// newClient is a separate DynamoDB client (own HTTP client and connections) on moto, with
+// DynamoDB's per-item atomicity (see motoserver.AtomicConfig).
 func newClient(t testing.TB) *dynamodb.Client {
-	return dynamodb.NewFromConfig(motoserver.Config(t), func(o *dynamodb.Options) {
-		o.HTTPClient = serialHTTP{&http.Client{Transport: &http.Transport{}}}
-	})
+	return dynamodb.NewFromConfig(motoserver.AtomicConfig(t))
 }
 
 func TestMotoTwoInstancesExact(t *testing.T) {
