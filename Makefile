@@ -24,7 +24,7 @@ SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test demo validate bench lambda-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test demo validate bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -61,6 +61,10 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+
+## keys-bench: per-request key verification + rate limit, in memory and on moto DynamoDB
+keys-bench:
+	go test -run '^$$' -bench 'AuthAndLimit' -benchmem ./shared/gateway
 
 ## lambda-bench: artifact size, cold start under a fake Runtime API, and per-invocation cost
 lambda-bench:
