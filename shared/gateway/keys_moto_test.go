@@ -115,3 +115,35 @@ func TestDynamoDBLimitIsExactAcrossInstances(t *testing.T) {
 		t.Errorf("upstream got %d requests, want 10", hits.Load())
 	}
 }
+
+// TestDynamoDBLimiterUnreachable: a limited key with no counter table is refused with a clear
+// 503 by default, and admitted uncounted with RateLimitFailOpen.
+func TestDynamoDBLimiterUnreachable(t *testing.T) {
+	dynamoKeys(t, map[string]keys.Key{rerankKey: {Alias: "rerank-only", Routes: []string{"/v1/rerank"}, RPM: 10}})
+	var hits atomic.Int64
+	up := upstreamCounter(t, &hits)
+	for _, failOpen := range []bool{false, true} {
+		cfg := keysConfig(up)
+		aws := motoserver.Config(t)
+		src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+			ConfigYAML: cfg[strings.Index(cfg, "general_settings:"):], Secrets: "inline", SecretsInline: "{}",
+			KeysTable: keysTable, RateLimitTable: "no-such-table", RateLimitFailOpen: failOpen, AWS: &aws,
+		}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 16)}, quiet, false))
+		status, _, body := keyCall(t, srv.URL+"/v1/rerank", rerankKey)
+		srv.Close()
+		want, wantBody := 503, `{"error":{"message":"Rate limiting is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`
+		if failOpen {
+			want, wantBody = 200, "ok"
+		}
+		if status != want || body != wantBody {
+			t.Errorf("fail open %v: %d %s, want %d %s", failOpen, status, body, want, wantBody)
+		}
+	}
+	if hits.Load() != 1 {
+		t.Errorf("upstream got %d requests, want 1 (the fail-open one)", hits.Load())
+	}
+}
