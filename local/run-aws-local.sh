@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run-aws-local`: the gateway exactly as it runs on Lambda (routes from SSM Parameter Store,
-# credentials from Secrets Manager) against moto_server, a local AWS, on loopback. It pushes
-# local/config.yaml and its secrets with gatewayctl, starts the mock upstream, and serves on
+# credentials from Secrets Manager, virtual keys and rate limits in DynamoDB) against
+# moto_server, a local AWS, on loopback. It pushes local/config.yaml and its secrets with gatewayctl, starts the mock upstream, and serves on
 # 127.0.0.1:4000 until interrupted. Meanwhile, in another shell with the same AWS_* variables,
 # `gatewayctl routes push` changes routes live (within the 30 s cache TTL).
 set -euo pipefail
@@ -14,6 +14,8 @@ fi
 port=${MOTO_PORT:-5055}
 prefix=${ROUTES_PREFIX:-/llm-gateway-local}
 secrets_prefix=${SECRETS_PREFIX:-llm-gateway-local/}
+keys_table=${KEYS_TABLE:-llm-gateway-local-keys}
+ratelimit_table=${RATELIMIT_TABLE:-llm-gateway-local-ratelimit}
 
 mkdir -p bin
 go build -o bin/gateway ./local/gateway
@@ -43,6 +45,10 @@ for name in LITELLM_MASTER_KEY COHERE_API_KEY LANGFUSE_PUBLIC_KEY LANGFUSE_SECRE
 done
 bin/gatewayctl secrets check local/config.yaml --prefix "$secrets_prefix" | tail -1
 
+bin/gatewayctl keys init --table "$keys_table" --ratelimit-table "$ratelimit_table"
+echo "virtual keys: bin/gatewayctl keys create --alias A --rpm 10 --routes /v1/rerank --table $keys_table"
+
 bin/mockupstream -addr "${MOCK_ADDR:-127.0.0.1:4010}" &
 pids+=($!)
-bin/gateway -addr "${ADDR:-127.0.0.1:4000}" -routes-prefix "$prefix" -secrets secretsmanager -secrets-prefix "$secrets_prefix" "$@"
+bin/gateway -addr "${ADDR:-127.0.0.1:4000}" -routes-prefix "$prefix" -secrets secretsmanager -secrets-prefix "$secrets_prefix" \
+  -keys-table "$keys_table" -ratelimit-table "$ratelimit_table" "$@"

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/passthru/gateway/shared/keys"
+	"github.com/passthru/gateway/shared/ratelimit"
 )
 
 // keysCommand parses a keys subcommand's --table and extra flags, and opens the store.
@@ -30,6 +31,36 @@ func keysCommand(ctx context.Context, fs *flag.FlagSet, args []string, npos int)
 		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
 	}
 	return pos, keys.NewDynamoDB(dynamodb.NewFromConfig(cfg), *table), nil
+}
+
+// keysInit creates the keys table and, when named, the rate limit table: for a local stack on
+// moto (make run-aws-local). On AWS, template.yaml creates both.
+func keysInit(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
+	limits := fs.String("ratelimit-table", envOr("GATEWAY_RATELIMIT_TABLE"), "DynamoDB table of rate limit counters to create too (default $GATEWAY_RATELIMIT_TABLE)")
+	table := fs.String("table", envOr("GATEWAY_KEYS_TABLE"), "DynamoDB table of keys (default $GATEWAY_KEYS_TABLE)")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *table == "" {
+		return fmt.Errorf("%w: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)", errUsage)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	if err := keys.CreateTable(ctx, db, *table); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created keys table %s\n", *table)
+	if *limits != "" {
+		if err := ratelimit.CreateTable(ctx, db, *limits); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created rate limit table %s (TTL on %s)\n", *limits, ratelimit.AttrExpiresAt)
+	}
+	return nil
 }
 
 // keysCreate makes a key and prints it once: only its hash is stored.

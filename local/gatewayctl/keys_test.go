@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/passthru/gateway/shared/auth"
@@ -108,5 +109,24 @@ func TestKeysCommandErrors(t *testing.T) {
 		if r.code != tc.code || r.stdout != "" || r.stderr != tc.err {
 			t.Errorf("%v: exit %d stdout %q stderr %q, want exit %d stderr %q", tc.args, r.code, r.stdout, r.stderr, tc.code, tc.err)
 		}
+	}
+}
+
+func TestKeysInitCreatesBothTables(t *testing.T) {
+	motoserver.Require(t)
+	t.Setenv("GATEWAY_KEYS_TABLE", "")
+	t.Setenv("GATEWAY_RATELIMIT_TABLE", "")
+	ctl(t, "", "keys", "init", "--table", "k", "--ratelimit-table", "r").want(t, 0,
+		"created keys table k\ncreated rate limit table r (TTL on expires_at)\n", "")
+	db := dynamodb.NewFromConfig(motoserver.Config(t))
+	ttl, err := db.DescribeTimeToLive(bounded(t), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String("r")})
+	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" {
+		t.Fatalf("TTL of r: %+v %v", ttl, err)
+	}
+	// The keys table works with the other commands; creating it again is a clear error.
+	create(t, "--table", "k", "--alias", "a") // create adds --table keysTable first; the last wins
+	r := ctl(t, "", "keys", "init", "--table", "k")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "gatewayctl: create keys table k: ") || !strings.Contains(r.stderr, "ResourceInUseException") {
+		t.Errorf("second init: exit %d stderr %q", r.code, r.stderr)
 	}
 }

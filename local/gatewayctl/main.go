@@ -31,6 +31,7 @@ const usage = `usage:
   gatewayctl secrets check FILE [--prefix S]
   gatewayctl keys create --alias A [--rpm N] [--routes /v1/rerank,...] [--expires 30d] [--tags t1,t2] [--table T]
   gatewayctl keys list|show ALIAS_OR_HASH|revoke ALIAS_OR_HASH [--table T]
+  gatewayctl keys init [--table T] [--ratelimit-table R]    (creates the tables: moto; on AWS the template does)
 --prefix defaults to $GATEWAY_ROUTES_PREFIX for routes and $GATEWAY_SECRETS_PREFIX for secrets.`
 
 func main() {
@@ -72,6 +73,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return secretsSet(ctx, args[2:], stdin, stdout)
 	case cmd == "secrets check":
 		return secretsCheck(ctx, args[2:], stdout, stderr)
+	case cmd == "keys init":
+		return keysInit(ctx, args[2:], stdout)
 	case cmd == "keys create":
 		return keysCreate(ctx, args[2:], stdout)
 	case cmd == "keys list":
