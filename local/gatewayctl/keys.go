@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +73,7 @@ func keysCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	routes := fs.String("routes", "", "comma-separated routes the key is granted (exact path or prefix)")
 	expires := fs.String("expires", "", "lifetime such as 30d or 12h, or a date (2027-01-31)")
 	tags := fs.String("tags", "", "comma-separated tags for its usage records")
+	meta := fs.String("metadata", "", "comma-separated name=value pairs for its usage records (owner=ana,team=search)")
 	_, store, err := keysCommand(ctx, fs, args, 0)
 	if err != nil {
 		return err
@@ -83,6 +86,9 @@ func keysCreate(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: --rpm must not be negative", errUsage)
 	}
 	k.RPM, k.Routes, k.Tags = *rpm, list(*routes), list(*tags)
+	if k.Metadata, err = metadata(*meta); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	if k.Expires, err = expiry(*expires, time.Now()); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -151,8 +157,28 @@ func describeKey(k keys.Key) string {
 	if k.RPM > 0 {
 		rpm = strconv.Itoa(k.RPM) + "/min"
 	}
-	return fmt.Sprintf("%-20s %s  %-8s rpm %-10s expires %-20s routes %s tags %s", k.Alias, k.Hash[:12], status, rpm, exp,
-		orDash(strings.Join(k.Routes, ",")), orDash(strings.Join(k.Tags, ",")))
+	var meta []string
+	for _, name := range slices.Sorted(maps.Keys(k.Metadata)) {
+		meta = append(meta, name+"="+k.Metadata[name])
+	}
+	return fmt.Sprintf("%-20s %s  %-8s rpm %-10s expires %-20s routes %s tags %s metadata %s", k.Alias, k.Hash[:12], status, rpm, exp,
+		orDash(strings.Join(k.Routes, ",")), orDash(strings.Join(k.Tags, ",")), orDash(strings.Join(meta, ",")))
+}
+
+// metadata reads name=value,name=value (nil for none).
+func metadata(s string) (map[string]string, error) {
+	var m map[string]string
+	for _, pair := range list(s) {
+		name, value, ok := strings.Cut(pair, "=")
+		if name, value = strings.TrimSpace(name), strings.TrimSpace(value); !ok || name == "" {
+			return nil, fmt.Errorf("--metadata %q: want name=value pairs separated by commas", pair)
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[name] = value
+	}
+	return m, nil
 }
 
 // expiry reads 30d, 12h, 90m or a date into an expiry time (nil for none).

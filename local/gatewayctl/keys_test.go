@@ -43,7 +43,7 @@ func create(t *testing.T, args ...string) (clear, hash12 string) {
 
 func TestKeysCreateListShowRevoke(t *testing.T) {
 	store := keysStore(t)
-	clear, h := create(t, "--alias", "search-team", "--rpm", "10", "--routes", "/v1/rerank, /api/public/", "--expires", "30d", "--tags", "team:search")
+	clear, h := create(t, "--alias", "search-team", "--rpm", "10", "--routes", "/v1/rerank, /api/public/", "--expires", "30d", "--tags", "team:search", "--metadata", "owner=ana, ticket=OPS-7")
 	other, oh := create(t, "--alias", "ci")
 
 	// Stored by hash only, with every field the flags set.
@@ -52,7 +52,7 @@ func TestKeysCreateListShowRevoke(t *testing.T) {
 		t.Fatalf("stored key: %v %v", ok, err)
 	}
 	if k.Hash[:12] != h || k.Alias != "search-team" || k.RPM != 10 || strings.Join(k.Routes, " ") != "/v1/rerank /api/public/" ||
-		strings.Join(k.Tags, ",") != "team:search" || k.Disabled || k.Expires == nil {
+		strings.Join(k.Tags, ",") != "team:search" || k.Metadata["owner"] != "ana" || k.Metadata["ticket"] != "OPS-7" || len(k.Metadata) != 2 || k.Disabled || k.Expires == nil {
 		t.Fatalf("stored key %+v", k)
 	}
 	if d := time.Until(*k.Expires); d < 29*24*time.Hour || d > 30*24*time.Hour {
@@ -63,8 +63,8 @@ func TestKeysCreateListShowRevoke(t *testing.T) {
 	}
 
 	exp := k.Expires.UTC().Format(time.RFC3339)
-	wantCI := "ci                   " + oh + "  active   rpm unlimited  expires never                routes - tags -\n"
-	wantSearch := "search-team          " + h + "  active   rpm 10/min     expires " + exp + " routes /v1/rerank,/api/public/ tags team:search\n"
+	wantCI := "ci                   " + oh + "  active   rpm unlimited  expires never                routes - tags - metadata -\n"
+	wantSearch := "search-team          " + h + "  active   rpm 10/min     expires " + exp + " routes /v1/rerank,/api/public/ tags team:search metadata owner=ana,ticket=OPS-7\n"
 	ctl(t, "", "keys", "list", "--table", keysTable).want(t, 0, wantCI+wantSearch, "")
 	ctl(t, "", "keys", "show", "search-team", "--table", keysTable).want(t, 0, wantSearch, "")
 	ctl(t, "", "keys", "show", auth.Hash(clear), "--table", keysTable).want(t, 0, wantSearch, "")
@@ -101,6 +101,7 @@ func TestKeysCommandErrors(t *testing.T) {
 		{[]string{"keys", "list"}, 2, "usage: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)\n" + usage + "\n"},
 		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--expires", "soon"}, 2, "usage: --expires \"soon\" is not a lifetime (30d, 12h) or a date (2027-01-31)\n" + usage + "\n"},
 		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--rpm", "-1"}, 2, "usage: --rpm must not be negative\n" + usage + "\n"},
+		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--metadata", "owner"}, 2, "usage: --metadata \"owner\": want name=value pairs separated by commas\n" + usage + "\n"},
 		{[]string{"keys", "create", "--table", keysTable}, 2, "usage: keys: a key needs an alias\n" + usage + "\n"},
 		{[]string{"keys", "revoke", "nobody", "--table", keysTable}, 1, "gatewayctl: keys: no key has this alias or hash: \"nobody\"\n"},
 		{[]string{"keys", "show", "nobody", "--table", keysTable}, 1, "gatewayctl: keys: no key has this alias or hash: \"nobody\"\n"},

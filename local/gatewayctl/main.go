@@ -29,7 +29,7 @@ const usage = `usage:
   gatewayctl routes get ID --prefix P
   gatewayctl secrets set NAME [--prefix S]    (value from standard input, never from arguments)
   gatewayctl secrets check FILE [--prefix S]
-  gatewayctl keys create --alias A [--rpm N] [--routes /v1/rerank,...] [--expires 30d] [--tags t1,t2] [--table T]
+  gatewayctl keys create --alias A [--rpm N] [--routes /v1/rerank,...] [--expires 30d] [--tags t1,t2] [--metadata k=v,...] [--table T]
   gatewayctl keys list|show ALIAS_OR_HASH|revoke ALIAS_OR_HASH [--table T]
   gatewayctl keys init [--table T] [--ratelimit-table R]    (creates the tables: moto; on AWS the template does)
 --prefix defaults to $GATEWAY_ROUTES_PREFIX for routes and $GATEWAY_SECRETS_PREFIX for secrets.`

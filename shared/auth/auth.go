@@ -33,8 +33,9 @@ type Principal struct {
 	KeyHash string
 	// RPM is the key's requests-per-minute limit; 0 means none.
 	RPM int
-	// Tags go into the key's usage records.
-	Tags []string
+	// Tags and Metadata go into the key's usage records.
+	Tags     []string
+	Metadata map[string]string
 }
 
 // Hash is the hex SHA-256 of a key: how keys are stored and compared, never in clear.

@@ -43,12 +43,13 @@ type Config struct {
 
 // KeySpec is one virtual key declared in the config file.
 type KeySpec struct {
-	Alias   string
-	Key     string // a literal or an os.environ/ reference
-	RPM     int
-	Routes  []string
-	Expires *time.Time
-	Tags    []string
+	Alias    string
+	Key      string // a literal or an os.environ/ reference
+	RPM      int
+	Routes   []string
+	Expires  *time.Time
+	Tags     []string
+	Metadata map[string]string
 }
 
 // ModelPrice is one model's price override, in USD per token (per search unit for rerank).

@@ -154,18 +154,19 @@ func (p *parser) keys(n *yaml.Node, cfg *Config) {
 	aliases := map[string]bool{}
 	for i, item := range n.Content {
 		var raw struct {
-			Alias   string   `yaml:"alias"`
-			Key     string   `yaml:"key"`
-			RPM     int      `yaml:"rpm"`
-			Routes  []string `yaml:"routes"`
-			Expires string   `yaml:"expires"`
-			Tags    []string `yaml:"tags"`
+			Alias    string            `yaml:"alias"`
+			Key      string            `yaml:"key"`
+			RPM      int               `yaml:"rpm"`
+			Routes   []string          `yaml:"routes"`
+			Expires  string            `yaml:"expires"`
+			Tags     []string          `yaml:"tags"`
+			Metadata map[string]string `yaml:"metadata"`
 		}
 		if err := item.Decode(&raw); err != nil {
 			p.errorf("keys[%d]: %v (line %d)", i, err, item.Line)
 			continue
 		}
-		k := KeySpec{Alias: raw.Alias, Key: raw.Key, RPM: raw.RPM, Routes: raw.Routes, Tags: raw.Tags}
+		k := KeySpec{Alias: raw.Alias, Key: raw.Key, RPM: raw.RPM, Routes: raw.Routes, Tags: raw.Tags, Metadata: raw.Metadata}
 		if err := checkKey(&k, raw.Expires, aliases); err != nil {
 			p.errorf("keys[%d] (%s): %v (line %d)", i, raw.Alias, err, item.Line)
 			continue

@@ -138,7 +138,7 @@ general_settings:
 func TestLocalKeys(t *testing.T) {
 	res := config.Parse([]byte(`
 keys:
-  - {alias: team-a, key: os.environ/TEAM_A_KEY, rpm: 10, routes: [/v1/rerank], expires: 2027-01-31, tags: [team-a]}
+  - {alias: team-a, key: os.environ/TEAM_A_KEY, rpm: 10, routes: [/v1/rerank], expires: 2027-01-31, tags: [team-a], metadata: {owner: ana}}
   - {alias: ci, key: sk-ci-literal}
 general_settings:
   pass_through_endpoints:
@@ -149,7 +149,7 @@ general_settings:
 	}
 	exp := time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
 	want := []config.KeySpec{
-		{Alias: "team-a", Key: "os.environ/TEAM_A_KEY", RPM: 10, Routes: []string{"/v1/rerank"}, Expires: &exp, Tags: []string{"team-a"}},
+		{Alias: "team-a", Key: "os.environ/TEAM_A_KEY", RPM: 10, Routes: []string{"/v1/rerank"}, Expires: &exp, Tags: []string{"team-a"}, Metadata: map[string]string{"owner": "ana"}},
 		{Alias: "ci", Key: "sk-ci-literal"},
 	}
 	if !reflect.DeepEqual(res.Config.Keys, want) {

@@ -47,7 +47,7 @@ func memoryKeys(ctx context.Context, specs []config.KeySpec, s *Sources) (*keys.
 		if err != nil {
 			return nil, fmt.Errorf("keys (%s): %w", k.Alias, err)
 		}
-		list = append(list, keys.Key{Hash: auth.Hash(clear), Alias: k.Alias, Expires: k.Expires, Routes: k.Routes, RPM: k.RPM, Tags: k.Tags})
+		list = append(list, keys.Key{Hash: auth.Hash(clear), Alias: k.Alias, Expires: k.Expires, Routes: k.Routes, RPM: k.RPM, Tags: k.Tags, Metadata: k.Metadata})
 	}
 	return keys.NewMemory(list...), nil
 }

@@ -27,7 +27,7 @@ const (
 // keysConfig declares three virtual keys beside the master key, and one route of each auth tier.
 func keysConfig(upstream string) string {
 	return fmt.Sprintf(`keys:
-  - {alias: rerank-only, key: %s, rpm: 10, routes: [/v1/rerank], tags: [team:search]}
+  - {alias: rerank-only, key: %s, rpm: 10, routes: [/v1/rerank], tags: [team:search], metadata: {owner: ana}}
   - {alias: any-route, key: %s}
   - {alias: expired, key: %s, expires: 2020-01-01, routes: [/v1/rerank]}
 general_settings:
@@ -208,8 +208,8 @@ func TestSuccessCarriesRemaining(t *testing.T) {
 			t.Fatalf("call %d: %d remaining %q limit %q", i, status, h.Get("x-ratelimit-remaining-requests"), h.Get("x-ratelimit-limit-requests"))
 		}
 		rec := sink.next(t)
-		if rec.KeyAlias != "rerank-only" || strings.Join(rec.Tags, ",") != "team:search" {
-			t.Errorf("usage record key %q tags %v, want rerank-only [team:search]", rec.KeyAlias, rec.Tags)
+		if rec.KeyAlias != "rerank-only" || strings.Join(rec.Tags, ",") != "team:search" || len(rec.KeyMetadata) != 1 || rec.KeyMetadata["owner"] != "ana" {
+			t.Errorf("usage record key %q tags %v metadata %v, want rerank-only [team:search] map[owner:ana]", rec.KeyAlias, rec.Tags, rec.KeyMetadata)
 		}
 	}
 }

@@ -164,7 +164,7 @@ func isHash(s string) bool {
 
 // Principal is who the key belongs to, for the proxy. Its slices are the key's own: read-only.
 func (k Key) Principal() auth.Principal {
-	return auth.Principal{Alias: k.Alias, Routes: k.Routes, KeyHash: k.Hash, RPM: k.RPM, Tags: k.Tags}
+	return auth.Principal{Alias: k.Alias, Routes: k.Routes, KeyHash: k.Hash, RPM: k.RPM, Tags: k.Tags, Metadata: k.Metadata}
 }
 
 // Expired reports whether the key has expired at now.

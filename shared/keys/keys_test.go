@@ -190,7 +190,7 @@ func TestVerifierVirtualKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := auth.Principal{Alias: "rerank-team", Routes: []string{"/v1/rerank"}, KeyHash: auth.Hash(virtualKey), RPM: 10, Tags: []string{"team:search"}}
+	want := auth.Principal{Alias: "rerank-team", Routes: []string{"/v1/rerank"}, KeyHash: auth.Hash(virtualKey), RPM: 10, Tags: []string{"team:search"}, Metadata: map[string]string{"owner": "ana"}}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("principal %+v, want %+v", p, want)
 	}

@@ -346,6 +346,7 @@ func (c *call) record(pricer Pricer) usage.Record {
 		Streamed:      c.streamed,
 		BytesOut:      c.bytesOut,
 		KeyAlias:      c.principal.Alias,
+		KeyMetadata:   c.principal.Metadata,
 		Tags:          c.tags,
 		ErrorClass:    c.errClass,
 		Partial:       c.partial,

@@ -59,6 +59,8 @@ type Record struct {
 	BytesOut    int64    `json:"bytes_out"`
 	KeyAlias    string   `json:"key_alias,omitempty"` // never the key
 	Tags        []string `json:"tags,omitempty"`
+	// KeyMetadata is the virtual key's metadata (owner, cost center, ...), as stored with it.
+	KeyMetadata map[string]string `json:"key_metadata,omitempty"`
 	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret, routes,
 	// upstream_connect, upstream_timeout, upstream_reset, upstream_status, client_disconnect,
 	// internal.
