@@ -86,6 +86,11 @@ func keysCreate(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: --rpm must not be negative", errUsage)
 	}
 	k.RPM, k.Routes, k.Tags = *rpm, list(*routes), list(*tags)
+	for _, r := range k.Routes {
+		if !strings.HasPrefix(r, "/") {
+			return fmt.Errorf("%w: --routes %q: a route starts with / (exact path, or a prefix such as /api/public/)", errUsage, r)
+		}
+	}
 	if k.Metadata, err = metadata(*meta); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -95,7 +100,7 @@ func keysCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := store.Put(ctx, k); err != nil {
 		return fmt.Errorf("store key %s: %w", k.Alias, err)
 	}
-	fmt.Fprintf(stdout, "created key %s (hash %s); it is shown once, store it now:\n%s\n", k.Alias, k.Hash[:12], clear)
+	fmt.Fprintf(stdout, "created key %s (hash %s); it is shown once, store it now:\n%s\n", k.Alias, short(k.Hash), clear)
 	return nil
 }
 
@@ -136,7 +141,7 @@ func keysRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s)\n", k.Alias, k.Hash[:12])
+	fmt.Fprintf(stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s)\n", k.Alias, short(k.Hash))
 	return nil
 }
 
@@ -161,7 +166,7 @@ func describeKey(k keys.Key) string {
 	for _, name := range slices.Sorted(maps.Keys(k.Metadata)) {
 		meta = append(meta, name+"="+k.Metadata[name])
 	}
-	return fmt.Sprintf("%-20s %s  %-8s rpm %-10s expires %-20s routes %s tags %s metadata %s", k.Alias, k.Hash[:12], status, rpm, exp,
+	return fmt.Sprintf("%-20s %s  %-8s rpm %-10s expires %-20s routes %s tags %s metadata %s", k.Alias, short(k.Hash), status, rpm, exp,
 		orDash(strings.Join(k.Routes, ",")), orDash(strings.Join(k.Tags, ",")), orDash(strings.Join(meta, ",")))
 }
 
@@ -209,6 +214,9 @@ func list(s string) []string {
 	}
 	return out
 }
+
+// short is a hash's first 12 characters, enough to tell keys apart in a listing.
+func short(hash string) string { return hash[:min(12, len(hash))] }
 
 func orDash(s string) string {
 	if s == "" {

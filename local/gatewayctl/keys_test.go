@@ -102,6 +102,7 @@ func TestKeysCommandErrors(t *testing.T) {
 		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--expires", "soon"}, 2, "usage: --expires \"soon\" is not a lifetime (30d, 12h) or a date (2027-01-31)\n" + usage + "\n"},
 		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--rpm", "-1"}, 2, "usage: --rpm must not be negative\n" + usage + "\n"},
 		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--metadata", "owner"}, 2, "usage: --metadata \"owner\": want name=value pairs separated by commas\n" + usage + "\n"},
+		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--routes", "v1/rerank"}, 2, "usage: --routes \"v1/rerank\": a route starts with / (exact path, or a prefix such as /api/public/)\n" + usage + "\n"},
 		{[]string{"keys", "create", "--table", keysTable}, 2, "usage: keys: a key needs an alias\n" + usage + "\n"},
 		{[]string{"keys", "revoke", "nobody", "--table", keysTable}, 1, "gatewayctl: keys: no key has this alias or hash: \"nobody\"\n"},
 		{[]string{"keys", "show", "nobody", "--table", keysTable}, 1, "gatewayctl: keys: no key has this alias or hash: \"nobody\"\n"},

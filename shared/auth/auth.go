@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -18,7 +19,10 @@ var (
 	ErrNoKey        = errors.New("Authentication Error, No api key passed in.")
 	ErrMalformedKey = errors.New("Malformed API Key passed in. Ensure Key has `Bearer ` prefix.")
 	ErrInvalidKey   = errors.New("Authentication Error, Invalid proxy server token passed.")
-	ErrNoMasterKey  = errors.New("Authentication Error, no master_key is configured, so no key can be checked. Set general_settings.master_key.")
+	// ErrInactiveKey is an ErrInvalidKey for a gateway key that exists but is revoked or
+	// expired: still the gateway's own, so never forwarded even where it is refused.
+	ErrInactiveKey = fmt.Errorf("%w", ErrInvalidKey)
+	ErrNoMasterKey = errors.New("Authentication Error, no master_key is configured, so no key can be checked. Set general_settings.master_key.")
 )
 
 // Principal is who a valid key belongs to.
@@ -38,6 +42,10 @@ type Principal struct {
 	Metadata map[string]string
 }
 
+// VirtualKeyPrefix starts every generated virtual key. A key with it is never forwarded
+// upstream, even when it cannot be verified.
+const VirtualKeyPrefix = "sk-gw-"
+
 // Hash is the hex SHA-256 of a key: how keys are stored and compared, never in clear.
 func Hash(key string) string {
 	d := sha256.Sum256([]byte(key))
@@ -50,8 +58,13 @@ func (p Principal) CanCall(path string) bool {
 		return true
 	}
 	for _, g := range p.Routes {
-		g = strings.TrimSuffix(g, "/")
-		if path == g || strings.HasPrefix(path, g+"/") || g == "" {
+		if g == "/" { // every route
+			return true
+		}
+		if g = strings.TrimSuffix(g, "/"); g == "" || !strings.HasPrefix(g, "/") {
+			continue // a malformed grant grants nothing
+		}
+		if path == g || strings.HasPrefix(path, g+"/") {
 			return true
 		}
 	}

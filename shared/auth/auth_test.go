@@ -74,4 +74,12 @@ func TestPrincipalCanCall(t *testing.T) {
 	if !(Principal{Master: true}).CanCall("/anything") {
 		t.Error("master key must call every route")
 	}
+	if !(Principal{Routes: []string{"/"}}).CanCall("/anything") {
+		t.Error(`grant "/" must call every route`)
+	}
+	for _, malformed := range []string{"", " ", "v1/rerank", "//"} {
+		if (Principal{Routes: []string{malformed}}).CanCall("/v1/rerank") {
+			t.Errorf("malformed grant %q granted /v1/rerank", malformed)
+		}
+	}
 }

@@ -870,9 +870,12 @@ func TestMissingMasterKeySecretAnswers503(t *testing.T) {
 	if n := len(up.calls()); n != 0 {
 		t.Fatalf("upstream called %d time(s)", n)
 	}
-	errs := logs.records(t, "key verification failed")
+	// A second failing call is the same incident: logged once.
+	status, body = call(t, srv, "/v1/rerank", masterKey)
+	expect(t, "master key secret still missing", status, body, 503, keysUnavailable)
+	errs := logs.records(t, "key verification is unavailable")
 	if len(errs) != 1 || !strings.Contains(fmt.Sprint(errs[0]["error"]), `secret "gw-test/LITELLM_MASTER_KEY" is not set`) {
-		t.Errorf("key verification failed lines: %v", errs)
+		t.Errorf("key verification is unavailable lines: %v", errs)
 	}
 }
 

@@ -37,6 +37,7 @@ general_settings:
     - {path: /api/public/ingestion, target: "%[5]s/api/public/ingestion", auth: true}
     - {path: /any-key, target: "%[5]s/any-key"}
     - {path: /public, target: "%[5]s/public", auth: false}
+    - {path: /public-fwd, target: "%[5]s/public-fwd", auth: false, forward_headers: true}
 `, rerankKey, anyRouteKey, expiredKey, masterKey, upstream)
 }
 
@@ -210,6 +211,32 @@ func TestSuccessCarriesRemaining(t *testing.T) {
 		rec := sink.next(t)
 		if rec.KeyAlias != "rerank-only" || strings.Join(rec.Tags, ",") != "team:search" || len(rec.KeyMetadata) != 1 || rec.KeyMetadata["owner"] != "ana" {
 			t.Errorf("usage record key %q tags %v metadata %v, want rerank-only [team:search] map[owner:ana]", rec.KeyAlias, rec.Tags, rec.KeyMetadata)
+		}
+	}
+}
+
+// TestPublicRouteKeepsGatewayKeys: on a public route that forwards headers, only a credential
+// the gateway positively does not know passes; its own keys, valid or not, never do.
+func TestPublicRouteKeepsGatewayKeys(t *testing.T) {
+	got := make(chan string, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(up.Close)
+	gw, _ := keysGateway(t, up.URL)
+	for _, c := range []struct{ key, upstreamSees string }{
+		{rerankKey, ""},                   // a valid virtual key
+		{masterKey, ""},                   // the master key
+		{expiredKey, ""},                  // expired, but still the gateway's
+		{"sk-gw-revokedOrUnknown123", ""}, // shaped like a virtual key: never forwarded
+		{"sk-openai-callers-own", "Bearer sk-openai-callers-own"},
+	} {
+		if status, _, body := keyCall(t, gw+"/public-fwd", c.key); status != 200 || body != "ok" {
+			t.Fatalf("%s: %d %s", c.key, status, body)
+		}
+		if a := <-got; a != c.upstreamSees {
+			t.Errorf("key %q: upstream saw Authorization %q, want %q", c.key, a, c.upstreamSees)
 		}
 	}
 }

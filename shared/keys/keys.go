@@ -78,7 +78,7 @@ var (
 )
 
 // Prefix starts every generated key.
-const Prefix = "sk-gw-"
+const Prefix = auth.VirtualKeyPrefix
 
 const (
 	base62    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

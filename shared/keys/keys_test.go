@@ -56,6 +56,9 @@ func (s *countingStore) Get(ctx context.Context, hash string) (keys.Key, bool, e
 	if release != nil {
 		<-release
 	}
+	if ctx.Err() != nil { // like the SDK: a cancelled read fails
+		return keys.Key{}, false, ctx.Err()
+	}
 	if err != nil {
 		return keys.Key{}, false, err
 	}
@@ -226,6 +229,35 @@ func TestVerifierRefuses(t *testing.T) {
 		if !reflect.DeepEqual(p, auth.Principal{}) {
 			t.Errorf("key %q: principal %+v, want none", key, p)
 		}
+		// Revoked and expired keys are still known to be the gateway's (never forwarded).
+		if inactive := key == "sk-disabled" || key == "sk-expired"; errors.Is(err, auth.ErrInactiveKey) != inactive {
+			t.Errorf("key %q: ErrInactiveKey %v, want %v", key, errors.Is(err, auth.ErrInactiveKey), inactive)
+		}
+	}
+}
+
+// TestVerifierLookupOutlivesItsCaller: the shared store read is not cancelled with the request
+// that started it, since other callers may be waiting on it.
+func TestVerifierLookupOutlivesItsCaller(t *testing.T) {
+	v, s, _ := setup(t, rerankKey())
+	release := make(chan struct{})
+	s.release = release
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(ctx, virtualKey)
+		done <- err
+	}()
+	for s.gets.Load() < 1 {
+		runtime.Gosched()
+	}
+	cancel()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("leader: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), virtualKey); err != nil || s.gets.Load() != 1 {
+		t.Fatalf("after: %v, %d reads, want the cached answer", err, s.gets.Load())
 	}
 }
 

@@ -103,8 +103,11 @@ func (v *Verifier) Verify(ctx context.Context, key string) (auth.Principal, erro
 			return auth.Principal{}, err
 		}
 	}
-	if !e.found || e.key.Disabled || e.key.Expired(now) {
+	if !e.found {
 		return v.invalid(masterErr)
+	}
+	if e.key.Disabled || e.key.Expired(now) {
+		return auth.Principal{}, auth.ErrInactiveKey
 	}
 	return e.key.Principal(), nil
 }
@@ -115,6 +118,9 @@ func (v *Verifier) invalid(masterErr error) (auth.Principal, error) {
 	}
 	return auth.Principal{}, fmt.Errorf("%w", auth.ErrInvalidKey)
 }
+
+// lookupTimeout bounds one shared store read (the SDK retries within it).
+const lookupTimeout = 5 * time.Second
 
 // lookup reads the store once for all concurrent callers of one key, and caches the answer.
 func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry, error) {
@@ -128,6 +134,10 @@ func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry,
 		if ok && now.Before(e.until) {
 			return e, nil
 		}
+		// The read serves every caller waiting on it, so it must not die with the first
+		// caller's request: it keeps the context's values, not its cancellation.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+		defer cancel()
 		k, found, err := v.store.Get(ctx, hash)
 		if err != nil {
 			return entry{}, err

@@ -71,6 +71,7 @@ type Handler struct {
 	limiter         RateLimiter
 	limiterFailOpen bool
 	limiterDown     atomic.Bool // an outage is in progress (logged once)
+	keysDown        atomic.Bool // the key store is failing (logged once)
 }
 
 // Option configures a Handler.
@@ -231,7 +232,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		h.logClientRequest(r, c)
 	}
 	key, carrier, ok := h.authenticate(w, r, c, found)
-	if !ok || !h.admit(w, r, c) {
+	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
 	u, err := rt.UpstreamURL(m.Subpath, withoutKey(r.URL.RawQuery, key))
@@ -275,18 +276,23 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, c *call, m r
 
 // authenticate applies the route's auth mode. It returns the verified gateway key and the
 // header that carried it, so neither goes upstream, or answers the request itself and returns
-// ok=false. On a public route a key is not required, but one that verifies is still a gateway
-// key and is still kept from the upstream; any other credential there is the caller's own.
+// ok=false. On a public route a key is not required; a key that verifies, one that looks like a
+// virtual key (sk-gw-), and one that could not be checked are all kept from the upstream; only a
+// key the gateway positively does not know is the caller's own credential and passes.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, f foundKey) (key, carrier string, ok bool) {
 	rt := c.route
 	if rt.Auth == config.AuthPublic {
-		if f.err == nil {
-			if p, err := h.keys.Verify(r.Context(), f.key); err == nil {
-				c.principal = p
-				return f.key, f.carrier, true
-			}
+		if f.err != nil {
+			return "", "", true
 		}
-		return "", "", true
+		p, err := h.keys.Verify(r.Context(), f.key)
+		switch {
+		case err == nil:
+			c.principal = p
+		case errors.Is(err, auth.ErrInvalidKey) && !errors.Is(err, auth.ErrInactiveKey) && !strings.HasPrefix(f.key, auth.VirtualKeyPrefix):
+			return "", "", true
+		}
+		return f.key, f.carrier, true
 	}
 	err := f.err
 	if err == nil {
@@ -294,12 +300,17 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	if err != nil {
 		if !isAuthError(err) {
-			c.logger().Error("key verification failed", "call_id", c.id, "error", err)
+			if h.keysDown.CompareAndSwap(false, true) && r.Context().Err() == nil {
+				c.logger().Error("key verification is unavailable", "call_id", c.id, "error", err)
+			}
 			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
 			return "", "", false
 		}
 		c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, err.Error(), "auth")
 		return "", "", false
+	}
+	if h.keysDown.CompareAndSwap(true, false) {
+		c.logger().Info("key verification is available again")
 	}
 	if rt.Auth == config.AuthGranted && !c.principal.CanCall(rt.Path) {
 		c.fail(w, http.StatusForbidden, apierror.TypePermission,

@@ -41,6 +41,10 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, c *call) bool {
 		return true
 	}
 	d, err := h.limiter.Allow(r.Context(), p.KeyHash, p.RPM)
+	if err != nil && r.Context().Err() != nil {
+		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Rate limiting is unavailable; try again shortly.", "client_disconnect")
+		return false // the caller left: not an outage
+	}
 	if err != nil {
 		if h.limiterDown.CompareAndSwap(false, true) {
 			c.logger().Error("rate limiting is unavailable", "call_id", c.id, "fail_open", h.limiterFailOpen, "error", err)
