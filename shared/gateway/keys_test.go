@@ -175,7 +175,7 @@ func checkRefusal(t *testing.T, h http.Header, body string) {
 	if body != want {
 		t.Errorf("429 body %s, want %s", body, want)
 	}
-	if retry == "" || retry == "0" || len(retry) > 2 || h.Get("x-ratelimit-remaining-requests") != "0" || h.Get("x-ratelimit-reset-requests") == "" {
+	if retry == "" || retry == "0" || len(retry) > 2 || h.Get("x-ratelimit-remaining-requests") != "0" || h.Get("x-ratelimit-reset-requests") != retry+"s" {
 		t.Errorf("429 headers: Retry-After %q remaining %q reset %q", retry, h.Get("x-ratelimit-remaining-requests"), h.Get("x-ratelimit-reset-requests"))
 	}
 }

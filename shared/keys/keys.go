@@ -77,23 +77,20 @@ var (
 	ErrAmbiguous = errors.New("keys: several keys have this alias; name the key by its hash")
 )
 
-// Prefix starts every generated key.
-const Prefix = auth.VirtualKeyPrefix
-
 const (
 	base62    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	randChars = 32
 )
 
-// Generate makes a new random key, Prefix followed by 32 base62 characters from crypto/rand
+// Generate makes a new random key, auth.VirtualKeyPrefix followed by 32 base62 characters from crypto/rand
 // (about 190 bits), and its Key with Hash, Alias and Created (UTC, whole seconds) set. The
 // clear key is returned only here: store k, hand out clear.
 func Generate(alias string) (clear string, k Key, err error) {
 	if alias == "" {
 		return "", Key{}, errors.New("keys: a key needs an alias")
 	}
-	b := make([]byte, 0, len(Prefix)+randChars)
-	b = append(b, Prefix...)
+	b := make([]byte, 0, len(auth.VirtualKeyPrefix)+randChars)
+	b = append(b, auth.VirtualKeyPrefix...)
 	var buf [64]byte
 	for len(b) < cap(b) {
 		if _, err := rand.Read(buf[:]); err != nil {

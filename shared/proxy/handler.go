@@ -300,7 +300,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	if err != nil {
 		if !isAuthError(err) {
-			if h.keysDown.CompareAndSwap(false, true) && r.Context().Err() == nil {
+			if r.Context().Err() == nil && h.keysDown.CompareAndSwap(false, true) {
 				c.logger().Error("key verification is unavailable", "call_id", c.id, "error", err)
 			}
 			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")

@@ -59,21 +59,24 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, c *call) bool {
 		c.logger().Info("rate limiting is available again")
 	}
 	c.rate = &d
-	setRateHeaders(w.Header(), d)
+	wait := setRateHeaders(w.Header(), d)
 	if !d.Allowed {
-		w.Header().Set("Retry-After", strconv.Itoa(secondsUntil(d.Reset)))
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		c.fail(w, http.StatusTooManyRequests, apierror.TypeRateLimit,
-			fmt.Sprintf("Rate limit exceeded for key %s: %d requests per minute. Retry after %ds.", p.Alias, d.Limit, secondsUntil(d.Reset)), "rate_limit")
+			fmt.Sprintf("Rate limit exceeded for key %s: %d requests per minute. Retry after %ds.", p.Alias, d.Limit, wait), "rate_limit")
 		return false
 	}
 	return true
 }
 
-// setRateHeaders writes the OpenAI-style limit headers LiteLLM clients read.
-func setRateHeaders(h http.Header, d RateDecision) {
+// setRateHeaders writes the OpenAI-style limit headers LiteLLM clients read, and returns the
+// seconds until the window resets that it wrote, so a refusal's Retry-After and message agree.
+func setRateHeaders(h http.Header, d RateDecision) (wait int) {
+	wait = secondsUntil(d.Reset)
 	h.Set("X-Ratelimit-Limit-Requests", strconv.Itoa(d.Limit))
 	h.Set("X-Ratelimit-Remaining-Requests", strconv.Itoa(max(d.Remaining, 0)))
-	h.Set("X-Ratelimit-Reset-Requests", strconv.Itoa(secondsUntil(d.Reset))+"s")
+	h.Set("X-Ratelimit-Reset-Requests", strconv.Itoa(wait)+"s")
+	return wait
 }
 
 func secondsUntil(t time.Time) int {
