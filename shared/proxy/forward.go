@@ -196,8 +196,8 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	}
 }
 
-// send writes a chunk to the client and meters it after the client has it, so parsing never
-// delays a byte (with cost injection the injector meters, event by event). It reports whether
+// send writes and flushes a chunk to the client, then meters it, so parsing never delays a
+// byte (with cost injection the injector meters, event by event). It reports whether
 // the client is still there.
 func (c *call) send(w http.ResponseWriter, rc *http.ResponseController, chunk []byte, meter bool) bool {
 	if c.bytesOut == 0 {
@@ -205,15 +205,18 @@ func (c *call) send(w http.ResponseWriter, rc *http.ResponseController, chunk []
 	}
 	n, err := w.Write(chunk)
 	c.bytesOut += int64(n)
+	if err == nil && c.streamed {
+		err = rc.Flush() // each event leaves as it arrives, before it is parsed
+		if errors.Is(err, http.ErrNotSupported) {
+			err = nil // no Flusher here (a buffered writer): nothing to push
+		}
+	}
 	if meter && c.meter != nil {
-		_, _ = c.meter.Write(chunk[:n])
+		_, _ = c.meter.Write(chunk[:n]) // what the client was sent, even on a failed write
 	}
 	if err != nil {
 		c.partial, c.errClass = true, "client_disconnect"
 		return false
-	}
-	if c.streamed {
-		_ = rc.Flush() // each event leaves as it arrives; errors mean no Flusher here
 	}
 	return true
 }
