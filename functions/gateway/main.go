@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/passthru/gateway/shared/gateway"
-	"github.com/passthru/gateway/shared/lambdahttp"
 )
 
 func main() {
@@ -20,12 +19,10 @@ func main() {
 		log.Error("invalid settings", "error", err)
 		os.Exit(1)
 	}
-	h, flush, err := build(context.Background(), s, log)
+	adapter, err := build(context.Background(), s, log)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		os.Exit(1)
 	}
-	opts := s.adapter(log)
-	opts.AfterResponse = flush
-	lambda.Start(lambdahttp.New(h, opts).Invoke)
+	lambda.Start(adapter.Invoke)
 }

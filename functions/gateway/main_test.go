@@ -25,8 +25,10 @@ func TestSettingsFromEnv(t *testing.T) {
 		s.sources.SecretsTTL != time.Minute {
 		t.Errorf("settings = %+v, %v", s, err)
 	}
-	s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_USAGE_STREAM": "gw-usage", "GATEWAY_METRICS_NAMESPACE": "Team/Gateway"}))
-	if s.usage.FirehoseStream != "gw-usage" || s.usage.MetricsNamespace != "Team/Gateway" || s.usage.Stdout == nil {
+	s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_USAGE_STREAM": "gw-usage", "GATEWAY_METRICS_NAMESPACE": "Team/Gateway",
+		"GATEWAY_USAGE_FLUSH_TIMEOUT": "300ms"}))
+	if s.usage.FirehoseStream != "gw-usage" || s.usage.MetricsNamespace != "Team/Gateway" || s.usage.Stdout == nil ||
+		s.usage.FlushTimeout != 300*time.Millisecond {
 		t.Errorf("usage settings = %+v", s.usage)
 	}
 	if s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_METRICS_NAMESPACE": "off"})); s.usage.MetricsNamespace != "" {
@@ -36,13 +38,14 @@ func TestSettingsFromEnv(t *testing.T) {
 		t.Errorf("default usage settings = %+v", s.usage)
 	}
 	for k, want := range map[string]string{
-		"GATEWAY_REST_API_MODE":     `GATEWAY_REST_API_MODE: response mode "STREAMING" is neither stream nor buffered`,
-		"GATEWAY_FUNCTION_URL_MODE": `GATEWAY_FUNCTION_URL_MODE: response mode "STREAMING" is neither stream nor buffered`,
-		"GATEWAY_DETAILED_DEBUG":    `GATEWAY_DETAILED_DEBUG: "STREAMING" is not true or false`,
-		"GATEWAY_LOG_FORMAT":        `GATEWAY_LOG_FORMAT: "STREAMING" is neither json nor text`,
-		"GATEWAY_SECRETS":           `GATEWAY_SECRETS: "STREAMING" is not env, secretsmanager or inline`,
-		"GATEWAY_ROUTES_TTL":        `GATEWAY_ROUTES_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
-		"GATEWAY_SECRETS_TTL":       `GATEWAY_SECRETS_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
+		"GATEWAY_REST_API_MODE":       `GATEWAY_REST_API_MODE: response mode "STREAMING" is neither stream nor buffered`,
+		"GATEWAY_FUNCTION_URL_MODE":   `GATEWAY_FUNCTION_URL_MODE: response mode "STREAMING" is neither stream nor buffered`,
+		"GATEWAY_DETAILED_DEBUG":      `GATEWAY_DETAILED_DEBUG: "STREAMING" is not true or false`,
+		"GATEWAY_LOG_FORMAT":          `GATEWAY_LOG_FORMAT: "STREAMING" is neither json nor text`,
+		"GATEWAY_SECRETS":             `GATEWAY_SECRETS: "STREAMING" is not env, secretsmanager or inline`,
+		"GATEWAY_ROUTES_TTL":          `GATEWAY_ROUTES_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
+		"GATEWAY_SECRETS_TTL":         `GATEWAY_SECRETS_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
+		"GATEWAY_USAGE_FLUSH_TIMEOUT": `GATEWAY_USAGE_FLUSH_TIMEOUT: "STREAMING" is not a positive duration such as 30s or 5m`,
 	} {
 		if _, err := settingsFromEnv(env(map[string]string{k: "STREAMING"})); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=STREAMING: %v, want %q", k, err, want)

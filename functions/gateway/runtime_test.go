@@ -32,7 +32,8 @@ type chunk struct {
 type result struct {
 	chunks  []chunk
 	trailer http.Header
-	failure string // body of an /error post
+	failure string    // body of an /error post
+	ended   time.Time // when the posted body ended: the caller's response is complete
 }
 
 // fakeRuntime is the Lambda Runtime API: it hands out queued events on /next and records
@@ -42,12 +43,17 @@ type fakeRuntime struct {
 	events    chan []byte
 	results   chan result
 	firstNext chan time.Time
+	nexts     chan time.Time // every /next request, when it arrived
 	once      sync.Once
 	done      chan struct{}
+
+	mu      sync.Mutex
+	timeout time.Duration // the time each invocation gets (its deadline header); default a minute
 }
 
 func startRuntime(t *testing.T) *fakeRuntime {
-	f := &fakeRuntime{events: make(chan []byte, 8), results: make(chan result, 8), firstNext: make(chan time.Time, 1), done: make(chan struct{})}
+	f := &fakeRuntime{events: make(chan []byte, 8), results: make(chan result, 8), firstNext: make(chan time.Time, 1),
+		nexts: make(chan time.Time, 32), done: make(chan struct{}), timeout: time.Minute}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", f.next)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", f.response)
@@ -58,12 +64,26 @@ func startRuntime(t *testing.T) *fakeRuntime {
 	return f
 }
 
+// setTimeout sets the time the next invocations get before their deadline.
+func (f *fakeRuntime) setTimeout(d time.Duration) {
+	f.mu.Lock()
+	f.timeout = d
+	f.mu.Unlock()
+}
+
 func (f *fakeRuntime) next(w http.ResponseWriter, r *http.Request) {
 	f.once.Do(func() { f.firstNext <- time.Now() })
 	select {
+	case f.nexts <- time.Now():
+	default:
+	}
+	select {
 	case ev := <-f.events:
+		f.mu.Lock()
+		deadline := time.Now().Add(f.timeout)
+		f.mu.Unlock()
 		w.Header().Set("Lambda-Runtime-Aws-Request-Id", fmt.Sprintf("inv-%d", time.Now().UnixNano()))
-		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10))
+		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(deadline.UnixMilli(), 10))
 		w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:gateway")
 		_, _ = w.Write(ev)
 	case <-f.done:
@@ -83,7 +103,7 @@ func (f *fakeRuntime) response(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	res.trailer = r.Trailer
+	res.trailer, res.ended = r.Trailer, time.Now()
 	w.WriteHeader(http.StatusAccepted)
 	f.results <- res
 }
@@ -152,7 +172,7 @@ func TestMain(m *testing.M) {
 }
 
 // startFunction runs bootstrap against the runtime with local/config.yaml pointed at upstream.
-func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...string) *exec.Cmd {
+func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...string) *function {
 	t.Helper()
 	data, err := os.ReadFile("../../local/config.yaml")
 	if err != nil {
@@ -167,8 +187,8 @@ func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...
 		"AWS_LAMBDA_RUNTIME_API=" + runtimeAddr, "GATEWAY_CONFIG=" + cfg, "GATEWAY_SECRETS=env", "LITELLM_MASTER_KEY=sk-1234",
 		"COHERE_API_KEY=co", "LANGFUSE_PUBLIC_KEY=pk", "LANGFUSE_SECRET_KEY=sk", "ANTHROPIC_API_KEY=ant", "OPENAI_API_KEY=sk-oai",
 	}, extraEnv...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +199,31 @@ func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...
 			t.Logf("function output:\n%s", logs.String())
 		}
 	})
-	return cmd
+	return &function{Cmd: cmd, out: logs}
+}
+
+// function is a running bootstrap and what it wrote to stdout and stderr.
+type function struct {
+	*exec.Cmd
+	out *syncBuffer
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func sseEvent(i int) string {

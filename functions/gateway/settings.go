@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -62,6 +61,9 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	if s.sources.SecretsTTL, err = duration(getenv, "GATEWAY_SECRETS_TTL"); err != nil {
 		return s, err
 	}
+	if s.usage.FlushTimeout, err = duration(getenv, "GATEWAY_USAGE_FLUSH_TIMEOUT"); err != nil {
+		return s, err
+	}
 	if v := getenv("GATEWAY_RATELIMIT_FAIL_OPEN"); v != "" {
 		if s.sources.RateLimitFailOpen, err = strconv.ParseBool(v); err != nil {
 			return s, fmt.Errorf("GATEWAY_RATELIMIT_FAIL_OPEN: %q is not true or false", v)
@@ -99,19 +101,26 @@ func (s settings) adapter(log *slog.Logger) lambdahttp.Options {
 	return lambdahttp.Options{RESTMode: s.restMode, FunctionURLMode: s.urlMode, BasePath: s.basePath, Logger: log}
 }
 
-// build opens the route, secret and key sources and the usage sinks, and assembles the handler;
-// flush sends the batched usage records and must run before each invocation ends.
-func build(ctx context.Context, s settings, log *slog.Logger) (h http.Handler, flush func(context.Context), err error) {
+// build opens the route, secret and key sources and the usage sinks, and assembles the Lambda
+// adapter: the handler, with the usage flush after each response and each request stopped in
+// time for that flush to finish before the invocation's deadline.
+func build(ctx context.Context, s settings, log *slog.Logger) (*lambdahttp.Adapter, error) {
 	src, err := gateway.OpenSources(ctx, s.sources, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	u, err := gateway.OpenUsage(ctx, s.usage, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return gateway.NewHandler(src, u.Sink, log, s.detailedDebug), u.Flush, nil
+	opts := s.adapter(log)
+	opts.AfterResponse, opts.DeadlineReserve = u.Flush, max(u.DeadlineReserve, minDeadlineReserve)
+	return lambdahttp.New(gateway.NewHandler(src, u.Sink, log, s.detailedDebug), opts), nil
 }
+
+// minDeadlineReserve leaves time, even without a Firehose flush, for a request cut at the
+// deadline to end its response with an error and for its EMF line to be written.
+const minDeadlineReserve = 500 * time.Millisecond
 
 func or(v, fallback string) string {
 	if v != "" {

@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -23,28 +26,35 @@ type UsageOptions struct {
 	Stdout           io.Writer
 	// FirehoseStream batches records to a Firehose delivery stream (Lambda).
 	FirehoseStream string
+	// FlushTimeout bounds each Firehose flush (DefaultFlushTimeout when zero).
+	FlushTimeout time.Duration
 }
 
-// Usage is the configured sink, and Flush, which must run after each response's last byte and
-// before the invocation ends (it sends what Firehose batched; a no-op otherwise).
+// Usage is the configured sink, and Flush, which must run after each response and before the
+// invocation ends (it sends what Firehose batched; a no-op otherwise).
 type Usage struct {
 	Sink  usage.Sink
 	Flush func(ctx context.Context)
 	Close func() error
+	// DeadlineReserve is how long before an invocation's deadline its request must stop so that
+	// Flush still completes before the deadline.
+	DeadlineReserve time.Duration
 }
 
-// flushTimeout bounds the Firehose flush at the end of an invocation, and flushMargin keeps it
-// clear of the invocation's deadline: records that cannot be sent in time go to stdout (with
-// the undelivered marker) while the function can still write them.
-const (
-	flushTimeout = 5 * time.Second
-	flushMargin  = 500 * time.Millisecond
-)
+// DefaultFlushTimeout bounds the Firehose flush that follows each invocation's response.
+// PutRecordBatch normally answers in tens of milliseconds; when Firehose is slow or down the
+// records go to stdout with the undelivered marker instead (and from there to S3 through the
+// template's subscription filter), so waiting longer only bills time.
+const DefaultFlushTimeout = time.Second
 
-// flushContext is not cancelled with the request, ends within flushTimeout, and ends
-// flushMargin before the invocation's own deadline.
-func flushContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline := time.Now().Add(flushTimeout)
+// flushMargin keeps the flush clear of the invocation's deadline: records that cannot be sent
+// in time are written to stdout while the function can still write them.
+const flushMargin = 250 * time.Millisecond
+
+// flushContext is not cancelled with the request, ends within timeout, and ends flushMargin
+// before the invocation's own deadline.
+func flushContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-flushMargin).Before(deadline) {
 		deadline = dl.Add(-flushMargin)
 	}
@@ -77,10 +87,12 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 			log.Error("usage records not delivered to Firehose; written to stdout instead", "error", err)
 		}))
 		sinks = append(sinks, fh)
+		timeout := cmp.Or(o.FlushTimeout, DefaultFlushTimeout)
+		u.DeadlineReserve = timeout + 2*flushMargin
 		u.Flush = func(ctx context.Context) {
-			ctx, cancel := flushContext(ctx)
+			ctx, cancel := flushContext(ctx, timeout)
 			defer cancel()
-			_ = fh.Flush(ctx) // what was not delivered went to stdout, with the marker
+			logUndelivered(log, fh.Flush(ctx))
 		}
 	}
 	switch len(sinks) {
@@ -92,4 +104,18 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		u.Sink = sinks
 	}
 	return u, nil
+}
+
+// logUndelivered logs a failed flush as one ERROR line with the counts and the cause, never a
+// record: the records themselves are on stdout with the undelivered marker by then.
+func logUndelivered(log *slog.Logger, err error) {
+	var u *usage.UndeliveredError
+	switch {
+	case err == nil:
+	case errors.As(err, &u):
+		log.Error("usage records not delivered to Firehose; written to stdout with the "+strings.TrimSpace(usage.UndeliveredMarker)+" marker",
+			"stream", u.Stream, "undelivered", u.Undelivered, "total", u.Total, "error", u.Err)
+	default:
+		log.Error("usage flush failed", "error", err)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Mode is how an integration expects its response.
@@ -66,10 +67,15 @@ type Options struct {
 	// mapping (Function URLs have none).
 	BasePath string
 	Logger   *slog.Logger
-	// AfterResponse runs once the handler has written its last byte and before the response
-	// ends: the place to flush buffered usage records, since Lambda may freeze the function as
-	// soon as the invocation's response is complete.
+	// AfterResponse runs once per invocation after the caller has the whole response and before
+	// the invocation ends (see finish.go): the place to flush buffered usage records, since Lambda
+	// may freeze the function once the invocation is over. Its context carries the invocation's
+	// deadline and is not cancelled when the response ends.
 	AfterResponse func(ctx context.Context)
+	// DeadlineReserve is how long before the invocation's deadline each request is stopped
+	// (its context ends with proxy.ErrFunctionTimeout), leaving time to end the response with an
+	// error and to run AfterResponse. At most half of the time left at the invocation's start.
+	DeadlineReserve time.Duration
 }
 
 // Adapter serves an http.Handler to Lambda events.
@@ -93,6 +99,7 @@ func New(h http.Handler, opts Options) *Adapter {
 	if opts.AfterResponse == nil {
 		opts.AfterResponse = func(context.Context) {}
 	}
+	opts.DeadlineReserve = max(opts.DeadlineReserve, 0)
 	return &Adapter{h: h, opts: opts, log: log}
 }
 
@@ -135,37 +142,52 @@ type EventContext struct {
 
 // Invoke is the Lambda handler: lambda.Start(adapter.Invoke). Streaming results are returned
 // as pointers, which the runtime streams; a value would be sent as JSON.
+//
+// Each request's context ends DeadlineReserve before the invocation's deadline; AfterResponse
+// runs when the runtime closes the response, after the caller has all of it (finish.go).
 func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
 	shape, err := detect(&e)
 	if err != nil {
 		return nil, err
 	}
+	reqCtx, cancel := a.requestContext(ctx)
 	if shape == restV1 || shape == httpAPIV1 {
-		req, err := requestV1(ctx, &e, shape == httpAPIV1, a.opts.BasePath)
+		req, err := requestV1(reqCtx, &e, shape == httpAPIV1, a.opts.BasePath)
 		if err != nil {
+			cancel()
 			return nil, err
 		}
 		if shape == httpAPIV1 || a.opts.RESTMode == Buffered {
-			return a.bufferedV1(req), nil
+			return a.finishBuffered(ctx, cancel, a.bufferedV1(req)), nil
 		}
-		return a.streamV1(ctx, req), nil
+		return a.streamV1(ctx, cancel, req), nil
 	}
 	basePath := a.opts.BasePath
 	if shape == functionURL {
 		basePath = ""
 	}
-	req, err := requestV2(ctx, &e, shape == httpAPIV2, basePath)
+	req, err := requestV2(reqCtx, &e, shape == httpAPIV2, basePath)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	switch {
 	case shape == httpAPIV2:
-		return a.bufferedV2(req), nil
+		return a.finishBuffered(ctx, cancel, a.bufferedV2(req)), nil
 	case a.opts.FunctionURLMode == Buffered:
-		return a.bufferedFunctionURL(req), nil
+		return a.finishBuffered(ctx, cancel, a.bufferedFunctionURL(req)), nil
 	default:
-		return a.streamFunctionURL(ctx, req), nil
+		return a.streamFunctionURL(ctx, cancel, req), nil
 	}
+}
+
+// finishBuffered wraps a buffered response (its handler has returned) so that AfterResponse
+// runs once the runtime has posted it.
+func (a *Adapter) finishBuffered(ctx context.Context, cancel context.CancelFunc, v any) *BufferedResponse {
+	cancel()
+	done := make(chan struct{})
+	close(done)
+	return newBufferedResponse(v, newFinisher(a, ctx, done))
 }
 
 // shape is the kind of event an invocation carries.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -113,9 +114,13 @@ type response struct {
 	isBase64 bool
 }
 
-// decode reads a streaming response (prelude, 8 NULs, body) or a buffered one.
+// decode reads a streaming response (prelude, 8 NULs, body) or a buffered one, from the bytes
+// the runtime would post.
 func decode(t *testing.T, out any) response {
 	t.Helper()
+	if b, ok := out.(*lambdahttp.BufferedResponse); ok {
+		out = wire(t, b)
+	}
 	switch r := out.(type) {
 	case *events.APIGatewayProxyStreamingResponse:
 		return decodeStream(t, "rest-stream", r)
@@ -135,6 +140,26 @@ func decode(t *testing.T, out any) response {
 		t.Fatalf("unexpected response type %T", out)
 		return response{}
 	}
+}
+
+// wire reads a buffered response as the runtime posts it (its JSON) back into its event type.
+func wire(t *testing.T, b *lambdahttp.BufferedResponse) any {
+	t.Helper()
+	raw, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.New(reflect.TypeOf(b.Value))
+	if err := json.Unmarshal(raw, v.Interface()); err != nil {
+		t.Fatalf("buffered response %q: %v", raw, err)
+	}
+	if !reflect.DeepEqual(v.Elem().Interface(), b.Value) {
+		t.Errorf("posted JSON %s does not round-trip to %+v", raw, b.Value)
+	}
+	return v.Elem().Interface()
 }
 
 func decodeStream(t *testing.T, kind string, r io.Reader) response {

@@ -44,7 +44,6 @@ func buffered[R any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter fu
 	w := newWriter()
 	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedBody}
 	failed := a.serveBuffered(cw, r)
-	a.opts.AfterResponse(r.Context())
 	if failed == nil && cw.over {
 		failed = writeTooLarge
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"github.com/aws/aws-lambda-go/events"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/passthru/gateway/shared/lambdahttp"
+	"github.com/passthru/gateway/shared/proxy"
 )
 
 func TestParseMode(t *testing.T) {
@@ -159,7 +161,8 @@ func TestHTTPAPIPayloadV1IsBuffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok := out.(events.APIGatewayProxyResponse); !ok || r.StatusCode != 200 || r.Body != "ok" || path != "/v1/rerank" {
+	b, _ := out.(*lambdahttp.BufferedResponse)
+	if r, ok := b.Value.(events.APIGatewayProxyResponse); !ok || r.StatusCode != 200 || r.Body != "ok" || path != "/v1/rerank" {
 		t.Errorf("got %T %+v, path %q; want a buffered REST response for /v1/rerank", out, out, path)
 	}
 }
@@ -227,9 +230,11 @@ func TestDeadlineBeforeResponseStarts(t *testing.T) {
 	}
 }
 
-// AfterResponse (the usage flush) runs after the handler's last byte and before the response
-// ends, in every mode and also when the handler aborts.
-func TestAfterResponseRunsBeforeTheResponseEnds(t *testing.T) {
+// AfterResponse (the usage flush) runs once per invocation, after the caller has the whole
+// response: when the runtime closes the response it has posted (aws-lambda-go closes it after
+// posting and before asking for the next event). Reading the response to its end does not run
+// it; closing it does, once, in every mode and also when the handler aborted.
+func TestAfterResponseRunsWhenTheRuntimeClosesTheResponse(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		mode  lambdahttp.Mode
@@ -237,29 +242,85 @@ func TestAfterResponseRunsBeforeTheResponseEnds(t *testing.T) {
 	}{{"stream", lambdahttp.Stream, false}, {"stream aborted", lambdahttp.Stream, true}, {"buffered", lambdahttp.Buffered, false}} {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			var got bytes.Buffer
+			var deadline time.Time
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.WriteString(w, "all of it")
 				if tt.abort {
 					panic(http.ErrAbortHandler)
 				}
 			})
-			// The pipe hands each write to the reader before the handler goes on, so by the time
-			// AfterResponse runs the reader has every byte; and the response can only end after it.
-			a := lambdahttp.New(h, lambdahttp.Options{RESTMode: tt.mode, AfterResponse: func(context.Context) { calls.Add(1) }})
-			out, err := a.Invoke(context.Background(), event(t, restEvent(t, "/x", nil, false)))
+			a := lambdahttp.New(h, lambdahttp.Options{RESTMode: tt.mode, DeadlineReserve: time.Second, AfterResponse: func(ctx context.Context) {
+				calls.Add(1)
+				deadline, _ = ctx.Deadline()
+			}})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			want, _ := ctx.Deadline()
+			out, err := a.Invoke(ctx, event(t, restEvent(t, "/x", nil, false)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r, ok := out.(io.Reader); ok {
-				_, _ = io.Copy(&got, r)
-				if calls.Load() != 1 || !strings.HasSuffix(got.String(), "all of it") {
-					t.Errorf("at the end of the stream AfterResponse had run %d times; body %q", calls.Load(), got.String())
-				}
-				return
+			rc := out.(io.ReadCloser)
+			got, readErr := io.ReadAll(rc)
+			if !strings.Contains(string(got), "all of it") || (readErr != nil) != tt.abort {
+				t.Fatalf("response %q, read error %v", got, readErr)
 			}
-			if calls.Load() != 1 {
-				t.Errorf("AfterResponse ran %d times", calls.Load())
+			if n := calls.Load(); n != 0 {
+				t.Fatalf("AfterResponse ran %d times before the runtime closed the response", n)
+			}
+			_ = rc.Close()
+			_ = rc.Close()
+			if n := calls.Load(); n != 1 || !deadline.Equal(want) {
+				t.Errorf("after Close: AfterResponse ran %d times with deadline %v; want once with the invocation's %v", n, deadline, want)
+			}
+		})
+	}
+}
+
+// Each request's context ends DeadlineReserve before the invocation's deadline (never taking
+// more than half the time left), with proxy.ErrFunctionTimeout as its cause; without a
+// deadline it has none.
+func TestRequestContextEndsBeforeTheDeadline(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		left, reserve time.Duration // left 0: the invocation has no deadline
+		want          time.Duration // how long before the invocation's deadline the request's ends
+		waitForEnd    bool
+	}{
+		{"reserve", 10 * time.Second, time.Second, time.Second, false},
+		{"at most half the time left", 4 * time.Second, 10 * time.Second, 2 * time.Second, false},
+		{"no reserve: ends with the invocation, same cause", 200 * time.Millisecond, 0, 0, true},
+		{"no deadline", 0, time.Second, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got time.Time
+			var has bool
+			var cause error
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got, has = r.Context().Deadline()
+				if tt.waitForEnd {
+					<-r.Context().Done()
+					cause = context.Cause(r.Context())
+				}
+			})
+			ctx := context.Background()
+			if tt.left > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.left)
+				defer cancel()
+			}
+			a := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered, DeadlineReserve: tt.reserve})
+			out, err := a.Invoke(ctx, event(t, restEvent(t, "/x", nil, false)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			decode(t, out)
+			dl, invocationHas := ctx.Deadline()
+			if before := dl.Sub(got); has != invocationHas || (has && (before < tt.want-50*time.Millisecond || before > tt.want+50*time.Millisecond)) {
+				t.Errorf("request deadline %v (set: %v) before the invocation's, want %v (set: %v)", before, has, tt.want, invocationHas)
+			}
+			if tt.waitForEnd && !errors.Is(cause, proxy.ErrFunctionTimeout) {
+				t.Errorf("cause %v, want proxy.ErrFunctionTimeout", cause)
 			}
 		})
 	}

@@ -9,81 +9,119 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/proxy"
 )
 
 // streamV1 answers a REST API integration in STREAM mode.
-func (a *Adapter) streamV1(ctx context.Context, r *http.Request) *events.APIGatewayProxyStreamingResponse {
-	status, header, body := a.serveStreaming(ctx, r)
+func (a *Adapter) streamV1(ctx context.Context, cancel context.CancelFunc, r *http.Request) *events.APIGatewayProxyStreamingResponse {
+	status, header, body := a.serveStreaming(ctx, cancel, r)
 	headers, cookies := flatten(header)
 	return &events.APIGatewayProxyStreamingResponse{StatusCode: status, Headers: headers, Cookies: cookies, Body: body}
 }
 
 // streamFunctionURL answers a Function URL in RESPONSE_STREAM mode.
-func (a *Adapter) streamFunctionURL(ctx context.Context, r *http.Request) *events.LambdaFunctionURLStreamingResponse {
-	status, header, body := a.serveStreaming(ctx, r)
+func (a *Adapter) streamFunctionURL(ctx context.Context, cancel context.CancelFunc, r *http.Request) *events.LambdaFunctionURLStreamingResponse {
+	status, header, body := a.serveStreaming(ctx, cancel, r)
 	headers, cookies := flatten(header)
 	return &events.LambdaFunctionURLStreamingResponse{StatusCode: status, Headers: headers, Cookies: cookies, Body: body}
 }
 
 // serveStreaming runs the handler in its own goroutine, writing into a pipe that the runtime
 // reads as the response body, and returns as soon as the status and headers are known. Every
-// Write reaches the runtime as its own chunk, so nothing is held back.
+// Write reaches the runtime as its own chunk, so nothing is held back. ctx is the invocation's,
+// r's context the one cut before its deadline; cancel releases r's context.
 //
 // If the handler panics after the headers went out (the proxy does so, with
-// http.ErrAbortHandler, when an upstream dies mid-stream), the pipe is closed with an error: the
-// runtime then ends the response with its error trailers instead of a clean, truncated end.
+// http.ErrAbortHandler, when an upstream dies mid-stream or the function's time runs out), the
+// pipe is closed with an error: the runtime then ends the response with its error trailers
+// instead of a clean, truncated end.
 //
-// If the invocation's deadline passes before the handler starts its response, the caller gets
-// a 504 and whatever the handler writes later is discarded.
-func (a *Adapter) serveStreaming(ctx context.Context, r *http.Request) (int, http.Header, io.ReadCloser) {
+// If the handler has not started its response when r's context ends, and does not answer
+// within handlerGrace after that (the proxy answers 504 itself), the caller gets a 504 and
+// whatever the handler writes later is discarded.
+func (a *Adapter) serveStreaming(ctx context.Context, cancel context.CancelFunc, r *http.Request) (int, http.Header, io.ReadCloser) {
 	pr, pw := io.Pipe()
 	w := &streamWriter{header: http.Header{}, pipe: pw, started: make(chan struct{})}
+	done := make(chan struct{})
 	go func() {
-		defer func() {
-			p := recover()
-			aborted := false
-			switch {
-			case p == nil:
-				w.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
-			case !w.headerSent():
-				a.log.Error("panic before the response started", "panic", fmt.Sprint(p))
-				w.header = http.Header{}
-				writeInternal(w)
-			default:
-				if p != http.ErrAbortHandler {
-					a.log.Error("panic while streaming a response", "panic", fmt.Sprint(p))
-				}
-				aborted = true
-			}
-			a.opts.AfterResponse(r.Context()) // the last byte is out; the response has not ended
-			if aborted {
-				_ = pw.CloseWithError(abortError(p))
-				return
-			}
-			_ = pw.Close()
-		}()
+		defer close(done)
+		defer cancel()
+		defer a.endStream(w, pw, r)
 		a.handlerFor(r).ServeHTTP(w, r)
 	}()
+	body := &streamBody{PipeReader: pr, f: newFinisher(a, ctx, done)}
+	if a.responseStarted(w, r.Context()) {
+		return w.status, w.sent, body
+	}
+	_ = pr.CloseWithError(context.Cause(r.Context())) // the handler's writes now fail and it winds down
+	a.log.Error("the handler did not start its response before the function's deadline")
+	h := http.Header{"Content-Type": {"application/json"}}
+	msg := apierror.JSON(http.StatusGatewayTimeout, apierror.TypeTimeout, "The function ran out of time before the response started.")
+	return http.StatusGatewayTimeout, h, &timeoutBody{Reader: bytes.NewReader(msg), f: body.f}
+}
+
+// responseStarted waits until the handler has sent its status and headers, or until it failed
+// to do so in time: ctx ended and handlerGrace passed.
+func (a *Adapter) responseStarted(w *streamWriter, ctx context.Context) bool {
 	select {
 	case <-w.started:
-		return w.status, w.sent, pr
+		return true
 	case <-ctx.Done():
-		_ = pr.CloseWithError(ctx.Err()) // the handler's writes now fail and it winds down
-		h := http.Header{"Content-Type": {"application/json"}}
-		body := apierror.JSON(http.StatusGatewayTimeout, apierror.TypeTimeout, "The function ran out of time before the response started.")
-		return http.StatusGatewayTimeout, h, io.NopCloser(bytes.NewReader(body))
+	}
+	select {
+	case <-w.started:
+		return true
+	case <-time.After(handlerGrace):
+		return false
 	}
 }
 
-func abortError(p any) error {
-	if p == http.ErrAbortHandler {
-		return errors.New("response aborted: the upstream stream ended early")
+// endStream runs when the handler returns: it answers for a handler that wrote nothing or
+// panicked before its response, and ends the stream, with an error if the handler aborted.
+func (a *Adapter) endStream(w *streamWriter, pw *io.PipeWriter, r *http.Request) {
+	p := recover()
+	switch {
+	case p == nil:
+		w.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
+	case !w.headerSent():
+		a.log.Error("panic before the response started", "panic", fmt.Sprint(p))
+		w.header = http.Header{}
+		writeInternal(w)
+	default:
+		if p != http.ErrAbortHandler {
+			a.log.Error("panic while streaming a response", "panic", fmt.Sprint(p))
+		}
+		_ = pw.CloseWithError(abortError(p, r))
+		return
 	}
-	return fmt.Errorf("response aborted: %v", p)
+	_ = pw.Close()
+}
+
+// timeoutBody is the adapter's own 504; closing it runs the after-response work all the same.
+type timeoutBody struct {
+	*bytes.Reader
+	f *finisher
+}
+
+func (b *timeoutBody) Close() error {
+	b.f.finish()
+	return nil
+}
+
+func abortError(p any, r *http.Request) error {
+	switch {
+	case p == http.ErrAbortHandler && errors.Is(context.Cause(r.Context()), proxy.ErrFunctionTimeout):
+		return errors.New("response aborted: the function's time limit was reached")
+	case p == http.ErrAbortHandler:
+		return errors.New("response aborted: the upstream stream ended early")
+	default:
+		return fmt.Errorf("response aborted: %v", p)
+	}
 }
 
 // streamWriter is the handler's ResponseWriter on the streaming path.

@@ -248,6 +248,11 @@ func (h *Handler) credentialRejected(c *call) {
 func (h *Handler) streamBroken(r *http.Request, c *call, err error, timedOut bool) {
 	c.partial = true
 	switch {
+	case functionTimedOut(r):
+		c.errClass = "function_timeout"
+		c.logger().Warn("the function's time ran out mid-stream; the response is cut", "call_id", c.id, "route", c.route.Path,
+			"upstream", c.upstream, "bytes_sent", c.bytesOut)
+		panic(http.ErrAbortHandler)
 	case r.Context().Err() != nil:
 		c.errClass = "client_disconnect"
 		return
@@ -265,6 +270,10 @@ func (h *Handler) streamBroken(r *http.Request, c *call, err error, timedOut boo
 func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call, err error, idle *idleDeadline) {
 	var ne net.Error
 	switch {
+	case functionTimedOut(r) && !idle.expired():
+		c.logger().Warn("the function's time ran out before the upstream answered", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream)
+		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
+			"The gateway function ran out of time before the upstream answered.", "function_timeout")
 	case r.Context().Err() != nil && !idle.expired():
 		c.errClass, c.status = "client_disconnect", 499
 		return

@@ -114,6 +114,12 @@ type gw struct {
 // startGateway serves a LiteLLM config in which {{UP}} stands for the upstream's base URL.
 func startGateway(t *testing.T, yamlText, upstream string, opts ...proxy.Option) *gw {
 	t.Helper()
+	return startWrappedGateway(t, yamlText, upstream, nil, opts...)
+}
+
+// startWrappedGateway is startGateway with the handler wrapped as an entry point would (nil: not).
+func startWrappedGateway(t *testing.T, yamlText, upstream string, wrap func(http.Handler) http.Handler, opts ...proxy.Option) *gw {
+	t.Helper()
 	res := config.Parse([]byte(strings.ReplaceAll(yamlText, "{{UP}}", upstream)))
 	if res.Err != nil {
 		t.Fatalf("config: %v", res.Err)
@@ -130,7 +136,11 @@ func startGateway(t *testing.T, yamlText, upstream string, opts ...proxy.Option)
 		proxy.WithUsage(g.usage),
 		proxy.WithLogger(log),
 	}, opts...)
-	g.Server = httptest.NewServer(proxy.New(table, all...))
+	var h http.Handler = proxy.New(table, all...)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	g.Server = httptest.NewServer(h)
 	t.Cleanup(g.Close)
 	return g
 }

@@ -42,8 +42,8 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, c *call) bool {
 	}
 	d, err := h.limiter.Allow(r.Context(), p.KeyHash, p.RPM)
 	if err != nil && r.Context().Err() != nil {
-		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Rate limiting is unavailable; try again shortly.", "client_disconnect")
-		return false // the caller left: not an outage
+		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Rate limiting is unavailable; try again shortly.", endedClass(r))
+		return false // the caller left or time ran out: not an outage
 	}
 	if err != nil {
 		if h.limiterDown.CompareAndSwap(false, true) {

@@ -152,13 +152,24 @@ func (f *Firehose) Flush(ctx context.Context) error {
 	if len(undelivered) == 0 {
 		return nil
 	}
-	err := fmt.Errorf("firehose %s: %d of %d usage records undelivered, written to the fallback: %w",
-		f.stream, len(undelivered), total, errors.Join(errs...))
-	if ferr := f.writeFallback(undelivered); ferr != nil {
-		err = errors.Join(err, ferr)
-	}
-	return err
+	return &UndeliveredError{Stream: f.stream, Undelivered: len(undelivered), Total: total,
+		Err: errors.Join(errors.Join(errs...), f.writeFallback(undelivered))}
 }
+
+// UndeliveredError is Flush's error: how many of the flushed records Firehose did not take (they
+// went to the fallback writer) and why. It never holds a record.
+type UndeliveredError struct {
+	Stream             string
+	Undelivered, Total int
+	Err                error
+}
+
+func (e *UndeliveredError) Error() string {
+	return fmt.Sprintf("firehose %s: %d of %d usage records undelivered, written to the fallback: %v",
+		e.Stream, e.Undelivered, e.Total, e.Err)
+}
+
+func (e *UndeliveredError) Unwrap() error { return e.Err }
 
 // send offers batch to Firehose up to f.attempts times and returns what was not delivered.
 func (f *Firehose) send(ctx context.Context, batch [][]byte) ([][]byte, error) {

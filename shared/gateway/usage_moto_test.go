@@ -1,0 +1,128 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/motoserver"
+	"github.com/passthru/gateway/shared/usage"
+)
+
+// The usage flush on moto: delivered when Firehose works; when the stream is missing, the
+// endpoint refuses connections or accepts them and never answers, the flush still ends within
+// its timeout, every record is on stdout with the undelivered marker, and one ERROR line gives
+// the counts without a record in it.
+func TestUsageFlushOutcomesOnMoto(t *testing.T) {
+	motoserver.Require(t)
+	cfg := motoserver.Config(t)
+	ctx := bounded(t)
+	const bucket, stream = "usage-flush", "usage-flush"
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := firehose.NewFromConfig(cfg).CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String(stream), DeliveryStreamType: fhtypes.DeliveryStreamTypeDirectPut,
+		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{
+			BucketARN: aws.String("arn:aws:s3:::" + bucket), RoleARN: aws.String("arn:aws:iam::123456789012:role/x"),
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	refused := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return "http://" + l.Addr().String()
+	}()
+
+	const timeout = 400 * time.Millisecond
+	for _, tt := range []struct {
+		name, stream, endpoint string // endpoint "": moto
+		delivered              bool
+	}{
+		{"delivered", stream, "", true},
+		{"stream missing", "no-such-stream", "", false},
+		{"connection refused", stream, refused, false},
+		{"endpoint hangs", stream, hanging(t), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.endpoint != "" {
+				t.Setenv("AWS_ENDPOINT_URL_FIREHOSE", tt.endpoint)
+			}
+			var stdout, logs bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&logs, nil))
+			u, err := gateway.OpenUsage(ctx, gateway.UsageOptions{FirehoseStream: tt.stream, Stdout: &stdout, FlushTimeout: timeout}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{"call-" + strings.ReplaceAll(tt.name, " ", "-") + "-1", "call-" + strings.ReplaceAll(tt.name, " ", "-") + "-2"}
+			for _, id := range ids {
+				u.Sink.Record(ctx, usage.Record{SchemaVersion: usage.SchemaVersion, CallID: id, Route: "/v1/rerank", Status: 200})
+			}
+			invocation, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			u.Flush(invocation)
+			took := time.Since(start)
+			if took > timeout+300*time.Millisecond {
+				t.Errorf("flush took %v, want it bounded by %v", took, timeout)
+			}
+			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+			errLines := strings.Count(logs.String(), `"level":"ERROR"`)
+			if tt.delivered {
+				if stdout.Len() != 0 || logs.Len() != 0 {
+					t.Errorf("delivered, yet stdout %q, logs %q", stdout.String(), logs.String())
+				}
+				return
+			}
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], usage.UndeliveredMarker) || !strings.Contains(lines[0], ids[0]) ||
+				!strings.HasPrefix(lines[1], usage.UndeliveredMarker) || !strings.Contains(lines[1], ids[1]) {
+				t.Errorf("stdout = %q, want both records after the marker", stdout.String())
+			}
+			if errLines != 1 || !strings.Contains(logs.String(), `"undelivered":2,"total":2`) || strings.Contains(logs.String(), "call-") {
+				t.Errorf("logs = %s, want one ERROR line with the counts and no record", logs.String())
+			}
+			t.Logf("flush gave up after %v; log: %s", took.Round(time.Millisecond), strings.TrimSpace(logs.String()))
+		})
+	}
+}
+
+// hanging is an endpoint that accepts connections and never answers.
+func hanging(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				go func() { _, _ = io.Copy(io.Discard, c) }()
+				<-done
+			}()
+		}
+	}()
+	t.Cleanup(func() { close(done); l.Close() })
+	return "http://" + l.Addr().String()
+}
