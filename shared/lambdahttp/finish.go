@@ -95,11 +95,14 @@ func newBufferedResponse(v any, f *finisher) *BufferedResponse {
 // Read returns the response as JSON.
 func (b *BufferedResponse) Read(p []byte) (int, error) {
 	if b.body == nil {
-		data, err := json.Marshal(b.Value)
-		if err != nil {
+		// As the runtime encodes a handler's result: no HTML escaping, no trailing newline.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(b.Value); err != nil {
 			return 0, err
 		}
-		b.body = bytes.NewReader(data)
+		b.body = bytes.NewReader(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 	return b.body.Read(p)
 }
