@@ -325,3 +325,18 @@ func TestRequestContextEndsBeforeTheDeadline(t *testing.T) {
 		})
 	}
 }
+
+// A buffered response is posted as the runtime would have encoded the event itself: JSON
+// without HTML escaping and without a trailing newline.
+func TestBufferedResponseBytes(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<b>&</b>") })
+	out, err := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered}).Invoke(context.Background(), event(t, restEvent(t, "/x", nil, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(out.(io.Reader))
+	want := `{"statusCode":200,"headers":null,"multiValueHeaders":{"Content-Type":["text/html; charset=utf-8"]},"body":"<b>&</b>"}`
+	if string(raw) != want {
+		t.Errorf("posted %s\nwant   %s", raw, want)
+	}
+}
