@@ -46,7 +46,8 @@ def main(path):
 # Each mutation breaks one thing the checks guard; the check must then report it (a check that
 # cannot fail proves nothing). (old text, new text, expected words in a problem).
 MUTATIONS = [
-    ("            TimeoutInMillis: !Ref RestIntegrationTimeoutMs\n", "", "timeoutInMillis is None"),
+    ("            TimeoutInMillis: !If [DefaultIntegrationTimeout, 900000, !Ref RestIntegrationTimeoutMs]\n", "",
+     "timeoutInMillis is None"),
     ("ResponseTransferMode: RESPONSE_STREAM", "ResponseTransferMode: STREAM", "responseTransferMode"),
     ("      ReservedConcurrentExecutions: !If [HasReservedConcurrency, !Ref ReservedConcurrency, !Ref AWS::NoValue]\n",
      "", "no ReservedConcurrentExecutions"),
@@ -142,8 +143,9 @@ MAX_STREAMING_TIMEOUT_MS = 900000
 
 def check_integration_timeout(where, timeout, params):
     """The transformed integration must carry timeoutInMillis from the template parameter."""
-    if timeout != {"Ref": "RestIntegrationTimeoutMs"}:
-        return [f"{where}: timeoutInMillis is {timeout!r}, want Ref RestIntegrationTimeoutMs "
+    want = {"Fn::If": ["DefaultIntegrationTimeout", MAX_STREAMING_TIMEOUT_MS, {"Ref": "RestIntegrationTimeoutMs"}]}
+    if timeout != want:
+        return [f"{where}: timeoutInMillis is {timeout!r}, want {want} "
                 f"(without it API Gateway cuts streams at {DEFAULT_INTEGRATION_TIMEOUT_MS} ms)"]
     p = params["RestIntegrationTimeoutMs"]
     if p.get("Default") != MAX_STREAMING_TIMEOUT_MS or p.get("MaxValue") != MAX_STREAMING_TIMEOUT_MS:
