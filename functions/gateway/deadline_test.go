@@ -123,7 +123,7 @@ func eventually(t *testing.T, fn *function, ok func(out string) bool) string {
 func undelivered(out string) []string {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, usage.UndeliveredMarker) {
+		if strings.HasPrefix(l, `{"`+usage.UndeliveredMarkerField+`":"`+usage.UndeliveredMarker+`"`) {
 			lines = append(lines, l)
 		}
 	}

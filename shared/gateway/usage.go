@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -113,7 +112,7 @@ func logUndelivered(log *slog.Logger, err error) {
 	switch {
 	case err == nil:
 	case errors.As(err, &u):
-		log.Error("usage records not delivered to Firehose; written to stdout with the "+strings.TrimSpace(usage.UndeliveredMarker)+" marker",
+		log.Error("usage records not delivered to Firehose; written to stdout with the "+usage.UndeliveredMarker+" marker",
 			"stream", u.Stream, "undelivered", u.Undelivered, "total", u.Total, "error", u.Err)
 	default:
 		log.Error("usage flush failed", "error", err)

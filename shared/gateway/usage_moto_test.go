@@ -90,8 +90,8 @@ func TestUsageFlushOutcomesOnMoto(t *testing.T) {
 				}
 				return
 			}
-			if len(lines) != 2 || !strings.HasPrefix(lines[0], usage.UndeliveredMarker) || !strings.Contains(lines[0], ids[0]) ||
-				!strings.HasPrefix(lines[1], usage.UndeliveredMarker) || !strings.Contains(lines[1], ids[1]) {
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], undeliveredPrefix) || !strings.Contains(lines[0], ids[0]) ||
+				!strings.HasPrefix(lines[1], undeliveredPrefix) || !strings.Contains(lines[1], ids[1]) {
 				t.Errorf("stdout = %q, want both records after the marker", stdout.String())
 			}
 			if errLines != 1 || !strings.Contains(logs.String(), `"undelivered":2,"total":2`) || strings.Contains(logs.String(), "call-") {
@@ -101,6 +101,9 @@ func TestUsageFlushOutcomesOnMoto(t *testing.T) {
 		})
 	}
 }
+
+// undeliveredPrefix starts each stdout line that carries an undelivered record.
+const undeliveredPrefix = `{"` + usage.UndeliveredMarkerField + `":"` + usage.UndeliveredMarker + `"`
 
 // hanging is an endpoint that accepts connections and never answers.
 func hanging(t *testing.T) string {

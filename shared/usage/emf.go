@@ -27,8 +27,9 @@ const (
 )
 
 // EMF writes one CloudWatch Embedded Metric Format line per record: metrics Requests, Errors,
-// Latency, TTFB, InputTokens, OutputTokens and CostUSD under the dimensions Route, Provider and
-// Model, plus call_id, request_id, status, key_alias, error_class, partial, streamed and
+// Upstream5xx, Latency, TTFB, InputTokens, OutputTokens and CostUSD, each under two dimension
+// sets: Route, Provider and Model, and none at all (the gateway-wide series the template's
+// alarms and dashboard read; CloudWatch alarms cannot sum across dimension values), plus call_id, request_id, status, key_alias, error_class, partial, streamed and
 // cost_unknown for Logs Insights. A metric that is not known for a call (tokens or cost the
 // provider did not report, no first byte) is left out of the line rather than written as 0.
 //
@@ -51,7 +52,7 @@ func NewEMF(w io.Writer, namespace string) *EMF {
 		namespace = DefaultMetricsNamespace
 	}
 	head := `,"CloudWatchMetrics":[{"Namespace":` + string(appendJSONString(nil, namespace)) +
-		`,"Dimensions":[["Route","Provider","Model"]],"Metrics":[`
+		`,"Dimensions":[["Route","Provider","Model"],[]],"Metrics":[`
 	return &EMF{
 		w:      w,
 		head:   head,
@@ -84,6 +85,7 @@ func (e *EMF) OnError(f func(error)) *EMF {
 const (
 	defRequests     = `{"Name":"Requests","Unit":"Count"}`
 	defErrors       = `{"Name":"Errors","Unit":"Count"}`
+	defUpstream5xx  = `{"Name":"Upstream5xx","Unit":"Count"}`
 	defLatency      = `{"Name":"Latency","Unit":"Milliseconds"}`
 	defTTFB         = `{"Name":"TTFB","Unit":"Milliseconds"}`
 	defInputTokens  = `{"Name":"InputTokens","Unit":"Count"}`
@@ -120,7 +122,7 @@ func (e *EMF) appendLine(b []byte, r *Record) []byte {
 	b = append(b, `{"_aws":{"Timestamp":`...)
 	b = strconv.AppendInt(b, ts.UnixMilli(), 10)
 	b = append(b, e.head...)
-	b = append(b, defRequests+","+defErrors...)
+	b = append(b, defRequests+","+defErrors+","+defUpstream5xx...)
 	if latency {
 		b = append(b, ","+defLatency...)
 	}
@@ -147,11 +149,9 @@ func (e *EMF) appendLine(b []byte, r *Record) []byte {
 		b = appendDimension(b, r.Model, maxModelLen)
 	}
 	b = append(b, `,"Requests":1,"Errors":`...)
-	if r.ErrorClass != "" {
-		b = append(b, '1')
-	} else {
-		b = append(b, '0')
-	}
+	b = appendFlag(b, r.ErrorClass != "")
+	b = append(b, `,"Upstream5xx":`...)
+	b = appendFlag(b, upstream5xx(r))
 	if latency {
 		b = append(b, `,"Latency":`...)
 		b = strconv.AppendFloat(b, r.LatencyMS, 'f', -1, 64)
@@ -189,6 +189,21 @@ func (e *EMF) appendLine(b []byte, r *Record) []byte {
 	b = append(b, `,"cost_unknown":`...)
 	b = strconv.AppendBool(b, r.CostUnknown)
 	return append(b, "}\n"...)
+}
+
+// upstream5xx reports whether the upstream failed the call: it answered 5xx, or could not be
+// reached or timed out and the gateway answered 502/504 (error classes upstream_status,
+// upstream_connect, upstream_timeout, upstream_reset with a 5xx status). A 5xx the gateway
+// produced itself (secret store, routes, internal) is not the upstream's.
+func upstream5xx(r *Record) bool {
+	return r.Status >= 500 && r.Status <= 599 && strings.HasPrefix(r.ErrorClass, "upstream_")
+}
+
+func appendFlag(b []byte, set bool) []byte {
+	if set {
+		return append(b, '1')
+	}
+	return append(b, '0')
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -69,12 +69,12 @@ func emfLine(t *testing.T, e *EMF, r Record) string {
 
 func TestEMFGoldenFullRecord(t *testing.T) {
 	got := emfLine(t, NewEMF(nil, "LLMGateway"), fullRecord())
-	want := `{"_aws":{"Timestamp":1777636800123,"CloudWatchMetrics":[{"Namespace":"LLMGateway","Dimensions":[["Route","Provider","Model"]],` +
-		`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Errors","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"},` +
+	want := `{"_aws":{"Timestamp":1777636800123,"CloudWatchMetrics":[{"Namespace":"LLMGateway","Dimensions":[["Route","Provider","Model"],[]],` +
+		`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Errors","Unit":"Count"},{"Name":"Upstream5xx","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"},` +
 		`{"Name":"TTFB","Unit":"Milliseconds"},{"Name":"InputTokens","Unit":"Count"},{"Name":"OutputTokens","Unit":"Count"},` +
 		`{"Name":"CostUSD","Unit":"None"}]}]},` +
 		`"Route":"/openai","Provider":"openai","Model":"gpt-4o-mini",` +
-		`"Requests":1,"Errors":0,"Latency":812.5,"TTFB":143.25,"InputTokens":1200,"OutputTokens":350,"CostUSD":0.000321,` +
+		`"Requests":1,"Errors":0,"Upstream5xx":0,"Latency":812.5,"TTFB":143.25,"InputTokens":1200,"OutputTokens":350,"CostUSD":0.000321,` +
 		`"call_id":"9f1c2d3e-0000-4000-8000-000000000001","request_id":"req-1","status":200,"key_alias":"team-a",` +
 		`"error_class":"","partial":false,"streamed":true,"cost_unknown":false}` + "\n"
 	if got != want {
@@ -86,10 +86,10 @@ func TestEMFGoldenUnknownTokensAndCost(t *testing.T) {
 	got := emfLine(t, NewEMF(nil, ""), unknownRecord())
 	// No TTFB, token or cost metric: unknown is not 0, and an absent metric keeps averages
 	// and sums honest. The namespace defaults to LLMGateway.
-	want := `{"_aws":{"Timestamp":1777636800999,"CloudWatchMetrics":[{"Namespace":"LLMGateway","Dimensions":[["Route","Provider","Model"]],` +
-		`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Errors","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}]}]},` +
+	want := `{"_aws":{"Timestamp":1777636800999,"CloudWatchMetrics":[{"Namespace":"LLMGateway","Dimensions":[["Route","Provider","Model"],[]],` +
+		`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Errors","Unit":"Count"},{"Name":"Upstream5xx","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}]}]},` +
 		`"Route":"/langfuse","Provider":"unknown","Model":"unknown",` +
-		`"Requests":1,"Errors":1,"Latency":40,` +
+		`"Requests":1,"Errors":1,"Upstream5xx":0,"Latency":40,` +
 		`"call_id":"call-2","request_id":"","status":200,"key_alias":"","error_class":"client_disconnect",` +
 		`"partial":true,"streamed":false,"cost_unknown":true}` + "\n"
 	if got != want {
@@ -183,6 +183,37 @@ func TestEMFLinesParseBack(t *testing.T) {
 				t.Errorf("Errors = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// Upstream5xx counts the calls the upstream failed, gateway-wide through the empty dimension
+// set, for the template's upstream 5xx rate alarm (Upstream5xx / Requests).
+func TestEMFUpstream5xx(t *testing.T) {
+	tests := []struct {
+		status     int
+		errorClass string
+		want       string
+	}{
+		{200, "", "0"},
+		{503, "upstream_status", "1"}, // the upstream's own 503, passed through
+		{500, "upstream_status", "1"},
+		{429, "upstream_status", "0"}, // the upstream refused, but did not fail
+		{502, "upstream_connect", "1"},
+		{504, "upstream_timeout", "1"},
+		{200, "upstream_reset", "0"}, // cut mid-stream after a 200: counted in Errors only
+		{503, "secret", "0"},         // the gateway's own 5xx
+		{500, "internal", "0"},
+		{504, "function_timeout", "0"},
+		{600, "upstream_status", "0"},
+	}
+	e := NewEMF(nil, "ns")
+	for _, tt := range tests {
+		r := fullRecord()
+		r.Status, r.ErrorClass = tt.status, tt.errorClass
+		m := checkEMF(t, emfLine(t, e, r))
+		if got := m["Upstream5xx"].(json.Number).String(); got != tt.want {
+			t.Errorf("status %d %q: Upstream5xx = %s, want %s", tt.status, tt.errorClass, got, tt.want)
+		}
 	}
 }
 

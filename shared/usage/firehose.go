@@ -20,11 +20,39 @@ type FirehoseAPI interface {
 	PutRecordBatch(ctx context.Context, params *firehose.PutRecordBatchInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error)
 }
 
-// UndeliveredMarker starts each fallback line: a record Firehose did not take, written
-// (marker + the record's JSON) to the fallback writer so that it is not lost. On Lambda the
-// fallback is stdout, so `filter @message like /^USAGE_RECORD_UNDELIVERED /` in Logs Insights
-// finds them.
-const UndeliveredMarker = "USAGE_RECORD_UNDELIVERED "
+// A record Firehose did not take is written to the fallback writer (stdout on Lambda) as one
+// JSON line: the record's own JSON with UndeliveredMarkerField set to UndeliveredMarker as its
+// first member, e.g. {"marker":"USAGE_RECORD_UNDELIVERED","schema_version":1,"call_id":...}.
+//
+// The line is pure JSON, not "MARKER <json>", because template.yaml carries these lines from
+// the function's log group into the usage bucket through a CloudWatch Logs subscription
+// filter and a Firehose stream that extracts each log event's message: what lands in S3 is
+// the line itself, and Athena's OpenX JSON SerDe reads a line only when it starts with '{'
+// (a text prefix made the whole row NULL). The SerDe ignores the extra "marker" column. The
+// marker stays greppable (Logs Insights: `filter marker = "USAGE_RECORD_UNDELIVERED"`).
+const (
+	UndeliveredMarker      = "USAGE_RECORD_UNDELIVERED"
+	UndeliveredMarkerField = "marker"
+	// UndeliveredFilterPattern is the CloudWatch Logs filter pattern selecting exactly these
+	// lines (a JSON pattern, so an EMF or log line that merely mentions the marker does not
+	// match). template.yaml's metric filter and subscription filter use it verbatim; a test in
+	// functions/gateway holds them equal.
+	UndeliveredFilterPattern = `{ $.` + UndeliveredMarkerField + ` = "` + UndeliveredMarker + `" }`
+)
+
+// undeliveredPrefix opens every fallback line; the record's members follow.
+const undeliveredPrefix = `{"` + UndeliveredMarkerField + `":"` + UndeliveredMarker + `"`
+
+// appendUndeliveredLine appends the fallback line of one record, whose JSON (as buffered: an
+// object plus '\n') is rec: the marker member is spliced in before the record's own members.
+func appendUndeliveredLine(dst, rec []byte) []byte {
+	dst = append(dst, undeliveredPrefix...)
+	body := rec[1:] // rec starts with '{': json.Marshal of a struct
+	if len(body) > 0 && body[0] != '}' {
+		dst = append(dst, ',')
+	}
+	return append(dst, body...)
+}
 
 // PutRecordBatch limits, which "cannot be changed". The 4 MiB bound is applied to the records'
 // data (newline included) before base64, as is the 1,000 KiB one.
@@ -263,7 +291,7 @@ func (f *Firehose) writeFallback(recs [][]byte) error {
 	var errs []error
 	line := make([]byte, 0, 1024)
 	for _, b := range recs {
-		line = append(append(line[:0], UndeliveredMarker...), b...)
+		line = appendUndeliveredLine(line[:0], b)
 		if _, err := f.fallback.Write(line); err != nil {
 			errs = append(errs, err)
 		}

@@ -105,9 +105,15 @@ func lines(t testing.TB, idx ...int) []string {
 func fallbackOf(t testing.TB, idx ...int) string {
 	var b strings.Builder
 	for _, l := range lines(t, idx...) {
-		b.WriteString(UndeliveredMarker + l)
+		b.WriteString(undelivered(l))
 	}
 	return b.String()
+}
+
+// undelivered is the fallback line of a record whose JSON line is l, built independently of
+// appendUndeliveredLine: the marker member, then the record's members.
+func undelivered(l string) string {
+	return `{"marker":"USAGE_RECORD_UNDELIVERED",` + strings.TrimPrefix(l, "{")
 }
 
 func recordN(f *Firehose, n int) {
@@ -240,11 +246,11 @@ func TestFirehoseFallbackAfterRetryBudget(t *testing.T) {
 		t.Errorf("Flush error %v", err)
 	}
 	checkCalls(t, api, lines(t, 0, 1, 2, 3), lines(t, 0, 2), lines(t, 0, 2))
-	want := UndeliveredMarker + line(t, rec(0)) + UndeliveredMarker + line(t, rec(2))
+	want := undelivered(line(t, rec(0))) + undelivered(line(t, rec(2)))
 	if fallback.String() != want {
 		t.Errorf("fallback\n%q\nwant\n%q", fallback.String(), want)
 	}
-	if !strings.HasPrefix(fallback.String(), "USAGE_RECORD_UNDELIVERED {\"schema_version\":1,\"call_id\":\"call-0000\",") {
+	if !strings.HasPrefix(fallback.String(), `{"marker":"USAGE_RECORD_UNDELIVERED","schema_version":1,"call_id":"call-0000",`) {
 		t.Errorf("fallback line format: %q", fallback.String())
 	}
 	if !slices.Equal(s.d, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}) {
@@ -383,7 +389,7 @@ func TestFirehoseOversizeRecordGoesToFallback(t *testing.T) {
 	fits, big := padded(t, 0, 1000<<10), padded(t, 1, 1000<<10+1) // 1,000 KiB is Firehose's limit
 	f.Record(context.Background(), fits)
 	f.Record(context.Background(), big)
-	if got, want := fallback.String(), UndeliveredMarker+line(t, big); got != want {
+	if got, want := fallback.String(), undelivered(line(t, big)); got != want {
 		t.Errorf("fallback has %d bytes, want the oversized record (%d bytes) with the marker", len(got), len(want))
 	}
 	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "call-0001") {
