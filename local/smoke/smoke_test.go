@@ -309,6 +309,9 @@ func TestSmokeAgainstALocalGateway(t *testing.T) {
 		{"the key is wrong", "sk-wrong-key", gw, stage(gw), 1,
 			door("function-url", badKey, badKey, "", "") + door("rest-api", badKey, badKey, "", "") +
 				"smoke: 4 passed, 4 failed: function-url stream, function-url rerank, rest-api stream, rest-api rerank\n"},
+		{"the stream is cut", testKey, cutAfter(gw, 2), stage(gw), 1,
+			door("function-url", "stream cut after 2 event(s) (+#ms): unexpected EOF", "", "", "") + door("rest-api", "", "", "", "") +
+				"smoke: 7 passed, 1 failed: function-url stream\n"},
 		{"the function fails", testKey, lambdaError(), stage(gw), 1,
 			door("function-url",
 				`status 502, want 200: {"Message":"Internal Server Error"}`, `status 502, want 200: {"Message":"Internal Server Error"}`,
@@ -331,6 +334,33 @@ func TestSmokeAgainstALocalGateway(t *testing.T) {
 		})
 	}
 }
+
+// cutAfter aborts a streamed response after its first n writes, as a runtime that ends the
+// stream with an error does: the client sees the body end without its last chunk.
+func cutAfter(h http.Handler, n int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != defaultStreamPath {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(&cutWriter{ResponseWriter: w, left: n}, r)
+	})
+}
+
+type cutWriter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (c *cutWriter) Write(b []byte) (int, error) {
+	if c.left == 0 {
+		panic(http.ErrAbortHandler)
+	}
+	c.left--
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *cutWriter) Flush() { http.NewResponseController(c.ResponseWriter).Flush() }
 
 // lambdaError answers like the Lambda service when the function fails: 502 without the
 // gateway's call id.
