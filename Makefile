@@ -24,7 +24,7 @@ SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test demo validate bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test demo validate bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -101,6 +101,12 @@ secrets-check:
 ## deploy: routes push, then sam build && sam deploy with samconfig.toml's ENV (default or prod)
 deploy: routes-push
 	sam build && sam deploy --config-env $(ENV)
+
+## smoke: after a deploy, check the stack's Function URL and REST API: a streamed call (each event's arrival), a rerank, a 401, a 404 (KEY=gateway key; URL= and/or API_URL=, else both from STACK's outputs)
+# The key reaches the program in the environment (SMOKE_KEY), never on its command line.
+smoke: export SMOKE_KEY := $(or $(KEY),$(SMOKE_KEY))
+smoke:
+	go run ./local/smoke $(if $(URL)$(API_URL),$(if $(URL),-url '$(URL)') $(if $(API_URL),-api-url '$(API_URL)'),-stack '$(STACK)') $(ARGS)
 
 ## invoke: sam local invoke GatewayFunction -e $(EVENT) (buffered: sam local cannot stream)
 invoke:

@@ -117,38 +117,61 @@ v1-rerank                    v1   /v1/rerank                     GET,POST,PUT,DE
 
 // ---- usage ----
 
-func TestUsageErrorsExitTwoWithTheUsageText(t *testing.T) {
+func TestUsageErrorsExitTwoAndSayHowToGetHelp(t *testing.T) {
 	noPrefixEnv(t)
-	if !strings.HasPrefix(usage, "usage:\n  gatewayctl validate FILE\n  gatewayctl routes push FILE --prefix P") {
-		t.Fatalf("usage text: %q", usage)
-	}
 	for _, tc := range []struct {
 		args []string
+		cmd  string // the command the error is about; "" for a command line naming none
 		msg  string
 	}{
-		{nil, `unknown command ""`},
-		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"routes"}, `unknown command "routes"`},
-		{[]string{"routes", "delete", "x"}, `unknown command "routes delete x"`},
-		{[]string{"secrets", "rotate", "X"}, `unknown command "secrets rotate X"`},
-		{[]string{"validate"}, "validate takes 1 argument(s), got 0"},
-		{[]string{"validate", "a.yaml", "b.yaml"}, "validate takes 1 argument(s), got 2"},
-		{[]string{"routes", "push", "config.yaml"}, "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
-		{[]string{"routes", "push", "config.yaml", "--prefix", "/"}, "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
-		{[]string{"routes", "push", "--prefix", "/gw"}, "routes push takes 1 argument(s), got 0"},
-		{[]string{"routes", "push", "a.yaml", "b.yaml", "--prefix", "/gw"}, "routes push takes 1 argument(s), got 2"},
-		{[]string{"routes", "push", "config.yaml", "--prefix", "/gw", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"routes", "list"}, "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
-		{[]string{"routes", "list", "extra", "--prefix", "/gw"}, "routes list takes 0 argument(s), got 1"},
-		{[]string{"routes", "get", "v1-rerank"}, "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
-		{[]string{"routes", "get", "--prefix", "/gw"}, "routes get takes 1 argument(s), got 0"},
-		{[]string{"secrets", "set"}, "secrets set takes 1 argument(s), got 0"},
-		{[]string{"secrets", "set", "A", "sk-value-on-the-command-line"}, "secrets set takes 1 argument(s), got 2"},
-		{[]string{"secrets", "set", "LANGFUSE:public"}, `"LANGFUSE:public": a secret name cannot contain ':' (NAME:field selects a field when reading)`},
-		{[]string{"secrets", "check"}, "secrets check takes 1 argument(s), got 0"},
+		{[]string{"validate"}, "validate", "validate takes 1 argument(s), got 0"},
+		{[]string{"validate", "a.yaml", "b.yaml"}, "validate", "validate takes 1 argument(s), got 2"},
+		{[]string{"validate", "a.yaml", "--prefix", "/gw"}, "validate", "flag provided but not defined: -prefix"},
+		{[]string{"routes", "push", "config.yaml"}, "routes push", "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
+		{[]string{"routes", "push", "config.yaml", "--prefix", "/"}, "routes push", "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
+		{[]string{"routes", "push", "--prefix", "/gw"}, "routes push", "routes push takes 1 argument(s), got 0"},
+		{[]string{"routes", "push", "a.yaml", "b.yaml", "--prefix", "/gw"}, "routes push", "routes push takes 1 argument(s), got 2"},
+		{[]string{"routes", "push", "config.yaml", "--prefix", "/gw", "--bogus"}, "routes push", "flag provided but not defined: -bogus"},
+		{[]string{"routes", "push", "config.yaml", "--dry-run=maybe"}, "routes push", `invalid boolean value "maybe" for -dry-run: parse error`},
+		{[]string{"routes", "list"}, "routes list", "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
+		{[]string{"routes", "list", "extra", "--prefix", "/gw"}, "routes list", "routes list takes 0 argument(s), got 1"},
+		{[]string{"routes", "get", "v1-rerank"}, "routes get", "--prefix is required (or set GATEWAY_ROUTES_PREFIX)"},
+		{[]string{"routes", "get", "--prefix", "/gw"}, "routes get", "routes get takes 1 argument(s), got 0"},
+		{[]string{"secrets", "set"}, "secrets set", "secrets set takes 1 argument(s), got 0"},
+		{[]string{"secrets", "set", "A", "sk-value-on-the-command-line"}, "secrets set", "secrets set takes 1 argument(s), got 2"},
+		{[]string{"secrets", "set", "LANGFUSE:public"}, "secrets set", `"LANGFUSE:public": a secret name cannot contain ':' (NAME:field selects a field when reading)`},
+		{[]string{"secrets", "check"}, "secrets check", "secrets check takes 1 argument(s), got 0"},
+		{[]string{"keys", "create", "--rpm", "ten"}, "keys create", `invalid value "ten" for flag -rpm: parse error`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			ctl(t, "sk-from-stdin\n", tc.args...).want(t, 2, "", "usage: "+tc.msg+"\n"+usage+"\n")
+			c, _ := lookup(tc.args)
+			want := "gatewayctl " + tc.cmd + ": " + tc.msg + "\nusage: " + c.synopsis() + "\n" +
+				"Run 'gatewayctl " + tc.cmd + " --help' for its arguments and flags.\n"
+			ctl(t, "sk-from-stdin\n", tc.args...).want(t, 2, "", want)
+		})
+	}
+}
+
+// A command line that names no command gets the list of commands (or of the group's) on stderr.
+func TestUnknownCommandsExitTwoWithTheCommandList(t *testing.T) {
+	general, routes, secretsGroup := usageText(t, nil), usageText(t, []string{"routes"}), usageText(t, []string{"secrets"})
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{nil, "gatewayctl: missing command\n" + general},
+		{[]string{"frobnicate"}, `gatewayctl: unknown command "frobnicate"` + "\n" + general},
+		{[]string{"--bogus"}, `gatewayctl: unknown command "--bogus"` + "\n" + general},
+		{[]string{"routes"}, `gatewayctl: "routes" needs a subcommand` + "\n" + routes},
+		{[]string{"routes", "--prefix", "/gw"}, `gatewayctl: "routes --prefix /gw" needs a subcommand` + "\n" + routes},
+		{[]string{"routes", "delete", "x"}, `gatewayctl: unknown command "routes delete x"` + "\n" + general},
+		{[]string{"secrets", "rotate", "X"}, `gatewayctl: unknown command "secrets rotate X"` + "\n" + general},
+		{[]string{"secrets"}, `gatewayctl: "secrets" needs a subcommand` + "\n" + secretsGroup},
+		{[]string{"help", "frobnicate"}, `gatewayctl: unknown command "frobnicate"` + "\n" + general},
+		{[]string{"help", "routes", "push", "extra"}, `gatewayctl: unknown command "routes push extra"` + "\n" + general},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			ctl(t, "", tc.args...).want(t, 2, "", tc.stderr)
 		})
 	}
 }
@@ -467,7 +490,8 @@ func TestSecretsSetRejectsAnEmptyValue(t *testing.T) {
 		t.Fatal("an empty value was stored")
 	}
 	ctl(t, "sk-value", "secrets", "set", "A:b", "--prefix", "gw/").want(t, 2, "",
-		"usage: \"A:b\": a secret name cannot contain ':' (NAME:field selects a field when reading)\n"+usage+"\n")
+		"gatewayctl secrets set: \"A:b\": a secret name cannot contain ':' (NAME:field selects a field when reading)\n"+
+			"usage: gatewayctl secrets set NAME [flags]\nRun 'gatewayctl secrets set --help' for its arguments and flags.\n")
 	if _, ok := secretValue(t, api, "gw/A:b"); ok {
 		t.Fatal("a name with ':' was stored")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -18,131 +17,144 @@ import (
 	"github.com/passthru/gateway/shared/ratelimit"
 )
 
-// keysCommand parses a keys subcommand's --table and extra flags, and opens the store.
-func keysCommand(ctx context.Context, fs *flag.FlagSet, args []string, npos int) ([]string, *keys.DynamoDB, error) {
-	table := fs.String("table", envOr("GATEWAY_KEYS_TABLE"), "DynamoDB table of keys (default $GATEWAY_KEYS_TABLE)")
-	pos, err := parse(fs, args, npos)
-	if err == nil && *table == "" {
-		err = fmt.Errorf("%w: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)", errUsage)
-	}
+// tableFlag is --table of the keys commands.
+func tableFlag(fs *flag.FlagSet) *string {
+	return envFlag(fs, "table", "GATEWAY_KEYS_TABLE", "DynamoDB `TABLE` of keys: the stack output KeysTableName (required)")
+}
+
+// openKeys opens the keys table, once --table is checked.
+func openKeys(ctx context.Context, table string) (*keys.DynamoDB, error) {
+	db, err := dynamoClient(ctx, table)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	return keys.NewDynamoDB(db, table), nil
+}
+
+func dynamoClient(ctx context.Context, table string) (*dynamodb.Client, error) {
+	if table == "" {
+		return nil, fmt.Errorf("%w: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)", errUsage)
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
-	return pos, keys.NewDynamoDB(dynamodb.NewFromConfig(cfg), *table), nil
+	return dynamodb.NewFromConfig(cfg), nil
 }
 
 // keysInit creates the keys table and, when named, the rate limit table: for a local stack on
 // moto (make run-aws-local). On AWS, template.yaml creates both.
-func keysInit(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
-	limits := fs.String("ratelimit-table", envOr("GATEWAY_RATELIMIT_TABLE"), "DynamoDB table of rate limit counters to create too (default $GATEWAY_RATELIMIT_TABLE)")
-	table := fs.String("table", envOr("GATEWAY_KEYS_TABLE"), "DynamoDB table of keys (default $GATEWAY_KEYS_TABLE)")
-	if _, err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	if *table == "" {
-		return fmt.Errorf("%w: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)", errUsage)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("AWS configuration: %w", err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	if err := keys.CreateTable(ctx, db, *table); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "created keys table %s\n", *table)
-	if *limits != "" {
-		if err := ratelimit.CreateTable(ctx, db, *limits); err != nil {
+func keysInit(fs *flag.FlagSet) action {
+	limits := envFlag(fs, "ratelimit-table", "GATEWAY_RATELIMIT_TABLE", "DynamoDB `TABLE` of rate limit counters to create too (none: only the keys table)")
+	table := tableFlag(fs)
+	return func(ctx context.Context, _ []string, s streams) error {
+		db, err := dynamoClient(ctx, *table)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created rate limit table %s (TTL on %s)\n", *limits, ratelimit.AttrExpiresAt)
+		if err := keys.CreateTable(ctx, db, *table); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stdout, "created keys table %s\n", *table)
+		if *limits != "" {
+			if err := ratelimit.CreateTable(ctx, db, *limits); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.stdout, "created rate limit table %s (TTL on %s)\n", *limits, ratelimit.AttrExpiresAt)
+		}
+		return nil
 	}
-	return nil
 }
 
 // keysCreate makes a key and prints it once: only its hash is stored.
-func keysCreate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
-	alias := fs.String("alias", "", "name of the key in logs and usage records (required)")
-	rpm := fs.Int("rpm", 0, "requests per minute (0: unlimited)")
-	routes := fs.String("routes", "", "comma-separated routes the key is granted (exact path or prefix)")
-	expires := fs.String("expires", "", "lifetime such as 30d or 12h, or a date (2027-01-31)")
-	tags := fs.String("tags", "", "comma-separated tags for its usage records")
-	meta := fs.String("metadata", "", "comma-separated name=value pairs for its usage records (owner=ana,team=search)")
-	_, store, err := keysCommand(ctx, fs, args, 0)
-	if err != nil {
-		return err
-	}
-	clear, k, err := keys.Generate(*alias)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if *rpm < 0 {
-		return fmt.Errorf("%w: --rpm must not be negative", errUsage)
-	}
-	k.RPM, k.Routes, k.Tags = *rpm, list(*routes), list(*tags)
-	for _, r := range k.Routes {
-		if !strings.HasPrefix(r, "/") {
-			return fmt.Errorf("%w: --routes %q: a route starts with / (exact path, or a prefix such as /api/public/)", errUsage, r)
+func keysCreate(fs *flag.FlagSet) action {
+	alias := fs.String("alias", "", "`NAME` of the key in logs and usage records (required)")
+	rpm := fs.Int("rpm", 0, "requests per minute, `N`; 0: unlimited")
+	routes := fs.String("routes", "", "comma-separated `ROUTES` the key is granted, each an exact path or a prefix (/v1/rerank,/api/public/); without it the key may call only routes that do not set auth: true")
+	expires := fs.String("expires", "", "`LIFETIME` such as 30d or 12h, or a date (2027-01-31); without it the key never expires")
+	tags := fs.String("tags", "", "comma-separated `TAGS` for its usage records")
+	meta := fs.String("metadata", "", "comma-separated `NAME=VALUE` pairs for its usage records (owner=ana,team=search)")
+	table := tableFlag(fs)
+	return func(ctx context.Context, _ []string, s streams) error {
+		clear, k, err := keys.Generate(*alias)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
 		}
+		if *rpm < 0 {
+			return fmt.Errorf("%w: --rpm must not be negative", errUsage)
+		}
+		k.RPM, k.Routes, k.Tags = *rpm, list(*routes), list(*tags)
+		for _, r := range k.Routes {
+			if !strings.HasPrefix(r, "/") {
+				return fmt.Errorf("%w: --routes %q: a route starts with / (exact path, or a prefix such as /api/public/)", errUsage, r)
+			}
+		}
+		if k.Metadata, err = metadata(*meta); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if k.Expires, err = expiry(*expires, time.Now()); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		store, err := openKeys(ctx, *table)
+		if err != nil {
+			return err
+		}
+		if err := store.Put(ctx, k); err != nil {
+			return fmt.Errorf("store key %s: %w", k.Alias, err)
+		}
+		fmt.Fprintf(s.stdout, "created key %s (hash %s); it is shown once, store it now:\n%s\n", k.Alias, short(k.Hash), clear)
+		return nil
 	}
-	if k.Metadata, err = metadata(*meta); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if k.Expires, err = expiry(*expires, time.Now()); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if err := store.Put(ctx, k); err != nil {
-		return fmt.Errorf("store key %s: %w", k.Alias, err)
-	}
-	fmt.Fprintf(stdout, "created key %s (hash %s); it is shown once, store it now:\n%s\n", k.Alias, short(k.Hash), clear)
-	return nil
 }
 
-func keysList(ctx context.Context, args []string, stdout io.Writer) error {
-	_, store, err := keysCommand(ctx, flag.NewFlagSet("keys list", flag.ContinueOnError), args, 0)
-	if err != nil {
-		return err
+func keysList(fs *flag.FlagSet) action {
+	table := tableFlag(fs)
+	return func(ctx context.Context, _ []string, s streams) error {
+		store, err := openKeys(ctx, *table)
+		if err != nil {
+			return err
+		}
+		all, err := store.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range all {
+			fmt.Fprintln(s.stdout, describeKey(k))
+		}
+		return nil
 	}
-	all, err := store.List(ctx)
-	if err != nil {
-		return err
-	}
-	for _, k := range all {
-		fmt.Fprintln(stdout, describeKey(k))
-	}
-	return nil
 }
 
-func keysShow(ctx context.Context, args []string, stdout io.Writer) error {
-	pos, store, err := keysCommand(ctx, flag.NewFlagSet("keys show", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
+func keysShow(fs *flag.FlagSet) action {
+	table := tableFlag(fs)
+	return func(ctx context.Context, pos []string, s streams) error {
+		store, err := openKeys(ctx, *table)
+		if err != nil {
+			return err
+		}
+		k, err := keys.Find(ctx, store, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(s.stdout, describeKey(k))
+		return nil
 	}
-	k, err := keys.Find(ctx, store, pos[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, describeKey(k))
-	return nil
 }
 
-func keysRevoke(ctx context.Context, args []string, stdout io.Writer) error {
-	pos, store, err := keysCommand(ctx, flag.NewFlagSet("keys revoke", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
+func keysRevoke(fs *flag.FlagSet) action {
+	table := tableFlag(fs)
+	return func(ctx context.Context, pos []string, s streams) error {
+		store, err := openKeys(ctx, *table)
+		if err != nil {
+			return err
+		}
+		k, err := store.Revoke(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s)\n", k.Alias, short(k.Hash))
+		return nil
 	}
-	k, err := store.Revoke(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s)\n", k.Alias, short(k.Hash))
-	return nil
 }
 
 // describeKey is one line about a key: never the key itself, only its hash's first characters.

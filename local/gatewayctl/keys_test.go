@@ -91,6 +91,13 @@ func describeAll(ks []keys.Key) []string {
 	return out
 }
 
+// keysUsageErr is what a wrong keys command line prints: the error, the command's synopsis and
+// where its help is.
+func keysUsageErr(sub, msg string) string {
+	c, _ := lookup([]string{"keys", sub})
+	return "gatewayctl keys " + sub + ": " + msg + "\nusage: " + c.synopsis() + "\nRun 'gatewayctl keys " + sub + " --help' for its arguments and flags.\n"
+}
+
 func TestKeysCommandErrors(t *testing.T) {
 	keysStore(t)
 	for _, tc := range []struct {
@@ -98,12 +105,15 @@ func TestKeysCommandErrors(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"keys", "list"}, 2, "usage: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)\n" + usage + "\n"},
-		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--expires", "soon"}, 2, "usage: --expires \"soon\" is not a lifetime (30d, 12h) or a date (2027-01-31)\n" + usage + "\n"},
-		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--rpm", "-1"}, 2, "usage: --rpm must not be negative\n" + usage + "\n"},
-		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--metadata", "owner"}, 2, "usage: --metadata \"owner\": want name=value pairs separated by commas\n" + usage + "\n"},
-		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--routes", "v1/rerank"}, 2, "usage: --routes \"v1/rerank\": a route starts with / (exact path, or a prefix such as /api/public/)\n" + usage + "\n"},
-		{[]string{"keys", "create", "--table", keysTable}, 2, "usage: keys: a key needs an alias\n" + usage + "\n"},
+		{[]string{"keys", "list"}, 2, keysUsageErr("list", "--table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)")},
+		{[]string{"keys", "create", "--alias", "x"}, 2, keysUsageErr("create", "--table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)")},
+		{[]string{"keys", "init"}, 2, keysUsageErr("init", "--table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)")},
+		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--expires", "soon"}, 2, keysUsageErr("create", "--expires \"soon\" is not a lifetime (30d, 12h) or a date (2027-01-31)")},
+		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--rpm", "-1"}, 2, keysUsageErr("create", "--rpm must not be negative")},
+		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--metadata", "owner"}, 2, keysUsageErr("create", "--metadata \"owner\": want name=value pairs separated by commas")},
+		{[]string{"keys", "create", "--table", keysTable, "--alias", "x", "--routes", "v1/rerank"}, 2, keysUsageErr("create", "--routes \"v1/rerank\": a route starts with / (exact path, or a prefix such as /api/public/)")},
+		{[]string{"keys", "create", "--table", keysTable}, 2, keysUsageErr("create", "keys: a key needs an alias")},
+		{[]string{"keys", "show", "--table", keysTable}, 2, keysUsageErr("show", "keys show takes 1 argument(s), got 0")},
 		{[]string{"keys", "revoke", "nobody", "--table", keysTable}, 1, "gatewayctl: keys: no key has this alias or hash: \"nobody\"\n"},
 		{[]string{"keys", "show", "nobody", "--table", keysTable}, 1, "gatewayctl: keys: no key has this alias or hash: \"nobody\"\n"},
 	} {

@@ -30,17 +30,15 @@ func load(path string, stderr io.Writer) (*config.Config, error) {
 	return res.Config, nil
 }
 
-func validate(args []string, stdout, stderr io.Writer) error {
-	pos, err := parse(flag.NewFlagSet("validate", flag.ContinueOnError), args, 1)
-	if err != nil {
-		return err
+func validate(fs *flag.FlagSet) action {
+	return func(_ context.Context, pos []string, s streams) error {
+		cfg, err := load(pos[0], s.stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.stdout, "%s: OK, %d endpoint(s); `secrets check` verifies its %d secret reference(s)\n", pos[0], len(cfg.Endpoints), len(cfg.SecretRefs()))
+		return nil
 	}
-	cfg, err := load(pos[0], stderr)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s); `secrets check` verifies its %d secret reference(s)\n", pos[0], len(cfg.Endpoints), len(cfg.SecretRefs()))
-	return nil
 }
 
 func ssmClient(ctx context.Context) (*ssm.Client, error) {
@@ -59,46 +57,48 @@ func needPrefix(p string) error {
 }
 
 // routesPush syncs the config's endpoints to SSM and prints what changed.
-func routesPush(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("routes push", flag.ContinueOnError)
-	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
+func routesPush(fs *flag.FlagSet) action {
+	prefix := routesPrefixFlag(fs)
 	dry := fs.Bool("dry-run", false, "print the changes without writing them")
 	prune := fs.Bool("prune", false, "delete stored routes that are no longer in the file")
-	secure := fs.Bool("secure-string", false, "store specs as SecureString")
+	secure := fs.Bool("secure-string", false, "store specs as SecureString (literal credentials allowed)")
 	allowLiteral := fs.Bool("allow-literal-credentials", false, "store literal credentials in String parameters anyway")
-	pos, err := parse(fs, args, 1)
-	if err == nil {
-		err = needPrefix(*prefix)
+	return func(ctx context.Context, pos []string, s streams) error {
+		if err := needPrefix(*prefix); err != nil {
+			return err
+		}
+		cfg, err := load(pos[0], s.stderr)
+		if err != nil {
+			return err
+		}
+		if literal := cfg.LiteralCredentials(); len(literal) > 0 && !*secure && !*allowLiteral {
+			return fmt.Errorf("refusing to store credentials in plain String parameters:\n  %s\nreference them as os.environ/NAME (a Secrets Manager secret), or pass --secure-string (or --allow-literal-credentials)",
+				strings.Join(literal, "\n  "))
+		}
+		client, err := ssmClient(ctx)
+		if err != nil {
+			return err
+		}
+		stored, err := ssmroutes.List(ctx, client, *prefix)
+		if err != nil {
+			return err
+		}
+		changes, err := ssmroutes.Plan(*prefix, cfg, stored)
+		if err != nil {
+			return err
+		}
+		printPlan(s.stdout, changes, *prune)
+		if *dry {
+			fmt.Fprintln(s.stdout, "dry run: nothing written")
+			return nil
+		}
+		return ssmroutes.Apply(ctx, client, changes, *prune, *secure)
 	}
-	if err != nil {
-		return err
-	}
-	cfg, err := load(pos[0], stderr)
-	if err != nil {
-		return err
-	}
-	if literal := cfg.LiteralCredentials(); len(literal) > 0 && !*secure && !*allowLiteral {
-		return fmt.Errorf("refusing to store credentials in plain String parameters:\n  %s\nreference them as os.environ/NAME (a Secrets Manager secret), or pass --secure-string (or --allow-literal-credentials)",
-			strings.Join(literal, "\n  "))
-	}
-	client, err := ssmClient(ctx)
-	if err != nil {
-		return err
-	}
-	stored, err := ssmroutes.List(ctx, client, *prefix)
-	if err != nil {
-		return err
-	}
-	changes, err := ssmroutes.Plan(*prefix, cfg, stored)
-	if err != nil {
-		return err
-	}
-	printPlan(stdout, changes, *prune)
-	if *dry {
-		fmt.Fprintln(stdout, "dry run: nothing written")
-		return nil
-	}
-	return ssmroutes.Apply(ctx, client, changes, *prune, *secure)
+}
+
+// routesPrefixFlag is --prefix of the routes commands.
+func routesPrefixFlag(fs *flag.FlagSet) *string {
+	return prefixFlag(fs, "GATEWAY_ROUTES_PREFIX", "the stack's SSM path: routes live under `PREFIX`/routes/ (required; /llm-gateway-dev for the dev stack)")
 }
 
 func printPlan(w io.Writer, changes []ssmroutes.Change, prune bool) {
@@ -125,55 +125,54 @@ func printPlan(w io.Writer, changes []ssmroutes.Change, prune bool) {
 	fmt.Fprintf(w, "%d added, %d changed, %d removed, %d unchanged\n", counts[ssmroutes.Add], counts[ssmroutes.Update], removed, counts[ssmroutes.Same])
 }
 
-// routesCommand parses a routes subcommand that takes only --prefix and npos arguments, and
-// connects to SSM.
-func routesCommand(ctx context.Context, name string, args []string, npos int) (string, []string, *ssm.Client, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	prefix := prefixFlag(fs, "GATEWAY_ROUTES_PREFIX")
-	pos, err := parse(fs, args, npos)
-	if err == nil {
-		err = needPrefix(*prefix)
+// routesRead connects to SSM for a read-only routes command, once --prefix is checked.
+func routesRead(ctx context.Context, prefix string) (*ssm.Client, error) {
+	if err := needPrefix(prefix); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return "", nil, nil, err
-	}
-	client, err := ssmClient(ctx)
-	return *prefix, pos, client, err
+	return ssmClient(ctx)
 }
 
-func routesList(ctx context.Context, args []string, stdout io.Writer) error {
-	p, _, client, err := routesCommand(ctx, "routes list", args, 0)
-	if err != nil {
-		return err
+func routesList(fs *flag.FlagSet) action {
+	prefix := routesPrefixFlag(fs)
+	return func(ctx context.Context, _ []string, s streams) error {
+		client, err := routesRead(ctx, *prefix)
+		if err != nil {
+			return err
+		}
+		p := *prefix
+		stored, err := ssmroutes.List(ctx, client, p)
+		if err != nil {
+			return err
+		}
+		snap := ssmroutes.Build(p, stored, nil)
+		routesDir := ssmroutes.RouteName(p, "")
+		for _, e := range snap.Config.Endpoints {
+			name := ssmroutes.RouteName(p, e.RouteID())
+			fmt.Fprintf(s.stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), e.Target)
+		}
+		for _, r := range snap.Rejected {
+			fmt.Fprintf(s.stdout, "%-28s v%-3d INVALID: %s\n", strings.TrimPrefix(r.Name, routesDir), r.Version, r.Reason)
+		}
+		return nil
 	}
-	stored, err := ssmroutes.List(ctx, client, p)
-	if err != nil {
-		return err
-	}
-	snap := ssmroutes.Build(p, stored, nil)
-	routesDir := ssmroutes.RouteName(p, "")
-	for _, e := range snap.Config.Endpoints {
-		name := ssmroutes.RouteName(p, e.RouteID())
-		fmt.Fprintf(stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), e.Target)
-	}
-	for _, r := range snap.Rejected {
-		fmt.Fprintf(stdout, "%-28s v%-3d INVALID: %s\n", strings.TrimPrefix(r.Name, routesDir), r.Version, r.Reason)
-	}
-	return nil
 }
 
-func routesGet(ctx context.Context, args []string, stdout io.Writer) error {
-	prefix, pos, client, err := routesCommand(ctx, "routes get", args, 1)
-	if err != nil {
-		return err
+func routesGet(fs *flag.FlagSet) action {
+	prefix := routesPrefixFlag(fs)
+	return func(ctx context.Context, pos []string, s streams) error {
+		client, err := routesRead(ctx, *prefix)
+		if err != nil {
+			return err
+		}
+		name := ssmroutes.RouteName(*prefix, pos[0])
+		out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: &name, WithDecryption: ptr(true)})
+		if err != nil {
+			return fmt.Errorf("get %s: %w", name, err)
+		}
+		fmt.Fprintf(s.stdout, "%s (version %d)\n%s\n", name, out.Parameter.Version, *out.Parameter.Value)
+		return nil
 	}
-	name := ssmroutes.RouteName(prefix, pos[0])
-	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: &name, WithDecryption: ptr(true)})
-	if err != nil {
-		return fmt.Errorf("get %s: %w", name, err)
-	}
-	fmt.Fprintf(stdout, "%s (version %d)\n%s\n", name, out.Parameter.Version, *out.Parameter.Value)
-	return nil
 }
 
 func ptr[T any](v T) *T { return &v }
