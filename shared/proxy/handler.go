@@ -235,7 +235,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
-	u, err := rt.UpstreamURL(m.Subpath, withoutKey(r.URL.RawQuery, key))
+	u, err := rt.UpstreamURL(route.RawSubpath(r.URL, m.Subpath), withoutKey(r.URL.RawQuery, key))
 	if err != nil {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return
