@@ -42,7 +42,7 @@ type proxyWriter[R any] interface {
 // its response, or an error response when the handler did not complete or the body is too big.
 func buffered[R any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter func() W, bodyLen func(R) int) R {
 	w := newWriter()
-	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedBody}
+	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedResponse}
 	failed := a.serveBuffered(cw, r)
 	a.opts.AfterResponse(r.Context())
 	if failed == nil && cw.over {
@@ -53,7 +53,7 @@ func buffered[R any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter fu
 	}
 	if failed == nil {
 		resp, err := w.GetProxyResponse()
-		if err == nil && bodyLen(resp) <= MaxBufferedBody {
+		if err == nil && bodyLen(resp) <= MaxBufferedResponse {
 			return resp
 		}
 		failed = writeTooLarge
@@ -132,14 +132,15 @@ func writeTooLarge(w http.ResponseWriter) {
 		"The upstream response exceeds the 6 MB limit of buffered Lambda responses; call this route through a streaming integration (Function URL or REST API with response streaming).")
 }
 
-// handlerFor returns the handler for r, or one that answers 413 when the body is over Lambda's
-// buffered payload limit. On AWS, Lambda refuses such an invocation before the function runs;
-// this guard covers every other way an event can arrive (sam local, tests, direct invokes).
+// handlerFor returns the handler for r, or one that answers the request's rejection (a path that
+// does not decode, a body over Lambda's event limit) without calling it. On AWS, Lambda refuses
+// an event over its limit before the function runs, and the front door answers that itself
+// (README "Which response each caller gets"); this guard covers every other way an event can
+// arrive (sam local, tests, direct invokes).
 func (a *Adapter) handlerFor(r *http.Request) http.Handler {
-	if r.ContentLength > MaxBufferedBody {
+	if rej := rejectionOf(r); rej != nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			apierror.Write(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest,
-				fmt.Sprintf("Request body is %d bytes; Lambda accepts at most 6 MB (%d bytes) per invocation.", r.ContentLength, MaxBufferedBody))
+			apierror.Write(w, rej.status, rej.typ, rej.msg)
 		})
 	}
 	return a.h
