@@ -192,7 +192,7 @@ func TestBufferedResponseIsCapped(t *testing.T) {
 		}
 	})
 	r := invoke(t, lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered}), restEvent(t, "/x", nil, false))
-	want := `{"error":{"message":"The upstream response exceeds the 6 MB limit of buffered Lambda responses; call this route through a streaming integration (Function URL or REST API with response streaming).","type":"upstream_error","param":"None","code":"502"}}`
+	want := `{"error":{"message":"The upstream response exceeds what a buffered Lambda response can carry (6287460 bytes once JSON-encoded, headers included; Lambda's limit is 6291556); call this route through a streaming integration (Function URL or REST API with response streaming).","type":"upstream_error","param":"None","code":"502"}}`
 	if r.status != 502 || r.body != want || writeErr == nil {
 		t.Errorf("got %d %q; the handler's write error: %v", r.status, r.body, writeErr)
 	}
