@@ -53,6 +53,7 @@ func TestEncodedPathFixtures(t *testing.T) {
 			"rest-bedrock-converse.json":         "/bedrock-runtime/model/" + bedrockARN + "/converse",
 			"function-url-bedrock-converse.json": "/bedrock-runtime/model/" + bedrockARN + "/converse",
 			"http-api-bedrock-converse.json":     "/bedrock-runtime/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse",
+			"http-api-v1-bedrock-converse.json":  "/bedrock-runtime/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse",
 		} {
 			t.Run(mode.String()+" "+name, func(t *testing.T) {
 				resetUpstream(up)
