@@ -170,9 +170,13 @@ func (readCloser) Close() error { return nil }
 // event could not carry to Lambda (see maxEventBytes) or whose base64 is broken is rejected.
 func eventBody(e *Event) ([]byte, *rejection) {
 	if len(e.Body) > maxEventBytes {
+		how := ""
+		if e.IsBase64Encoded {
+			how = " (base64)"
+		}
 		return nil, &rejection{status: http.StatusRequestEntityTooLarge, typ: apierror.TypeInvalidRequest,
 			msg: fmt.Sprintf("Request body too large: the invocation event carries it as %d bytes%s, and Lambda accepts events of at most %d bytes.",
-				len(e.Body), map[bool]string{true: " (base64)"}[e.IsBase64Encoded], maxEventBytes)}
+				len(e.Body), how, maxEventBytes)}
 	}
 	if !e.IsBase64Encoded {
 		return []byte(e.Body), nil
