@@ -53,9 +53,30 @@ func (m Mode) String() string {
 	return "stream"
 }
 
-// MaxBufferedBody is Lambda's limit on a buffered (synchronous) invocation payload, which bounds
-// the request body of every event and the response of buffered integrations.
-const MaxBufferedBody = 6 << 20
+// Lambda's limits on a synchronous invocation, in the bytes Lambda counts. The quotas page says
+// "6 MB" (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); Lambda's own
+// errors give the exact figures, which differ by 100 bytes:
+//   - the request is the whole event JSON: "Request must be smaller than 6291456 bytes for the
+//     InvokeFunction operation" (RequestEntityTooLargeException);
+//   - the response is the whole JSON the function returns, envelope and headers included:
+//     "Response payload size exceeded maximum allowed payload size (6291556 bytes)"
+//     (Function.ResponseSizeTooLarge; API Gateway then answers its generic 502).
+//
+// Measured in https://zaccharles.medium.com/deep-dive-lambdas-response-payload-size-limit-8aedba9530ed
+// and https://zaccharles.medium.com/deep-dive-lambdas-request-payload-size-limit-2-2-6350c1ae5577;
+// a 502 INTEGRATION_FAILURE for a 6.0 MB response is in https://github.com/DataBiosphere/azul/issues/8258.
+// Streamed responses are not bound by the response figure (200 MB).
+const (
+	// MaxInvocationEvent bounds an event, so its body too: an event over it never reaches the
+	// function on AWS.
+	MaxInvocationEvent = 6 << 20
+	// MaxBufferedResponse is what a buffered response may take once JSON-encoded as the runtime
+	// sends it (body escaped or base64, envelope and headers included): Lambda's 6,291,556 bytes
+	// less a 4 KiB margin.
+	MaxBufferedResponse = 6<<20 + 100 - 4<<10
+)
+
+const maxEventBytes = MaxInvocationEvent
 
 // Options configure an Adapter.
 type Options struct {
@@ -109,8 +130,8 @@ func New(h http.Handler, opts Options) *Adapter {
 type Event struct {
 	Version                         string              `json:"version"`
 	HTTPMethod                      string              `json:"httpMethod"` // v1 only
-	Path                            string              `json:"path"`       // v1: decoded, without the stage
-	RawPath                         string              `json:"rawPath"`    // v2: percent-encoded
+	Path                            string              `json:"path"`       // v1: REST as the client encoded it, without the stage; HTTP API decoded
+	RawPath                         string              `json:"rawPath"`    // v2: Function URL as the client encoded it; HTTP API decoded
 	RawQueryString                  string              `json:"rawQueryString"`
 	Headers                         map[string]string   `json:"headers"`
 	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
@@ -152,11 +173,7 @@ func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
 	}
 	reqCtx, cancel := a.requestContext(ctx)
 	if shape == restV1 || shape == httpAPIV1 {
-		req, err := requestV1(reqCtx, &e, shape == httpAPIV1, a.opts.BasePath)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
+		req := requestV1(reqCtx, &e, shape == httpAPIV1, a.opts.BasePath)
 		if shape == httpAPIV1 || a.opts.RESTMode == Buffered {
 			return a.finishBuffered(ctx, cancel, a.bufferedV1(req)), nil
 		}
@@ -166,11 +183,7 @@ func (a *Adapter) Invoke(ctx context.Context, e Event) (any, error) {
 	if shape == functionURL {
 		basePath = ""
 	}
-	req, err := requestV2(reqCtx, &e, shape == httpAPIV2, basePath)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
+	req := requestV2(reqCtx, &e, shape == functionURL, basePath)
 	switch {
 	case shape == httpAPIV2:
 		return a.finishBuffered(ctx, cancel, a.bufferedV2(req)), nil

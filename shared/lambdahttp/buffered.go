@@ -9,23 +9,29 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/proxy"
 )
 
 // bufferedV1 answers a REST API integration in BUFFERED mode, an HTTP API with payload format
 // 1.0, and `sam local start-api`.
 func (a *Adapter) bufferedV1(r *http.Request) events.APIGatewayProxyResponse {
-	return buffered(a, r, core.NewProxyResponseWriter, func(x events.APIGatewayProxyResponse) int { return len(x.Body) })
+	return buffered(a, r, core.NewProxyResponseWriter, same[events.APIGatewayProxyResponse])
 }
 
 // bufferedV2 answers an HTTP API with payload format 2.0 (which cannot stream).
 func (a *Adapter) bufferedV2(r *http.Request) events.APIGatewayV2HTTPResponse {
-	return buffered(a, r, core.NewProxyResponseWriterV2, func(x events.APIGatewayV2HTTPResponse) int { return len(x.Body) })
+	return buffered(a, r, core.NewProxyResponseWriterV2, same[events.APIGatewayV2HTTPResponse])
 }
 
 // bufferedFunctionURL answers a Function URL whose InvokeMode is BUFFERED; its response has the
 // HTTP API v2 fields.
 func (a *Adapter) bufferedFunctionURL(r *http.Request) events.LambdaFunctionURLResponse {
-	v2 := a.bufferedV2(r)
+	return buffered(a, r, core.NewProxyResponseWriterV2, toFunctionURL)
+}
+
+func same[R any](x R) R { return x }
+
+func toFunctionURL(v2 events.APIGatewayV2HTTPResponse) events.LambdaFunctionURLResponse {
 	return events.LambdaFunctionURLResponse{
 		StatusCode: v2.StatusCode, Headers: v2.Headers, Body: v2.Body,
 		IsBase64Encoded: v2.IsBase64Encoded, Cookies: v2.Cookies,
@@ -38,33 +44,60 @@ type proxyWriter[R any] interface {
 	GetProxyResponse() (R, error)
 }
 
-// buffered runs the handler into a fresh api-proxy writer, capped at Lambda's 6 MB, and returns
-// its response, or an error response when the handler did not complete or the body is too big.
-func buffered[R any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter func() W, bodyLen func(R) int) R {
+// buffered runs the handler into a fresh api-proxy writer, capped at what a buffered Lambda
+// response can carry once encoded, and returns its response (made final, the caller's type), or
+// an error response when the handler did not complete or the response is too large.
+func buffered[R, Out any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter func() W, final func(R) Out) Out {
 	w := newWriter()
-	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedBody}
+	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedResponse, envelope: envelopeSize(newWriter, final)}
 	failed := a.serveBuffered(cw, r)
-	if failed == nil && cw.over {
-		failed = writeTooLarge
-	}
 	if failed == nil && !cw.wrote {
-		w.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
+		cw.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
+	}
+	if failed == nil && cw.tooLarge() {
+		failed = writeTooLarge
 	}
 	if failed == nil {
 		resp, err := w.GetProxyResponse()
-		if err == nil && bodyLen(resp) <= MaxBufferedBody {
-			return resp
+		if err == nil {
+			return final(resp)
 		}
-		failed = writeTooLarge
-		if err != nil {
-			a.log.Error("cannot build the buffered response", "error", err)
-			failed = writeInternal
-		}
+		a.log.Error("cannot build the buffered response", "error", err)
+		failed = writeInternal
 	}
 	w = newWriter()
+	if id := cw.Header().Get(proxy.CallIDHeader); id != "" {
+		w.Header().Set(proxy.CallIDHeader, id) // the call id still names the call in the records
+	}
 	failed(w)
 	resp, _ := w.GetProxyResponse()
-	return resp
+	return final(resp)
+}
+
+// envelopeSize returns how many bytes a response with the given status and headers takes, body
+// aside, as the runtime encodes it, built by the same api-proxy conversion as the real one. The
+// response types differ in which fields they omit when empty or false, so the envelope is
+// measured around a one-byte body of the right kind (text "a", or 0xff which api-proxy sends as
+// base64 "/w=="), whose own length is then taken off. Writing it makes api-proxy add a
+// Content-Type when there is none, as it does for the real body.
+func envelopeSize[R, Out any, W proxyWriter[R]](newWriter func() W, final func(R) Out) func(int, http.Header, bool) int {
+	return func(status int, h http.Header, isBase64 bool) int {
+		w := newWriter()
+		for k, vv := range h {
+			w.Header()[k] = vv
+		}
+		w.WriteHeader(status)
+		marker, markerLen := []byte("a"), 1
+		if isBase64 {
+			marker, markerLen = []byte{0xff}, len("/w==")
+		}
+		_, _ = w.Write(marker)
+		resp, err := w.GetProxyResponse()
+		if err != nil {
+			return 0
+		}
+		return len(marshalNoHTML(final(resp))) - markerLen
+	}
 }
 
 // serveBuffered runs the handler into w. If it did not complete, what w holds must not reach the
@@ -85,30 +118,64 @@ func (a *Adapter) serveBuffered(w http.ResponseWriter, r *http.Request) (failed 
 	return nil
 }
 
-var errOverLimit = errors.New("response body over the 6 MB limit of buffered Lambda responses")
+var errOverLimit = errors.New("response over the size limit of buffered Lambda responses")
 
-// cappedWriter stops a buffered body at Lambda's limit, so a large upstream answer fails fast
-// instead of filling the function's memory first. The proxy sees the write error, stops reading
-// the upstream and cancels it.
+// cappedWriter stops a buffered response once it no longer fits in a buffered Lambda response,
+// counted as Lambda counts it (the JSON the runtime sends: body escaped or base64, envelope and
+// headers included), so a large upstream answer fails fast instead of filling the function's
+// memory first, and Lambda never refuses the response (which the caller would see as API
+// Gateway's generic 502). The proxy sees the write error, stops reading the upstream and cancels
+// it, and asks ReplacedResponse what the caller really gets for its usage record.
 type cappedWriter struct {
 	http.ResponseWriter
-	limit, n    int
+	limit int
+	// envelope is the encoded size of the response with an empty body.
+	envelope    func(status int, h http.Header, isBase64 bool) int
+	status      int
+	body        jsonSize
+	head        int // the envelope's size at the first write, for the running check
 	over, wrote bool
 }
 
 func (c *cappedWriter) WriteHeader(status int) {
-	c.wrote = true
+	c.wrote, c.status = true, status // api-proxy keeps the last status too
 	c.ResponseWriter.WriteHeader(status)
 }
 
 func (c *cappedWriter) Write(p []byte) (int, error) {
 	c.wrote = true
-	if c.n+len(p) > c.limit {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.over {
+		return 0, errOverLimit
+	}
+	if c.head == 0 {
+		c.head = c.envelope(c.status, c.Header(), false)
+	}
+	next := c.body
+	next.add(p)
+	if c.head+next.encodedLen() > c.limit {
 		c.over = true
 		return 0, errOverLimit
 	}
-	c.n += len(p)
+	c.body = next
 	return c.ResponseWriter.Write(p)
+}
+
+// tooLarge reports whether the response as written cannot be returned: the running check failed,
+// or the exact size with the final headers is over the limit.
+func (c *cappedWriter) tooLarge() bool {
+	return c.over || c.envelope(c.status, c.Header(), c.body.isBase64())+c.body.encodedLen() > c.limit
+}
+
+// ReplacedResponse tells the proxy, when it builds the usage record, that the caller gets a 502
+// instead of the response it wrote (see proxy.ResponseReplacer).
+func (c *cappedWriter) ReplacedResponse() (status int, errClass string, replaced bool) {
+	if c.wrote && c.tooLarge() {
+		return http.StatusBadGateway, "response_too_large", true
+	}
+	return 0, "", false
 }
 
 // Flush is a no-op: the whole body goes out at the end anyway.
@@ -127,18 +194,22 @@ func writeInternal(w http.ResponseWriter) {
 }
 
 func writeTooLarge(w http.ResponseWriter) {
-	apierror.Write(w, http.StatusBadGateway, apierror.TypeUpstream,
-		"The upstream response exceeds the 6 MB limit of buffered Lambda responses; call this route through a streaming integration (Function URL or REST API with response streaming).")
+	apierror.Write(w, http.StatusBadGateway, apierror.TypeUpstream, tooLargeMessage)
 }
 
-// handlerFor returns the handler for r, or one that answers 413 when the body is over Lambda's
-// buffered payload limit. On AWS, Lambda refuses such an invocation before the function runs;
-// this guard covers every other way an event can arrive (sam local, tests, direct invokes).
+var tooLargeMessage = fmt.Sprintf("The upstream response exceeds what a buffered Lambda response can carry "+
+	"(%d bytes once JSON-encoded, headers included; Lambda's limit is 6291556); call this route through a "+
+	"streaming integration (Function URL or REST API with response streaming).", MaxBufferedResponse)
+
+// handlerFor returns the handler for r, or one that answers the request's rejection (a path that
+// does not decode, a body over Lambda's event limit) without calling it. On AWS, Lambda refuses
+// an event over its limit before the function runs, and the front door answers that itself
+// (README "Which response each caller gets"); this guard covers every other way an event can
+// arrive (sam local, tests, direct invokes).
 func (a *Adapter) handlerFor(r *http.Request) http.Handler {
-	if r.ContentLength > MaxBufferedBody {
+	if rej := rejectionOf(r); rej != nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			apierror.Write(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest,
-				fmt.Sprintf("Request body is %d bytes; Lambda accepts at most 6 MB (%d bytes) per invocation.", r.ContentLength, MaxBufferedBody))
+			apierror.Write(w, rej.status, rej.typ, rej.msg)
 		})
 	}
 	return a.h

@@ -105,9 +105,9 @@ func TestAbortedResponse(t *testing.T) {
 func TestBodyOverSixMegabytesIs413(t *testing.T) {
 	called := false
 	a := lambdahttp.New(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }), lambdahttp.Options{})
-	body := bytes.Repeat([]byte{0xff}, lambdahttp.MaxBufferedBody+1)
+	body := bytes.Repeat([]byte{0xff}, lambdahttp.MaxInvocationEvent+1)
 	r := invoke(t, a, restEvent(t, "/x", body, true))
-	want := `{"error":{"message":"Request body is 6291457 bytes; Lambda accepts at most 6 MB (6291456 bytes) per invocation.","type":"invalid_request_error","param":"None","code":"413"}}`
+	want := `{"error":{"message":"Request body too large: the invocation event carries it as 8388612 bytes (base64), and Lambda accepts events of at most 6291456 bytes.","type":"invalid_request_error","param":"None","code":"413"}}`
 	if r.status != 413 || r.body != want || called {
 		t.Errorf("got %d %q (handler called: %v)", r.status, r.body, called)
 	}
@@ -195,7 +195,7 @@ func TestBufferedResponseIsCapped(t *testing.T) {
 		}
 	})
 	r := invoke(t, lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered}), restEvent(t, "/x", nil, false))
-	want := `{"error":{"message":"The upstream response exceeds the 6 MB limit of buffered Lambda responses; call this route through a streaming integration (Function URL or REST API with response streaming).","type":"upstream_error","param":"None","code":"502"}}`
+	want := `{"error":{"message":"The upstream response exceeds what a buffered Lambda response can carry (6287460 bytes once JSON-encoded, headers included; Lambda's limit is 6291556); call this route through a streaming integration (Function URL or REST API with response streaming).","type":"upstream_error","param":"None","code":"502"}}`
 	if r.status != 502 || r.body != want || writeErr == nil {
 		t.Errorf("got %d %q; the handler's write error: %v", r.status, r.body, writeErr)
 	}

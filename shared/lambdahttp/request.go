@@ -11,22 +11,32 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/passthru/gateway/shared/apierror"
 	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/route"
 )
 
 // requestV1 converts a REST API event (or an HTTP API one in payload format 1.0). A REST
 // event's `path` never holds the stage (requestContext.path does); an HTTP API's may, as in 2.0.
 // Headers and query strings come from the multi-value maps when present.
-func requestV1(ctx context.Context, e *Event, stripStage bool, basePath string) (*http.Request, error) {
-	body, err := decodeBody(e.Body, e.IsBase64Encoded)
-	if err != nil {
-		return nil, err
+//
+// A REST event's `path` is the path as the client encoded it ("/x/space%20value"), an HTTP API's
+// 1.0 `path` is already decoded. Live captures of both, sent the same encoded paths:
+// https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/ingress-paths.json (REST, ALB and
+// Function URLs keep the encoding; HTTP APIs decode it) and
+// https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/apigwv1-request.json; the same
+// split is reported in https://github.com/middleapi/standard-server/pull/93.
+func requestV1(ctx context.Context, e *Event, httpAPI bool, basePath string) *http.Request {
+	body, rej := eventBody(e)
+	stage := ""
+	if httpAPI {
+		stage = e.RequestContext.Stage
 	}
-	path := e.Path
-	if stage := e.RequestContext.Stage; stripStage && stage != "" && stage != "$default" {
-		path = stripBase(path, "/"+stage)
+	u, pathRej := eventURL(e.Path, !httpAPI, stage, basePath)
+	if rej == nil {
+		rej = pathRej
 	}
-	u := &url.URL{Scheme: "https", Host: e.RequestContext.DomainName, Path: stripBase(path, basePath)}
+	u.Scheme, u.Host = "https", e.RequestContext.DomainName
 	u.RawQuery = encodeQuery(e.MultiValueQueryStringParameters, e.QueryStringParameters)
 	header := http.Header{}
 	if len(e.MultiValueHeaders) > 0 {
@@ -41,29 +51,34 @@ func requestV1(ctx context.Context, e *Event, stripStage bool, basePath string) 
 		}
 	}
 	info := proxy.RequestInfo{RequestID: e.RequestContext.RequestID, SourceIP: e.RequestContext.Identity.SourceIP}
-	return newRequest(ctx, e.HTTPMethod, u, header, body, info), nil
+	return newRequest(ctx, e.HTTPMethod, u, header, body, info, rej)
 }
 
-// requestV2 converts an HTTP API or Function URL event (payload format 2.0). Their rawPath is
-// still percent-encoded, and an HTTP API stage other than $default prefixes it. Cookies arrive
-// apart from the headers and go back into one Cookie header.
-func requestV2(ctx context.Context, e *Event, stripStage bool, basePath string) (*http.Request, error) {
-	body, err := decodeBody(e.Body, e.IsBase64Encoded)
-	if err != nil {
-		return nil, err
-	}
+// requestV2 converts an HTTP API or Function URL event (payload format 2.0). An HTTP API stage
+// other than $default prefixes the path. Cookies arrive apart from the headers and go back into
+// one Cookie header.
+//
+// A Function URL's `rawPath` is the path as the client encoded it; an HTTP API's `rawPath`, despite
+// its name, arrives decoded (a client's "%2F" is a "/", its "%3F" even cuts the path), and
+// requestContext.http.path is decoded in both. Captures:
+// https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/ingress-paths.json,
+// .../functionurl-request.json and .../apigwv2-request.json in the same folder;
+// https://github.com/fastify/aws-lambda-fastify/issues/169 (an HTTP API event for "/a%2Fb" has
+// rawPath "/a/b"); https://github.com/honojs/hono/issues/2156.
+func requestV2(ctx context.Context, e *Event, functionURL bool, basePath string) *http.Request {
+	body, rej := eventBody(e)
 	v2 := e.RequestContext.HTTP
-	raw := e.RawPath
-	if raw == "" {
-		raw = v2.Path
+	p, encoded := e.RawPath, functionURL
+	if p == "" {
+		p, encoded = v2.Path, false
 	}
-	if stage := e.RequestContext.Stage; stripStage && stage != "" && stage != "$default" {
-		raw = stripBase(raw, "/"+stage)
+	stage := ""
+	if !functionURL {
+		stage = e.RequestContext.Stage
 	}
-	raw = stripBase(raw, basePath)
-	u, err := url.ParseRequestURI(raw)
-	if err != nil {
-		return nil, fmt.Errorf("event path %q: %w", raw, err)
+	u, pathRej := eventURL(p, encoded, stage, basePath)
+	if rej == nil {
+		rej = pathRej
 	}
 	u.Scheme, u.Host, u.RawQuery = "https", e.RequestContext.DomainName, e.RawQueryString
 	header := http.Header{}
@@ -75,10 +90,35 @@ func requestV2(ctx context.Context, e *Event, stripStage bool, basePath string) 
 		header.Set("Cookie", strings.Join(e.Cookies, "; "))
 	}
 	info := proxy.RequestInfo{RequestID: e.RequestContext.RequestID, SourceIP: v2.SourceIP}
-	return newRequest(ctx, v2.Method, u, header, body, info), nil
+	return newRequest(ctx, v2.Method, u, header, body, info, rej)
 }
 
-func newRequest(ctx context.Context, method string, u *url.URL, header http.Header, body []byte, info proxy.RequestInfo) *http.Request {
+// eventURL makes the request URL's path from an event path, minus an HTTP API stage other than
+// $default and the custom domain base path. An encoded path keeps the client's encoding as
+// RawPath, so that it reaches the upstream byte for byte (Go's url.URL would re-escape the
+// decoded Path its own way, e.g. leave ":" for a "%3A"); one that is not valid percent-encoding
+// is a 400. A decoded path (HTTP API) is taken as it is, and Go escapes it the standard way when
+// it goes upstream: the client's own encoding is lost before the event is made.
+func eventURL(p string, encoded bool, stage, basePath string) (*url.URL, *rejection) {
+	if stage != "" && stage != "$default" {
+		p = stripBase(p, "/"+stage)
+	}
+	p = stripBase(p, basePath)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	if !encoded {
+		return &url.URL{Path: p}, nil
+	}
+	decoded, err := url.PathUnescape(p)
+	if err != nil {
+		return &url.URL{Path: "/"}, &rejection{status: http.StatusBadRequest, typ: apierror.TypeInvalidRequest,
+			msg: "Invalid request path: " + err.Error() + "."}
+	}
+	return &url.URL{Path: decoded, RawPath: route.EscapePathBytes(p)}, nil
+}
+
+func newRequest(ctx context.Context, method string, u *url.URL, header http.Header, body []byte, info proxy.RequestInfo, rej *rejection) *http.Request {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		info.LambdaRequestID = lc.AwsRequestID
 	}
@@ -101,20 +141,50 @@ func newRequest(ctx context.Context, method string, u *url.URL, header http.Head
 	if len(body) > 0 {
 		r.Body = readCloser{bytes.NewReader(body)}
 	}
-	return r.WithContext(proxy.WithRequestInfo(ctx, info))
+	ctx = proxy.WithRequestInfo(ctx, info)
+	if rej != nil {
+		ctx = context.WithValue(ctx, rejectionKey{}, rej)
+	}
+	return r.WithContext(ctx)
+}
+
+// rejection is the error answer to an event that cannot be served (a path that does not decode,
+// a body over Lambda's limit): the handler is not called, the caller gets this instead.
+type rejection struct {
+	status   int
+	typ, msg string
+}
+
+type rejectionKey struct{}
+
+func rejectionOf(r *http.Request) *rejection {
+	rej, _ := r.Context().Value(rejectionKey{}).(*rejection)
+	return rej
 }
 
 type readCloser struct{ *bytes.Reader }
 
 func (readCloser) Close() error { return nil }
 
-func decodeBody(body string, isBase64 bool) ([]byte, error) {
-	if !isBase64 {
-		return []byte(body), nil
+// eventBody is the request body an event carries, base64-decoded if it is so marked. A body the
+// event could not carry to Lambda (see maxEventBytes) or whose base64 is broken is rejected.
+func eventBody(e *Event) ([]byte, *rejection) {
+	if len(e.Body) > maxEventBytes {
+		how := ""
+		if e.IsBase64Encoded {
+			how = " (base64)"
+		}
+		return nil, &rejection{status: http.StatusRequestEntityTooLarge, typ: apierror.TypeInvalidRequest,
+			msg: fmt.Sprintf("Request body too large: the invocation event carries it as %d bytes%s, and Lambda accepts events of at most %d bytes.",
+				len(e.Body), how, maxEventBytes)}
 	}
-	b, err := base64.StdEncoding.DecodeString(body)
+	if !e.IsBase64Encoded {
+		return []byte(e.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(e.Body)
 	if err != nil {
-		return nil, fmt.Errorf("decode base64 body: %w", err)
+		return nil, &rejection{status: http.StatusBadRequest, typ: apierror.TypeInvalidRequest,
+			msg: "The request body is marked base64 but does not decode: " + err.Error() + "."}
 	}
 	return b, nil
 }

@@ -184,6 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			abort = h.recovered(w, r, c, p)
 		}
+		c.settle(w)
 		h.usage.Record(context.WithoutCancel(r.Context()), c.record(h.pricer))
 		if abort {
 			// Headers are out: the only honest signal left is to cut the response, which the
@@ -235,7 +236,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
-	u, err := rt.UpstreamURL(m.Subpath, withoutKey(r.URL.RawQuery, key))
+	u, err := rt.UpstreamURL(route.RawSubpath(r.URL, m.Subpath), withoutKey(r.URL.RawQuery, key))
 	if err != nil {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return

@@ -22,8 +22,11 @@ var fuzzTargets = []string{
 	"http://[::1]:9000/x",
 }
 
-// FuzzJoinSubpath checks that no subpath, decoded or still percent-encoded, can move a request
-// off the target's scheme, user info, host and port, or above the target's path.
+// FuzzJoinSubpath checks that no subpath (percent-encoded as a client sends it; its decoded form
+// is tried too) can move a request off the target's scheme, user info, host and port, or above
+// the target's path, even for an upstream that decodes "%2F"; that only bad escapes and
+// backslashes are refused; and that a subpath with nothing to resolve goes upstream in the
+// client's own bytes.
 func FuzzJoinSubpath(f *testing.F) {
 	for _, s := range []string{
 		"",
@@ -71,6 +74,14 @@ func FuzzJoinSubpath(f *testing.F) {
 		"/%zz/..",
 		"/\r\n/x",
 		"/ /..",
+		"/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
+		"/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x-v1%3A0/converse",
+		"/a%2Fb/../c",
+		"/a/b%2F..%2F..%2F..%2Fc",
+		"/%2F%2Fevil.com/x",
+		"/x/100%25off",
+		"/x/100%off",
+		"/v1%3a0/%61/",
 	} {
 		f.Add(s)
 	}
@@ -104,14 +115,11 @@ func checkJoin(t *testing.T, target *url.URL, sub string) {
 	if target.String() != before {
 		t.Fatalf("JoinSubpath(%q, %q) modified the target to %q", before, sub, target.String())
 	}
-	if err != nil {
-		if !strings.Contains(sub, `\`) {
-			t.Fatalf("JoinSubpath(%q, %q): unexpected error %v (only a backslash is refused)", before, sub, err)
+	if wantErr := refused(sub); err != nil || wantErr {
+		if (err != nil) != wantErr {
+			t.Fatalf("JoinSubpath(%q, %q) = %v, %v; want an error: %v (only bad escapes and backslashes are refused)", before, sub, got, err, wantErr)
 		}
 		return
-	}
-	if strings.Contains(sub, `\`) {
-		t.Fatalf("JoinSubpath(%q, %q) = %q, want a backslash refused", before, sub, got)
 	}
 
 	wire := got.String()
@@ -127,17 +135,21 @@ func checkJoin(t *testing.T, target *url.URL, sub string) {
 		t.Fatalf("JoinSubpath(%q, %q) = %q: query %q fragment %q opaque %q, want query %q only",
 			before, sub, wire, back.RawQuery, back.Fragment, back.Opaque, target.RawQuery)
 	}
-	if back.Path != got.Path {
-		t.Fatalf("JoinSubpath(%q, %q) = %q: path %q reads back as %q", before, sub, wire, got.Path, back.Path)
+	// What goes on the wire is the encoding JoinSubpath chose (Go did not re-escape it).
+	if back.Path != got.Path || back.EscapedPath() != got.EscapedPath() || (got.RawPath != "" && got.EscapedPath() != got.RawPath) {
+		t.Fatalf("JoinSubpath(%q, %q) = %q: path %q (raw %q) reads back as %q (%q)", before, sub, wire, got.Path, got.RawPath, back.Path, back.EscapedPath())
 	}
 
 	base := strings.TrimSuffix(target.Path, "/")
 	if back.Path != base && !strings.HasPrefix(back.Path, base+"/") {
 		t.Fatalf("JoinSubpath(%q, %q) = %q: path %q is not under %q", before, sub, wire, back.Path, base)
 	}
-	if rawBase := strings.TrimSuffix(target.EscapedPath(), "/"); !strings.HasPrefix(back.EscapedPath(), rawBase) {
+	rawBase := strings.TrimSuffix(target.EscapedPath(), "/")
+	if !strings.HasPrefix(back.EscapedPath(), rawBase) {
 		t.Fatalf("JoinSubpath(%q, %q) = %q: escaped path %q does not keep the target's %q", before, sub, wire, back.EscapedPath(), rawBase)
 	}
+	// Even an upstream that decodes everything, "%2F" included, finds no dot or empty segment
+	// below the target path: nothing can climb.
 	rest := back.Path[len(base):]
 	if inner := strings.Trim(rest, "/"); inner != "" {
 		for _, seg := range strings.Split(inner, "/") {
@@ -147,21 +159,58 @@ func checkJoin(t *testing.T, target *url.URL, sub string) {
 		}
 	}
 
-	// Oracle: LiteLLM's normpath("/" + subpath), trailing "/" kept, "." and ".." gone.
-	want := path.Clean("/" + sub)
-	if want == "/" {
-		want = ""
-	}
-	if strings.HasSuffix(sub, "/") {
-		want += "/"
-	}
-	if want == "" {
-		if got.String() != before {
-			t.Fatalf("JoinSubpath(%q, %q) = %q, want the target unchanged", before, sub, wire)
+	// Oracle without encoded slashes: LiteLLM's normpath("/" + decoded subpath), trailing "/"
+	// kept, "." and ".." gone.
+	if !strings.Contains(strings.ToLower(sub), "%2f") {
+		dec, _ := url.PathUnescape(sub)
+		want := path.Clean("/" + dec)
+		if want == "/" {
+			want = ""
 		}
-		return
+		if strings.HasSuffix(sub, "/") {
+			want += "/"
+		}
+		if want == "" {
+			if got.String() != before {
+				t.Fatalf("JoinSubpath(%q, %q) = %q, want the target unchanged", before, sub, wire)
+			}
+			return
+		}
+		if rest != want {
+			t.Fatalf("JoinSubpath(%q, %q) = %q: subpath part %q, want %q", before, sub, wire, rest, want)
+		}
 	}
-	if rest != want {
-		t.Fatalf("JoinSubpath(%q, %q) = %q: subpath part %q, want %q", before, sub, wire, rest, want)
+	// Byte for byte: with nothing to resolve, the client's encoding is what goes upstream, only
+	// bytes that cannot appear in a path escaped.
+	if body := strings.TrimPrefix(sub, "/"); body != "" && nothingToResolve(body) {
+		if want := rawBase + "/" + route.EscapePathBytes(body); back.EscapedPath() != want {
+			t.Fatalf("JoinSubpath(%q, %q) = %q: escaped path %q, want the client's bytes %q", before, sub, wire, back.EscapedPath(), want)
+		}
 	}
+}
+
+// refused reports whether JoinSubpath must refuse sub: a segment that is not valid
+// percent-encoding, or one that holds a backslash, plain or encoded.
+func refused(sub string) bool {
+	for _, seg := range strings.Split(sub, "/") {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || strings.Contains(dec, `\`) {
+			return true
+		}
+	}
+	return false
+}
+
+// nothingToResolve reports whether a subpath (without its leading slash) has no empty, "." or
+// ".." segment, plain, encoded or between encoded slashes, before its optional trailing slash.
+func nothingToResolve(body string) bool {
+	for _, seg := range strings.Split(strings.TrimSuffix(body, "/"), "/") {
+		dec, _ := url.PathUnescape(seg)
+		for _, part := range strings.Split(dec, "/") {
+			if part == "" || part == "." || part == ".." {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -206,25 +206,33 @@ func (r *Route) upstreamQuery(clientRaw string) (string, error) {
 	return merged.encode(), nil
 }
 
-// JoinSubpath appends a request subpath (decoded, as in http.Request.URL.Path) to target.
-// Empty and "." segments are dropped and ".." can only climb back to the target's own path,
-// never above it; the scheme, user info, host and port are the target's. Because the input is
-// the decoded path, percent-encoded dots and slashes (%2e%2e, %2f) are resolved here too.
-// A backslash is refused: some servers treat it as a separator, which would reopen the escape.
+// JoinSubpath appends a request subpath, percent-encoded as the client sent it (see RawSubpath),
+// to target. Each segment is decoded first, so that encoded dots count: empty, "." and ".."
+// segments ("%2e%2e" included) are resolved and ".." can only climb back to the target's own
+// path, never above it. A segment kept goes out in the client's own bytes (its escapes
+// untouched, only bytes that cannot appear in a URL path escaped), so the upstream sees what the
+// client wrote. A segment holding an encoded slash stays one segment ("%2F" in a Bedrock ARN)
+// unless a part between its slashes is empty, "." or "..": an upstream that decodes "%2F" would
+// walk those, so such a segment is split and resolved like the others. The scheme, user info,
+// host and port are always the target's. A bad escape is an error, and so is a backslash (plain
+// or "%5C"): some servers treat it as a separator, which would reopen the escape.
 func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
-	segs := make([]string, 0, strings.Count(subpath, "/")+1)
-	for _, s := range strings.Split(subpath, "/") {
-		switch {
-		case s == "" || s == ".":
-		case s == "..":
-			if len(segs) > 0 {
-				segs = segs[:len(segs)-1]
-			}
-		case strings.ContainsRune(s, '\\'):
-			return nil, fmt.Errorf("path segment %q contains a backslash", s)
-		default:
-			segs = append(segs, s)
+	var segs []segment
+	for _, raw := range strings.Split(subpath, "/") {
+		dec, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, fmt.Errorf("path segment %q: %w", raw, err)
 		}
+		if strings.ContainsRune(dec, '\\') {
+			return nil, fmt.Errorf("path segment %q contains a backslash", raw)
+		}
+		if strings.Contains(dec, "/") && hasDotPart(dec) {
+			for _, part := range strings.Split(dec, "/") {
+				segs = push(segs, segment{dec: part, raw: url.PathEscape(part)})
+			}
+			continue
+		}
+		segs = push(segs, segment{dec: dec, raw: raw})
 	}
 	trailing := strings.HasSuffix(subpath, "/")
 	u := *target
@@ -236,9 +244,9 @@ func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
 	raw.WriteString(strings.TrimSuffix(target.EscapedPath(), "/"))
 	for _, s := range segs {
 		p.WriteByte('/')
-		p.WriteString(s)
+		p.WriteString(s.dec)
 		raw.WriteByte('/')
-		raw.WriteString(url.PathEscape(s))
+		raw.WriteString(EscapePathBytes(s.raw))
 	}
 	if trailing {
 		p.WriteByte('/')
@@ -246,4 +254,32 @@ func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
 	}
 	u.Path, u.RawPath = p.String(), raw.String()
 	return &u, nil
+}
+
+// segment is one path segment, decoded and as the client encoded it.
+type segment struct{ dec, raw string }
+
+// push applies one segment to the resolved list: empty and "." vanish, ".." removes the last
+// segment if there is one (never climbing above the target), anything else is appended.
+func push(segs []segment, s segment) []segment {
+	switch s.dec {
+	case "", ".":
+		return segs
+	case "..":
+		if len(segs) > 0 {
+			segs = segs[:len(segs)-1]
+		}
+		return segs
+	}
+	return append(segs, s)
+}
+
+// hasDotPart reports whether a decoded segment holding slashes has an empty, "." or ".." part.
+func hasDotPart(dec string) bool {
+	for _, part := range strings.Split(dec, "/") {
+		if part == "" || part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
 }
