@@ -1,6 +1,7 @@
 package lambdahttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,7 +50,7 @@ type proxyWriter[R any] interface {
 // an error response when the handler did not complete or the response is too large.
 func buffered[R, Out any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter func() W, final func(R) Out) Out {
 	w := newWriter()
-	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedResponse, envelope: envelopeSize(newWriter, final)}
+	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedResponse, envelope: envelopeSize(newWriter, final), req: r}
 	failed := a.serveBuffered(cw, r)
 	if failed == nil && !cw.wrote {
 		cw.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
@@ -102,11 +103,14 @@ func envelopeSize[R, Out any, W proxyWriter[R]](newWriter func() W, final func(R
 
 // serveBuffered runs the handler into w. If it did not complete, what w holds must not reach the
 // caller, and serveBuffered returns the error response to send instead: a 502 when the handler
-// aborted (an upstream died mid-body), a 500 for any other panic.
+// aborted (an upstream died mid-body), a 504 when it aborted at the function's deadline, a 500
+// for any other panic.
 func (a *Adapter) serveBuffered(w http.ResponseWriter, r *http.Request) (failed func(http.ResponseWriter)) {
 	defer func() {
 		switch p := recover(); {
 		case p == nil:
+		case p == http.ErrAbortHandler && functionTimedOut(r):
+			failed = writeAbortedInTime
 		case p == http.ErrAbortHandler:
 			failed = writeAborted
 		default:
@@ -135,6 +139,7 @@ type cappedWriter struct {
 	body        jsonSize
 	head        int // the envelope's size at the first write, for the running check
 	over, wrote bool
+	req         *http.Request // whose context says why an abort happened
 }
 
 func (c *cappedWriter) WriteHeader(status int) {
@@ -171,9 +176,15 @@ func (c *cappedWriter) tooLarge() bool {
 
 // ReplacedResponse tells the proxy, when it builds the usage record, that the caller gets a 502
 // instead of the response it wrote (see proxy.ResponseReplacer).
-func (c *cappedWriter) ReplacedResponse() (status int, errClass string, replaced bool) {
-	if c.wrote && c.tooLarge() {
+// An abort is answered whole (writeAborted, writeAbortedInTime): the record keeps its class.
+func (c *cappedWriter) ReplacedResponse(aborted bool) (status int, errClass string, replaced bool) {
+	switch {
+	case c.wrote && c.tooLarge():
 		return http.StatusBadGateway, "response_too_large", true
+	case aborted && functionTimedOut(c.req):
+		return http.StatusGatewayTimeout, "", true
+	case aborted:
+		return http.StatusBadGateway, "", true
 	}
 	return 0, "", false
 }
@@ -183,6 +194,16 @@ func (c *cappedWriter) Flush() {}
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (c *cappedWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func writeAbortedInTime(w http.ResponseWriter) {
+	apierror.Write(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
+		"The gateway function ran out of time before the upstream response ended; a buffered integration cannot return part of it.")
+}
+
+// functionTimedOut reports whether r was stopped for the function's deadline (requestContext).
+func functionTimedOut(r *http.Request) bool {
+	return errors.Is(context.Cause(r.Context()), proxy.ErrFunctionTimeout)
+}
 
 func writeAborted(w http.ResponseWriter) {
 	apierror.Write(w, http.StatusBadGateway, apierror.TypeUpstream,

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/passthru/gateway/shared/apierror"
-	"github.com/passthru/gateway/shared/proxy"
 )
 
 // streamV1 answers a REST API integration in STREAM mode.
@@ -115,7 +114,7 @@ func (b *timeoutBody) Close() error {
 
 func abortError(p any, r *http.Request) error {
 	switch {
-	case p == http.ErrAbortHandler && errors.Is(context.Cause(r.Context()), proxy.ErrFunctionTimeout):
+	case p == http.ErrAbortHandler && functionTimedOut(r):
 		return errors.New("response aborted: the function's time limit was reached")
 	case p == http.ErrAbortHandler:
 		return errors.New("response aborted: the upstream stream ended early")

@@ -184,7 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			abort = h.recovered(w, r, c, p)
 		}
-		c.settle(w)
+		c.settle(w, abort)
 		h.usage.Record(context.WithoutCancel(r.Context()), c.record(h.pricer))
 		if abort {
 			// Headers are out: the only honest signal left is to cut the response, which the

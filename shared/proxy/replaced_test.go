@@ -32,7 +32,7 @@ func (w *refusing) Write(p []byte) (int, error) {
 	return w.ResponseRecorder.Write(p)
 }
 
-func (w *refusing) ReplacedResponse() (int, string, bool) {
+func (w *refusing) ReplacedResponse(bool) (int, string, bool) {
 	return http.StatusBadGateway, "response_too_large", w.over
 }
 
