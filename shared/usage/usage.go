@@ -62,8 +62,9 @@ type Record struct {
 	// KeyMetadata is the virtual key's metadata (owner, cost center, ...), as stored with it.
 	KeyMetadata map[string]string `json:"key_metadata,omitempty"`
 	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret, routes,
-	// upstream_connect, upstream_timeout, upstream_reset, upstream_status, client_disconnect,
-	// internal.
+	// rate_limit, rate_limit_unavailable, upstream_connect, upstream_timeout, upstream_reset,
+	// upstream_status, client_disconnect, function_timeout (the Lambda deadline came first),
+	// response_too_large (too large for a buffered Lambda response), internal.
 	ErrorClass string `json:"error_class,omitempty"`
 	// Partial is true when the client or the upstream ended the response early.
 	Partial bool `json:"partial"`
