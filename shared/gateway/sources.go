@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/passthru/gateway/shared/awssecrets"
 	"github.com/passthru/gateway/shared/config"
@@ -57,7 +56,7 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 	awsCfg := o.AWS
 	loadAWS := func() (aws.Config, error) { // once, and only when an AWS source is used
 		if awsCfg == nil {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			cfg, err := LoadAWS(ctx, log)
 			if err != nil {
 				return cfg, fmt.Errorf("AWS configuration: %w", err)
 			}
