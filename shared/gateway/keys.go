@@ -61,7 +61,7 @@ func (s *Sources) rateLimiter(o SourceOptions, loadAWS func() (aws.Config, error
 		if err != nil {
 			return err
 		}
-		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable)
+		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable, ratelimit.WithTimeout(o.RateLimitTimeout))
 	}
 	s.Limiter, s.FailOpen = limiter{l}, o.RateLimitFailOpen
 	return nil

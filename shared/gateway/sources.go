@@ -44,6 +44,8 @@ type SourceOptions struct {
 	// RateLimitTable is the DynamoDB table of per-minute counters (empty: counted in memory).
 	RateLimitTable    string
 	RateLimitFailOpen bool
+	// RateLimitTimeout bounds each counter update, retries included (0: ratelimit.DefaultTimeout).
+	RateLimitTimeout time.Duration
 	// AWS, when set, is the SDK configuration for every AWS source instead of the standard
 	// chain (tests point it at moto with their own HTTP client).
 	AWS *aws.Config
