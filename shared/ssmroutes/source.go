@@ -34,9 +34,9 @@ var ErrNoRoutes = errors.New("no route table loaded yet")
 // keeps serving and one error is logged per incident and per bad parameter version. Only the
 // first load, with nothing to serve yet, is waited for (bounded by the timeout).
 type Source struct {
-	api    API
-	prefix string
-	ttl    time.Duration
+	api     API
+	prefix  string
+	ttl     time.Duration
 	log     *slog.Logger
 	now     func() time.Time
 	timeout time.Duration
