@@ -187,6 +187,11 @@ func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile routes under %s: %w", s.prefix, err)
 	}
+	for _, r := range snap.Rejected {
+		if !r.Conflict && r.Path != "" {
+			table.AddInvalid(r.Path, r.Subpath) // its requests are told why they get a 404
+		}
+	}
 	return &loaded{snap: snap, table: table, at: s.now()}, nil
 }
 
