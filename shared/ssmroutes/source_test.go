@@ -283,6 +283,9 @@ func TestSourceInvalidParameterLoggedOncePerVersion(t *testing.T) {
 	if targetOf(tbl, "/a") == "" || targetOf(tbl, "/c") != "" {
 		t.Errorf("/a → %q, /c → %q; want /a served, /c not", targetOf(tbl, "/a"), targetOf(tbl, "/c"))
 	}
+	if m := tbl.Lookup("GET", "/c"); !m.Invalid || tbl.Lookup("GET", "/d").Invalid {
+		t.Errorf("/c: %+v, want it reported invalid (and /d not)", m)
+	}
 	reload(3)
 	rejectedC1 := `level=ERROR msg="route rejected: its spec is invalid, the other routes are served" parameter=/gw/routes/c version=1 reason="pass_through_endpoints[0] (/c): target: is required"`
 	checkLines(t, s.logs, rejectedC1, loadedAB)
