@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/passthru/gateway/shared/keys"
@@ -28,7 +27,7 @@ func keysCommand(ctx context.Context, fs *flag.FlagSet, args []string, npos int)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
 	}
@@ -47,7 +46,7 @@ func keysInit(ctx context.Context, args []string, stdout io.Writer) error {
 	if *table == "" {
 		return fmt.Errorf("%w: --table is required (or set GATEWAY_KEYS_TABLE; the stack output KeysTableName)", errUsage)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return fmt.Errorf("AWS configuration: %w", err)
 	}

@@ -36,7 +36,9 @@ const (
 //     lists AWS_LAMBDA_FUNCTION_NAME and AWS_ACCESS_KEY_ID/AWS_SESSION_TOKEN among the reserved
 //     variables). AWS_EC2_METADATA_DISABLED=true turns it off anywhere (the SDK reads it itself);
 //   - at most 3 attempts per call with backoff capped at 200 ms and a 1 s connect timeout.
-func LoadAWS(ctx context.Context, log *slog.Logger) (aws.Config, error) {
+//
+// extra options apply last (a CLI that can wait out throttling restores the SDK's retryer).
+func LoadAWS(ctx context.Context, log *slog.Logger, extra ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithLogger(SDKLogger(log)),
 		awsconfig.WithRetryer(func() aws.Retryer {
@@ -51,7 +53,7 @@ func LoadAWS(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
 		opts = append(opts, awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
-	return awsconfig.LoadDefaultConfig(ctx, opts...) // callers say what the configuration was for
+	return awsconfig.LoadDefaultConfig(ctx, append(opts, extra...)...) // callers say what it was for
 }
 
 // SDKLogger routes the AWS SDK's log lines to log: WARN as warnings, DEBUG as debug lines,
