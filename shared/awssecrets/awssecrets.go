@@ -78,9 +78,15 @@ type Resolver struct {
 type entry struct {
 	value   string
 	missing bool
+	err     error // a read of a secret with nothing cached timed out (remembered for coldRetry)
 	fetched time.Time
 	expires time.Time
 }
+
+// coldRetry is how long a timed-out read of a secret with nothing cached is remembered: the
+// route's other secrets, and the requests right behind, fail at once instead of each waiting out
+// the timeout again.
+const coldRetry = time.Second
 
 // Option configures a Resolver.
 type Option func(*Resolver)
@@ -132,6 +138,9 @@ func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
 	case fresh:
 		if e.missing {
 			return "", &secrets.NotFoundError{Name: id}
+		}
+		if e.err != nil {
+			return "", e.err
 		}
 		return e.value, nil
 	case stale:
@@ -188,7 +197,7 @@ func (r *Resolver) lookup(id string) (entry, freshness) {
 		return e, absent
 	case now.Before(e.expires):
 		return e, fresh
-	case !e.missing && now.Sub(e.fetched) < r.ttl+maxStale:
+	case !e.missing && e.err == nil && now.Sub(e.fetched) < r.ttl+maxStale:
 		return e, stale
 	}
 	return e, absent
@@ -204,7 +213,9 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 		r.store(id, entry{missing: true}, retryAfter)
 		return "", &secrets.NotFoundError{Name: id}
 	case err != nil:
-		return "", fmt.Errorf("read secret %q: %w", id, err)
+		err = fmt.Errorf("read secret %q: %w", id, err)
+		r.timedOut(err, id)
+		return "", err
 	}
 	if out.SecretString == nil || *out.SecretString == "" {
 		// An empty (or binary-only) secret would go upstream as an empty credential.
@@ -222,6 +233,20 @@ func (r *Resolver) store(id string, e entry, ttl time.Duration) {
 	r.mu.Lock()
 	r.cache[id] = e
 	r.mu.Unlock()
+}
+
+// timedOut remembers err for coldRetry for each of ids that has nothing usable cached, when err
+// is a timeout: Secrets Manager hangs, and asking again right away would only wait again. Other
+// errors are not remembered (a batch refused for want of permission leaves single reads to try).
+func (r *Resolver) timedOut(err error, ids ...string) {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	for _, id := range ids {
+		if _, state := r.lookup(id); state == absent {
+			r.store(id, entry{err: err}, coldRetry)
+		}
+	}
 }
 
 // refresh reads the stale secrets ids again in the background, skipping those a refresh is
@@ -345,6 +370,7 @@ func (r *Resolver) partition(refs []string) (cold, old []string) {
 func (r *Resolver) batch(ctx context.Context, ids []string) []string {
 	out, err := r.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
 	if err != nil {
+		r.timedOut(fmt.Errorf("read secrets %q: %w", ids, err), ids...)
 		return ids
 	}
 	var left []string

@@ -348,6 +348,39 @@ func TestHangingRefreshDoesNotHoldRequests(t *testing.T) {
 	}
 }
 
+// With nothing cached and Secrets Manager hanging, a route's request waits out one timeout, not
+// one per secret: the batch's timeout is remembered for a second, so the single reads after it
+// fail at once, with an error that names the secrets and no value.
+func TestColdHangCostsOneTimeout(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	f.gate = make(chan struct{}) // never released
+	r := newResolver(f, clock, awssecrets.WithTimeout(100*time.Millisecond))
+	refs := []string{"PLAIN", "JSON:api_key", "OTHER"}
+	start := time.Now()
+	r.Prefetch(ctx, refs)
+	for _, ref := range refs {
+		_, err := r.Resolve(ctx, ref)
+		if want := `read secrets ["gw/PLAIN" "gw/JSON" "gw/OTHER"]: context deadline exceeded`; err == nil || err.Error() != want {
+			t.Errorf("Resolve(%s) = %v, want %q", ref, err, want)
+		}
+	}
+	if took := time.Since(start); took < 100*time.Millisecond || took > 2*time.Second { // generous bounds
+		t.Errorf("a cold route during a hang took %v, want about one 100 ms timeout", took)
+	}
+	if gets := f.getCalls(); len(gets) != 0 {
+		t.Errorf("GetSecretValue calls %q after the batch timed out, want none", gets)
+	}
+	// A second later the secrets are asked for again.
+	clock.Advance(time.Second)
+	f.mu.Lock()
+	f.gate = nil
+	f.mu.Unlock()
+	if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
+		t.Errorf("after a second: %q, %v", got, err)
+	}
+}
+
 // A refresh frozen with the sandbox (it resumes long after its deadline) is not an outage:
 // nothing is logged and the next request refreshes again.
 func TestFrozenRefreshIsHarmless(t *testing.T) {

@@ -74,7 +74,9 @@ func (f *fakeSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecre
 		}
 	}
 	if gate != nil {
-		entered <- struct{}{}
+		if entered != nil {
+			entered <- struct{}{}
+		}
 		select { // a hanging Secrets Manager: the call ends only with its context
 		case <-gate:
 		case <-ctx.Done():
@@ -93,10 +95,20 @@ func (f *fakeSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecre
 	return &secretsmanager.GetSecretValueOutput{Name: aws.String(id), SecretString: aws.String(v), VersionStages: []string{"AWSCURRENT"}}, nil
 }
 
-func (f *fakeSM) BatchGetSecretValue(_ context.Context, in *secretsmanager.BatchGetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+func (f *fakeSM) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+	f.mu.Lock()
+	f.batches = append(f.batches, slices.Clone(in.SecretIdList))
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil { // a hanging Secrets Manager: the call ends only with its context
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.batches = append(f.batches, slices.Clone(in.SecretIdList))
 	if f.batchErr != nil {
 		return nil, f.batchErr
 	}
