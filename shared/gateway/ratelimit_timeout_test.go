@@ -102,3 +102,52 @@ func TestRateLimitTableHanging(t *testing.T) {
 		t.Errorf("upstream got %d requests, want 2 (the fail-open ones)", hits.Load())
 	}
 }
+
+// TestColdReadsOfAHangingAWSAreBounded: with nothing cached and every AWS endpoint accepting
+// connections and never answering, startup and the first request each end after about
+// GATEWAY_AWS_TIMEOUT with the outage's answer, instead of waiting as long as the caller does.
+func TestColdReadsOfAHangingAWSAreBounded(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	var hits atomic.Int64
+	up := upstreamCounter(t, &hits)
+	routes := "general_settings:\n  master_key: " + masterKey + "\n  pass_through_endpoints:\n" +
+		"    - {path: /v1/rerank, target: \"" + up + "/v1/rerank\", headers: {Authorization: \"Bearer os.environ/COHERE_API_KEY\"}}\n"
+	for _, c := range []struct {
+		name string
+		opts gateway.SourceOptions
+		key  string
+		body string
+	}{
+		{"routes in SSM", gateway.SourceOptions{RoutesPrefix: "/gw", Secrets: "inline", SecretsInline: "{}"}, masterKey,
+			`{"error":{"message":"The gateway's route table is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
+		{"provider key in Secrets Manager", gateway.SourceOptions{ConfigYAML: routes, Secrets: "secretsmanager", MissingSecrets: gateway.WarnOnMissingSecrets}, masterKey,
+			`{"error":{"message":"The provider credential for this route is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
+		{"virtual key in DynamoDB", gateway.SourceOptions{ConfigYAML: routes, Secrets: "inline", SecretsInline: `{"COHERE_API_KEY":"co-1"}`, KeysTable: "keys"}, "sk-gw-cold-1",
+			`{"error":{"message":"Key verification is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.AWS, c.opts.AWSTimeout = silentAWS(t), timeout
+			start := time.Now()
+			src, err := gateway.OpenSources(bounded(t), c.opts, quiet) // 30 s: fails rather than hangs
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took > timeout+3*time.Second { // generous: a shared machine
+				t.Errorf("startup took %v, want about %v", took, timeout)
+			}
+			srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 16)}, quiet, false))
+			defer srv.Close()
+			start = time.Now()
+			status, body, _ := callHeader(t, &httptest.Server{URL: srv.URL}, "/v1/rerank", map[string]string{"Authorization": "Bearer " + c.key})
+			if took := time.Since(start); took > timeout+3*time.Second {
+				t.Errorf("the first request took %v, want about %v", took, timeout)
+			}
+			if status != 503 || body != c.body {
+				t.Errorf("%d %s, want 503 %s", status, body, c.body)
+			}
+		})
+	}
+	if hits.Load() != 0 {
+		t.Errorf("upstream got %d requests, want none", hits.Load())
+	}
+}
