@@ -253,7 +253,8 @@ func (r *Resolver) timedOut(err error, ids ...string) {
 // already reading: the request that noticed them is served their last values at once. The
 // refresh is bounded by the timeout. If it fails, the last values keep serving and Secrets
 // Manager is asked again after retryAfter (not on every request); the outage is logged once.
-// Lambda may freeze the sandbox during a refresh: on thaw its deadline has passed and it fails
+// Lambda may freeze the sandbox during a refresh (between invocations:
+// https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): on thaw its deadline has passed and it fails
 // at once, which is not an outage: nothing is logged and the next request refreshes again.
 func (r *Resolver) refresh(ctx context.Context, ids []string) {
 	r.mu.Lock()

@@ -206,7 +206,7 @@ func (v *Verifier) ttl(e entry) time.Duration {
 // refresh reads a stale key again in the background, unless a read of it is in flight. The read
 // is bounded by the timeout. If it fails, the cached answer keeps serving and the store is asked
 // again after retryAfter (never past the grace); the outage is logged once. Lambda may freeze
-// the sandbox during the read: on thaw its deadline has passed and it fails at once, which is
+// the sandbox during the read (between invocations: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): on thaw its deadline has passed and it fails at once, which is
 // not an outage: nothing is logged and the next request reads again.
 func (v *Verifier) refresh(ctx context.Context, digest [sha256.Size]byte) {
 	v.mu.Lock()

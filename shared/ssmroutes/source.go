@@ -117,7 +117,8 @@ func (s *Source) Table(ctx context.Context) (*route.Table, error) {
 
 // refresh reloads the table in the background unless a reload is already in flight. The reload
 // has its own deadline (not the request's: it outlives it). Lambda may freeze the sandbox while
-// it runs; on thaw its deadline has passed and the call fails at once: such a failure is not an
+// it runs ("Lambda freezes the execution environment when the runtime and each extension have
+// completed", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html); on thaw its deadline has passed and the call fails at once: such a failure is not an
 // SSM outage (nothing is logged, the table is not marked fresh) and the next request retries.
 func (s *Source) refresh(ctx context.Context, cur *loaded) {
 	if !s.mu.TryLock() {
