@@ -64,6 +64,12 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	if s.usage.FlushTimeout, err = duration(getenv, "GATEWAY_USAGE_FLUSH_TIMEOUT"); err != nil {
 		return s, err
 	}
+	if s.sources.RateLimitTimeout, err = duration(getenv, "GATEWAY_RATELIMIT_TIMEOUT"); err != nil {
+		return s, err
+	}
+	if s.sources.AWSTimeout, err = duration(getenv, "GATEWAY_AWS_TIMEOUT"); err != nil {
+		return s, err
+	}
 	if v := getenv("GATEWAY_RATELIMIT_FAIL_OPEN"); v != "" {
 		if s.sources.RateLimitFailOpen, err = strconv.ParseBool(v); err != nil {
 			return s, fmt.Errorf("GATEWAY_RATELIMIT_FAIL_OPEN: %q is not true or false", v)

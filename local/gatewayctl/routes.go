@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/passthru/gateway/shared/config"
@@ -42,7 +41,7 @@ func validate(fs *flag.FlagSet) action {
 }
 
 func ssmClient(ctx context.Context) (*ssm.Client, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}

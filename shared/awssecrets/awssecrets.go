@@ -1,14 +1,23 @@
 // Package awssecrets resolves os.environ/ references from AWS Secrets Manager, with an
 // in-process cache: a secret is fetched once per TTL, a route's secrets in one batch call, and
 // a secret can be dropped from the cache when the upstream rejects it (rotation).
+//
+// The cache is stale-while-revalidate: after its TTL a secret is still served at once while one
+// background refresh per secret reads it again, so no request waits for Secrets Manager unless
+// nothing usable is cached (first use, a missing secret, an invalidated one, or a value past
+// its grace of an hour while Secrets Manager cannot be read). Those waits and the background
+// refreshes are bounded by a timeout, SDK retries included.
 package awssecrets
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,8 +46,8 @@ const maxStale = time.Hour
 // that is simply wrong must not turn every request into a Secrets Manager call.
 const invalidateEvery = 10 * time.Second
 
-// callTimeout bounds one Secrets Manager call made on behalf of waiting requests.
-const callTimeout = 5 * time.Second
+// DefaultTimeout bounds one fetch (a batch, or a secret read on its own), retries included.
+const DefaultTimeout = 3 * time.Second
 
 // API is the part of the Secrets Manager client the resolver uses.
 type API interface {
@@ -50,24 +59,34 @@ type API interface {
 // field with the second form). It is safe for concurrent use; concurrent misses for one secret
 // make one call.
 type Resolver struct {
-	api    API
-	prefix string
-	ttl    time.Duration
-	now    func() time.Time
+	api     API
+	prefix  string
+	ttl     time.Duration
+	timeout time.Duration
+	now     func() time.Time
+	log     *slog.Logger
 
 	mu          sync.Mutex
-	batchMu     sync.Mutex           // one batch call at a time
 	cache       map[string]entry     // by secret id
 	invalidated map[string]time.Time // when a secret was last dropped after a 401/403
-	calls       singleflight.Group
+	refreshing  map[string]bool      // secrets with a background refresh in flight
+	calls       singleflight.Group   // waited-for fetches, by secret id or batch of ids
+	background  sync.WaitGroup       // background refreshes in flight
+	failing     atomic.Bool          // a refresh failed and none succeeded since (logged once)
 }
 
 type entry struct {
 	value   string
 	missing bool
+	err     error // a read of a secret with nothing cached timed out (remembered for coldRetry)
 	fetched time.Time
 	expires time.Time
 }
+
+// coldRetry is how long a timed-out read of a secret with nothing cached is remembered: the
+// route's other secrets, and the requests right behind, fail at once instead of each waiting out
+// the timeout again.
+const coldRetry = time.Second
 
 // Option configures a Resolver.
 type Option func(*Resolver)
@@ -78,12 +97,25 @@ func WithPrefix(p string) Option { return func(r *Resolver) { r.prefix = p } }
 // WithTTL sets how long fetched secrets are cached (default 5 min).
 func WithTTL(d time.Duration) Option { return func(r *Resolver) { r.ttl = d } }
 
+// WithTimeout bounds each fetch, retries included (default 3 s; ignored if <= 0).
+func WithTimeout(d time.Duration) Option {
+	return func(r *Resolver) {
+		if d > 0 {
+			r.timeout = d
+		}
+	}
+}
+
+// WithLogger sets where the start and end of a Secrets Manager outage are logged (never a value).
+func WithLogger(l *slog.Logger) Option { return func(r *Resolver) { r.log = l } }
+
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Resolver) { r.now = now } }
 
 // New returns a resolver reading from api.
 func New(api API, opts ...Option) *Resolver {
-	r := &Resolver{api: api, ttl: DefaultTTL, now: time.Now, cache: map[string]entry{}, invalidated: map[string]time.Time{}}
+	r := &Resolver{api: api, ttl: DefaultTTL, timeout: DefaultTimeout, now: time.Now, log: slog.Default(),
+		cache: map[string]entry{}, invalidated: map[string]time.Time{}, refreshing: map[string]bool{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -102,20 +134,23 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (string, error) {
 
 func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
 	id := r.prefix + name
-	if e, ok := r.cached(id); ok {
+	switch e, state := r.lookup(id); state {
+	case fresh:
 		if e.missing {
 			return "", &secrets.NotFoundError{Name: id}
 		}
+		if e.err != nil {
+			return "", e.err
+		}
+		return e.value, nil
+	case stale:
+		r.refresh(ctx, []string{id})
 		return e.value, nil
 	}
-	v, err, _ := r.calls.Do(id, func() (any, error) {
-		if e, ok := r.cached(id); ok && !e.missing { // fetched by a call that just finished
+	v, err := r.wait(ctx, id, func(ctx context.Context) (any, error) {
+		if e, state := r.lookup(id); state == fresh && !e.missing { // fetched by a call that just finished
 			return e.value, nil
 		}
-		// The call serves every request waiting on it: one of them going away must not fail
-		// the others.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
-		defer cancel()
 		return r.fetch(ctx, id)
 	})
 	if err != nil {
@@ -124,14 +159,52 @@ func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
 	return v.(string), nil
 }
 
-// cached returns a fresh cache entry.
-func (r *Resolver) cached(id string) (entry, bool) {
+// wait runs fn once for every concurrent caller with the same key, bounded by the timeout and
+// detached from the caller's cancellation (the call serves every caller waiting on it: one of
+// them going away must not fail the others). Each caller waits at most until its own context
+// ends.
+func (r *Resolver) wait(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+	ch := r.calls.DoChan(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+		defer cancel()
+		return fn(ctx)
+	})
+	select {
+	case res := <-ch:
+		return res.Val, res.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read secret %q: %w", key, ctx.Err())
+	}
+}
+
+// freshness is what a cache entry can do for a request.
+type freshness int
+
+const (
+	absent freshness = iota // nothing usable: the request waits for a fetch
+	fresh                   // within its TTL
+	stale                   // past its TTL but within the grace: served while it is refreshed
+)
+
+// lookup returns the cache entry for id and what it is good for now.
+func (r *Resolver) lookup(id string) (entry, freshness) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.cache[id]
-	return e, ok && r.now().Before(e.expires)
+	now := r.now()
+	switch {
+	case !ok:
+		return e, absent
+	case now.Before(e.expires):
+		return e, fresh
+	case !e.missing && e.err == nil && now.Sub(e.fetched) < r.ttl+maxStale:
+		return e, stale
+	}
+	return e, absent
 }
 
+// fetch reads one secret and caches the outcome: its value, or that it is missing. Other errors
+// are returned and leave the cache as it was.
 func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 	out, err := r.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	var nf *types.ResourceNotFoundException
@@ -140,14 +213,9 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 		r.store(id, entry{missing: true}, retryAfter)
 		return "", &secrets.NotFoundError{Name: id}
 	case err != nil:
-		if e, ok := r.stale(id); ok && r.now().Sub(e.fetched) < r.ttl+maxStale {
-			// Secrets Manager is down: the last value beats an outage for a while, and is
-			// served some seconds before asking again rather than on every request.
-			e.expires = r.now().Add(retryAfter)
-			r.put(id, e)
-			return e.value, nil
-		}
-		return "", fmt.Errorf("read secret %q: %w", id, err)
+		err = fmt.Errorf("read secret %q: %w", id, err)
+		r.timedOut(err, id)
+		return "", err
 	}
 	if out.SecretString == nil || *out.SecretString == "" {
 		// An empty (or binary-only) secret would go upstream as an empty credential.
@@ -162,63 +230,151 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 func (r *Resolver) store(id string, e entry, ttl time.Duration) {
 	e.fetched = r.now()
 	e.expires = e.fetched.Add(ttl)
-	r.put(id, e)
-}
-
-func (r *Resolver) put(id string, e entry) {
 	r.mu.Lock()
 	r.cache[id] = e
 	r.mu.Unlock()
 }
 
-func (r *Resolver) stale(id string) (entry, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.cache[id]
-	return e, ok && !e.missing
-}
-
-// Prefetch loads the secrets behind refs that are not cached, 20 per BatchGetSecretValue call,
-// so a route's credentials cost one round trip, not one per header. Batches run one at a time
-// and look at the cache again first, so concurrent requests for the same secrets make one call.
-// Errors are left for Resolve to report per secret.
-func (r *Resolver) Prefetch(ctx context.Context, refs []string) {
-	if len(r.staleIDs(refs)) == 0 {
-		return // the warm path: no lock, no allocation beyond the ids
-	}
-	r.batchMu.Lock()
-	defer r.batchMu.Unlock()
-	ids := r.staleIDs(refs) // what the batch that held the lock did not fetch
-	if len(ids) == 0 {
+// timedOut remembers err for coldRetry for each of ids that has nothing usable cached, when err
+// is a timeout: Secrets Manager hangs, and asking again right away would only wait again. Other
+// errors are not remembered (a batch refused for want of permission leaves single reads to try).
+func (r *Resolver) timedOut(err error, ids ...string) {
+	if !errors.Is(err, context.DeadlineExceeded) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
-	defer cancel()
-	for len(ids) > 0 {
-		n := min(batchLimit, len(ids))
-		r.batch(ctx, ids[:n])
-		ids = ids[n:]
-	}
-}
-
-// staleIDs lists the secret ids behind refs that are not freshly cached.
-func (r *Resolver) staleIDs(refs []string) []string {
-	var ids []string // nil on the warm path: it allocates nothing
-	for _, ref := range refs {
-		name, _ := secrets.SplitRef(ref)
-		id := r.prefix + name
-		if _, fresh := r.cached(id); !fresh && !slices.Contains(ids, id) {
-			ids = append(ids, id)
+	for _, id := range ids {
+		if _, state := r.lookup(id); state == absent {
+			r.store(id, entry{err: err}, coldRetry)
 		}
 	}
-	return ids
 }
 
-func (r *Resolver) batch(ctx context.Context, ids []string) {
+// refresh reads the stale secrets ids again in the background, skipping those a refresh is
+// already reading: the request that noticed them is served their last values at once. The
+// refresh is bounded by the timeout. If it fails, the last values keep serving and Secrets
+// Manager is asked again after retryAfter (not on every request); the outage is logged once.
+// Lambda may freeze the sandbox during a refresh (between invocations:
+// https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): on thaw its deadline has passed and it fails
+// at once, which is not an outage: nothing is logged and the next request refreshes again.
+func (r *Resolver) refresh(ctx context.Context, ids []string) {
+	r.mu.Lock()
+	var todo []string
+	for _, id := range ids {
+		if !r.refreshing[id] {
+			r.refreshing[id] = true
+			todo = append(todo, id)
+		}
+	}
+	r.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	r.background.Add(1)
+	go func() {
+		defer r.background.Done()
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+		defer cancel()
+		err := r.load(ctx, todo)
+		frozen := err != nil && time.Since(start) > 2*r.timeout
+		r.mu.Lock()
+		for _, id := range todo {
+			delete(r.refreshing, id)
+			if e, ok := r.cache[id]; ok && err != nil && !frozen && !r.now().Before(e.expires) {
+				// Served as is until then, but never past the grace.
+				e.expires = r.now().Add(retryAfter)
+				if grace := e.fetched.Add(r.ttl + maxStale); grace.Before(e.expires) {
+					e.expires = grace
+				}
+				r.cache[id] = e
+			}
+		}
+		r.mu.Unlock()
+		r.outcome(err, frozen)
+	}()
+}
+
+// outcome logs the first failed refresh of an outage and the first success after it.
+func (r *Resolver) outcome(err error, frozen bool) {
+	switch {
+	case frozen:
+	case err != nil && r.failing.CompareAndSwap(false, true):
+		r.log.Error("cannot refresh secrets: serving the cached values", "error", err)
+	case err == nil && r.failing.CompareAndSwap(true, false):
+		r.log.Info("secrets refreshed after an outage")
+	}
+}
+
+// load reads ids: in batches of 20, then one by one those a batch did not settle (a failed batch
+// call, a per-secret error other than not found); a single secret with GetSecretValue. It
+// returns the first error that left a secret unread.
+func (r *Resolver) load(ctx context.Context, ids []string) error {
+	var left []string
+	for len(ids) > 1 {
+		n := min(batchLimit, len(ids))
+		left = append(left, r.batch(ctx, ids[:n])...)
+		ids = ids[n:]
+	}
+	left = append(left, ids...) // a lone secret
+	var first error
+	for _, id := range left {
+		var nf *secrets.NotFoundError
+		if _, err := r.fetch(ctx, id); err != nil && !errors.As(err, &nf) && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Prefetch loads the secrets behind refs, 20 per BatchGetSecretValue call, so a route's
+// credentials cost one round trip, not one per header. Stale ones are refreshed in the
+// background; the request waits only for those with nothing usable cached, and concurrent
+// requests for the same secrets share one call. Errors are left for Resolve to report per secret.
+func (r *Resolver) Prefetch(ctx context.Context, refs []string) {
+	cold, old := r.partition(refs)
+	if len(old) > 0 {
+		r.refresh(ctx, old)
+	}
+	if len(cold) == 0 {
+		return // the warm path: no lock held, no allocation beyond the ids
+	}
+	_, _ = r.wait(ctx, "batch:"+strings.Join(cold, ","), func(ctx context.Context) (any, error) {
+		cold, _ := r.partition(refs) // what a batch that just finished did not fetch
+		for len(cold) > 0 {
+			n := min(batchLimit, len(cold))
+			r.batch(ctx, cold[:n]) // what it leaves unread, Resolve reads one by one
+			cold = cold[n:]
+		}
+		return nil, nil
+	})
+}
+
+// partition lists the secret ids behind refs that have nothing usable cached (cold) and those
+// that are stale, each once.
+func (r *Resolver) partition(refs []string) (cold, old []string) {
+	for _, ref := range refs { // nil slices on the warm path: it allocates nothing
+		name, _ := secrets.SplitRef(ref)
+		id := r.prefix + name
+		switch _, state := r.lookup(id); {
+		case state == absent && !slices.Contains(cold, id):
+			cold = append(cold, id)
+		case state == stale && !slices.Contains(old, id):
+			old = append(old, id)
+		}
+	}
+	return cold, old
+}
+
+// batch reads up to 20 secrets in one call and caches what it learns. It returns the ids it
+// could not settle: all of them when the call fails, else those with an error other than not
+// found.
+func (r *Resolver) batch(ctx context.Context, ids []string) []string {
 	out, err := r.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
 	if err != nil {
-		return // Resolve fetches them one by one and reports
+		r.timedOut(fmt.Errorf("read secrets %q: %w", ids, err), ids...)
+		return ids
 	}
+	var left []string
 	for _, v := range out.SecretValues {
 		if v.SecretString != nil && *v.SecretString != "" {
 			r.store(aws.ToString(v.Name), entry{value: aws.ToString(v.SecretString)}, r.ttl)
@@ -227,8 +383,11 @@ func (r *Resolver) batch(ctx context.Context, ids []string) {
 	for _, e := range out.Errors {
 		if aws.ToString(e.ErrorCode) == "ResourceNotFoundException" {
 			r.store(aws.ToString(e.SecretId), entry{missing: true}, retryAfter)
+		} else {
+			left = append(left, aws.ToString(e.SecretId))
 		}
 	}
+	return left
 }
 
 // Invalidate drops the secrets behind refs from the cache, so their next use fetches them

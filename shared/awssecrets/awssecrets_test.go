@@ -1,9 +1,11 @@
 package awssecrets_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -141,8 +143,14 @@ func TestResolveCachesForTTL(t *testing.T) {
 				t.Errorf("within the TTL: %q, want the cached value", got)
 			}
 			clock.Advance(time.Nanosecond)
+			// Stale-while-revalidate: the request after the TTL gets the cached value at once
+			// and starts the refresh; the requests after it get the new value.
+			if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "k-s3cr3t-123" {
+				t.Errorf("after the TTL: %q, want the cached value while it is refreshed", got)
+			}
+			r.WaitRefresh()
 			if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "rotated" {
-				t.Errorf("after the TTL: %q, want the new value", got)
+				t.Errorf("after the refresh: %q, want the new value", got)
 			}
 			if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "rotated" {
 				t.Errorf("fresh again: %q", got)
@@ -228,29 +236,180 @@ func TestInvalidateMissing(t *testing.T) {
 	}
 }
 
-// When Secrets Manager fails after a good fetch, the last value keeps working.
+// When Secrets Manager fails after a good fetch, the last value keeps working: no request waits
+// for a refresh, a failed refresh is retried 10 s later (not on every request), the outage and
+// its end are logged once, and the value is served for at most an hour past its TTL.
 func TestStaleOnError(t *testing.T) {
 	ctx := context.Background()
 	f, clock := newFakeSM(fixture()), newClock()
-	r := newResolver(f, clock)
+	var logs bytes.Buffer
+	r := newResolver(f, clock, awssecrets.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))))
 	if _, err := r.Resolve(ctx, "JSON"); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(awssecrets.DefaultTTL)
 	f.setGetErr(errors.New("api error ThrottlingException: Rate exceeded"))
-	for _, ref := range []string{"JSON:api_key", "JSON:port"} {
-		if got, err := r.Resolve(ctx, ref); err != nil || got != map[string]string{"JSON:api_key": "k-s3cr3t-123", "JSON:port": "8443"}[ref] {
-			t.Errorf("Resolve(%q) during an outage = %q, %v; want the last value", ref, got, err)
+	for range 3 {
+		for _, ref := range []string{"JSON:api_key", "JSON:port"} {
+			if got, err := r.Resolve(ctx, ref); err != nil || got != map[string]string{"JSON:api_key": "k-s3cr3t-123", "JSON:port": "8443"}[ref] {
+				t.Errorf("Resolve(%q) during an outage = %q, %v; want the last value", ref, got, err)
+			}
 		}
+		r.WaitRefresh()
+	}
+	if got := f.getCalls(); len(got) != 2 { // the first fetch and one refresh, not one per request
+		t.Errorf("GetSecretValue calls during the outage: %q, want 2", got)
+	}
+	clock.Advance(10 * time.Second)
+	r.Resolve(ctx, "JSON") //nolint:errcheck // starts the retry
+	r.WaitRefresh()
+	if got := f.getCalls(); len(got) != 3 {
+		t.Errorf("GetSecretValue calls 10 s later: %d, want 3", len(got))
 	}
 	f.setGetErr(nil)
 	f.set("gw/JSON", `{"api_key":"after"}`)
 	if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "k-s3cr3t-123" {
 		t.Errorf("just after the outage: %q, want the stale value until the retry time", got)
 	}
+	r.WaitRefresh()
 	clock.Advance(10 * time.Second) // during an outage the stale value is re-checked every 10 s
+	r.Resolve(ctx, "JSON")          //nolint:errcheck // starts the refresh
+	r.WaitRefresh()
 	if got, _ := r.Resolve(ctx, "JSON:api_key"); got != "after" {
 		t.Errorf("after the outage: %q, want the fresh value", got)
+	}
+	want := `level=ERROR msg="cannot refresh secrets: serving the cached values" error="read secret \"gw/JSON\": api error ThrottlingException: Rate exceeded"
+level=INFO msg="secrets refreshed after an outage"
+`
+	if logs.String() != want {
+		t.Errorf("logs:\n%s\nwant\n%s", logs.String(), want)
+	}
+}
+
+// Past an hour beyond its TTL a value is no longer served: the request waits for Secrets
+// Manager and gets its error.
+func TestStaleValueExpiresAfterTheGrace(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	r := newResolver(f, clock)
+	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
+		t.Fatal(err)
+	}
+	f.setGetErr(errors.New("api error ThrottlingException: Rate exceeded"))
+	clock.Advance(awssecrets.DefaultTTL + time.Hour - time.Nanosecond)
+	if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
+		t.Errorf("within the grace: %q, %v", got, err)
+	}
+	r.WaitRefresh()
+	clock.Advance(time.Nanosecond)
+	got, err := r.Resolve(ctx, "PLAIN")
+	if want := `read secret "gw/PLAIN": api error ThrottlingException: Rate exceeded`; got != "" || err == nil || err.Error() != want {
+		t.Errorf("past the grace: %q, %v; want the error %q", got, err, want)
+	}
+}
+
+// A refresh that hangs never holds a request: every request during it gets the cached value at
+// once, one refresh is in flight, and it ends at the timeout.
+func TestHangingRefreshDoesNotHoldRequests(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	gate := make(chan struct{}) // never released: Secrets Manager accepts and never answers
+	r := newResolver(f, clock, awssecrets.WithTimeout(50*time.Millisecond))
+	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.gate, f.entered = gate, make(chan struct{}, 100)
+	f.mu.Unlock()
+	clock.Advance(awssecrets.DefaultTTL)
+	start := time.Now()
+	for range 100 {
+		if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
+			t.Fatalf("during a hanging refresh: %q, %v", got, err)
+		}
+		r.Prefetch(ctx, []string{"PLAIN"})
+	}
+	if took := time.Since(start); took > time.Second { // generous: 200 cache reads
+		t.Errorf("100 requests during a hanging refresh took %v", took)
+	}
+	r.WaitRefresh()
+	if took := time.Since(start); took < 50*time.Millisecond || took > 3*time.Second {
+		t.Errorf("the hanging refresh ended after %v, want about the 50 ms timeout", took)
+	}
+	if got := f.getCalls(); len(got) != 2 {
+		t.Errorf("GetSecretValue calls %q, want the first fetch and one refresh", got)
+	}
+}
+
+// With nothing cached and Secrets Manager hanging, a route's request waits out one timeout, not
+// one per secret: the batch's timeout is remembered for a second, so the single reads after it
+// fail at once, with an error that names the secrets and no value.
+func TestColdHangCostsOneTimeout(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	f.gate = make(chan struct{}) // never released
+	r := newResolver(f, clock, awssecrets.WithTimeout(100*time.Millisecond))
+	refs := []string{"PLAIN", "JSON:api_key", "OTHER"}
+	start := time.Now()
+	r.Prefetch(ctx, refs)
+	for _, ref := range refs {
+		_, err := r.Resolve(ctx, ref)
+		if want := `read secrets ["gw/PLAIN" "gw/JSON" "gw/OTHER"]: context deadline exceeded`; err == nil || err.Error() != want {
+			t.Errorf("Resolve(%s) = %v, want %q", ref, err, want)
+		}
+	}
+	if took := time.Since(start); took < 100*time.Millisecond || took > 2*time.Second { // generous bounds
+		t.Errorf("a cold route during a hang took %v, want about one 100 ms timeout", took)
+	}
+	if gets := f.getCalls(); len(gets) != 0 {
+		t.Errorf("GetSecretValue calls %q after the batch timed out, want none", gets)
+	}
+	// A second later the secrets are asked for again.
+	clock.Advance(time.Second)
+	f.mu.Lock()
+	f.gate = nil
+	f.mu.Unlock()
+	if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
+		t.Errorf("after a second: %q, %v", got, err)
+	}
+}
+
+// A refresh frozen with the sandbox (it resumes long after its deadline) is not an outage:
+// nothing is logged and the next request refreshes again.
+func TestFrozenRefreshIsHarmless(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	var logs bytes.Buffer
+	r := newResolver(f, clock, awssecrets.WithTimeout(20*time.Millisecond), awssecrets.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
+		t.Fatal(err)
+	}
+	f.set("gw/PLAIN", "rotated")
+	f.mu.Lock()
+	f.freeze = 100 * time.Millisecond
+	f.mu.Unlock()
+	clock.Advance(awssecrets.DefaultTTL)
+	if got, _ := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" {
+		t.Fatalf("after the TTL: %q, want the cached value", got)
+	}
+	r.WaitRefresh()
+	f.mu.Lock()
+	f.freeze = 0
+	f.mu.Unlock()
+	r.Resolve(ctx, "PLAIN") //nolint:errcheck // no 10 s back-off: refreshes again at once
+	r.WaitRefresh()
+	if got, _ := r.Resolve(ctx, "PLAIN"); got != "rotated" {
+		t.Errorf("after the thaw: %q, want the new value", got)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("a frozen refresh was logged: %s", logs.String())
 	}
 }
 

@@ -27,6 +27,9 @@ type fakeSM struct {
 	// gate, when set, holds GetSecretValue until it is closed; entered gets a value per held call.
 	gate    chan struct{}
 	entered chan struct{}
+	// freeze, when set, stops every GetSecretValue for that long regardless of its context, as
+	// a Lambda sandbox frozen mid-call does; the call then fails with its context's error.
+	freeze time.Duration
 
 	gets    []string   // the SecretId of each GetSecretValue call
 	batches [][]string // the SecretIdList of each BatchGetSecretValue call
@@ -58,15 +61,27 @@ func notFound() error {
 	return &types.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret.")}
 }
 
-func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+func (f *fakeSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.mu.Lock()
 	id := aws.ToString(in.SecretId)
 	f.gets = append(f.gets, id)
-	gate, entered := f.gate, f.entered
+	gate, entered, freeze := f.gate, f.entered, f.freeze
 	f.mu.Unlock()
+	if freeze > 0 {
+		time.Sleep(freeze)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	if gate != nil {
-		entered <- struct{}{}
-		<-gate
+		if entered != nil {
+			entered <- struct{}{}
+		}
+		select { // a hanging Secrets Manager: the call ends only with its context
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -80,10 +95,20 @@ func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretV
 	return &secretsmanager.GetSecretValueOutput{Name: aws.String(id), SecretString: aws.String(v), VersionStages: []string{"AWSCURRENT"}}, nil
 }
 
-func (f *fakeSM) BatchGetSecretValue(_ context.Context, in *secretsmanager.BatchGetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+func (f *fakeSM) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+	f.mu.Lock()
+	f.batches = append(f.batches, slices.Clone(in.SecretIdList))
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil { // a hanging Secrets Manager: the call ends only with its context
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.batches = append(f.batches, slices.Clone(in.SecretIdList))
 	if f.batchErr != nil {
 		return nil, f.batchErr
 	}
@@ -134,9 +159,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// waitForFollowers waits until n goroutines are parked in singleflight's Do waiting for the
-// call in flight, so that releasing that call cannot race with a late caller. Goroutine stacks
-// are the only way to see a goroutine parked there.
+// waitForFollowers waits until n goroutines are parked in the resolver's wait for the call in
+// flight, so that releasing that call cannot race with a late caller. Goroutine stacks are the
+// only way to see a goroutine parked there.
 func waitForFollowers(t *testing.T, n int) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
@@ -144,7 +169,7 @@ func waitForFollowers(t *testing.T, n int) {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		got = 0
 		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-			if strings.Contains(g, "sync.(*WaitGroup).Wait(") && strings.Contains(g, "golang.org/x/sync/singleflight.(*Group).Do(") {
+			if strings.Contains(g, " [select") && strings.Contains(g, "awssecrets.(*Resolver).wait(") {
 				got++
 			}
 		}
@@ -152,5 +177,5 @@ func waitForFollowers(t *testing.T, n int) {
 			return
 		}
 	}
-	t.Fatalf("%d goroutines waiting in singleflight.Do after 10s, want %d", got, n)
+	t.Fatalf("%d goroutines waiting for a shared fetch after 10s, want %d", got, n)
 }

@@ -17,13 +17,13 @@ import (
 )
 
 // SSMRoutes reads the route table from SSM Parameter Store under prefix.
-func SSMRoutes(cfg aws.Config, prefix string, ttl time.Duration, log *slog.Logger) *ssmroutes.Source {
-	return ssmroutes.New(ssm.NewFromConfig(cfg), prefix, ssmroutes.WithTTL(ttl), ssmroutes.WithLogger(log))
+func SSMRoutes(cfg aws.Config, prefix string, ttl time.Duration, log *slog.Logger, opts ...ssmroutes.Option) *ssmroutes.Source {
+	return ssmroutes.New(ssm.NewFromConfig(cfg), prefix, append([]ssmroutes.Option{ssmroutes.WithTTL(ttl), ssmroutes.WithLogger(log)}, opts...)...)
 }
 
 // SecretsManager resolves os.environ/NAME to the secret prefix+NAME.
-func SecretsManager(cfg aws.Config, prefix string, ttl time.Duration) *awssecrets.Resolver {
-	return awssecrets.New(secretsmanager.NewFromConfig(cfg), awssecrets.WithPrefix(prefix), awssecrets.WithTTL(ttl))
+func SecretsManager(cfg aws.Config, prefix string, ttl time.Duration, opts ...awssecrets.Option) *awssecrets.Resolver {
+	return awssecrets.New(secretsmanager.NewFromConfig(cfg), append([]awssecrets.Option{awssecrets.WithPrefix(prefix), awssecrets.WithTTL(ttl)}, opts...)...)
 }
 
 // TableMasterKey verifies keys against the master key that the current route table names

@@ -57,6 +57,12 @@ func notFoundBody(path string) string {
 	return `{"error":{"message":"Pass-through endpoint ` + path + ` not found.","type":"not_found_error","param":"None","code":"404"}}`
 }
 
+// invalidRouteBody is the 404 for a path whose stored route spec is invalid: it says so, without
+// the details, which are in the log.
+func invalidRouteBody(path string) string {
+	return `{"error":{"message":"Pass-through endpoint ` + path + ` exists but its configuration is invalid, so it is not served; the gateway's log names the parameter and the reason.","type":"not_found_error","param":"None","code":"404"}}`
+}
+
 // bounded is a context for one AWS call or CLI run: a stalled moto fails the test in 30 s
 // instead of hanging the package until go test's timeout.
 func bounded(t *testing.T) context.Context {
@@ -662,9 +668,11 @@ func TestInvalidSpecSkipsOnlyThatRoute(t *testing.T) {
 		status, body = call(t, srv, "/v1/embed", masterKey)
 		expect(t, "valid route", status, body, 200, up.okBody("/v1/embed"))
 		status, body = call(t, srv, "/v1/broken", masterKey)
-		expect(t, "unparsable spec", status, body, 404, notFoundBody("/v1/broken"))
+		expect(t, "unparsable spec", status, body, 404, invalidRouteBody("/v1/broken"))
 		status, body = call(t, srv, "/v1/bad-target", masterKey)
-		expect(t, "bad target", status, body, 404, notFoundBody("/v1/bad-target"))
+		expect(t, "bad target", status, body, 404, invalidRouteBody("/v1/bad-target"))
+		status, body = call(t, srv, "/v1/never-configured", masterKey)
+		expect(t, "no such route", status, body, 404, notFoundBody("/v1/never-configured"))
 		return api.calls.Load()-start >= 3
 	})
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,7 +18,7 @@ import (
 
 // virtualKeys puts virtual keys behind the master key: from DynamoDB when a table is named,
 // else from the config file's `keys`; and the limiter that counts their requests.
-func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.Config, loadAWS func() (aws.Config, error)) error {
+func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.Config, loadAWS func() (aws.Config, error), log *slog.Logger) error {
 	var store keys.Store
 	switch {
 	case o.KeysTable != "":
@@ -35,7 +36,11 @@ func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.
 	default:
 		return nil // the master key only
 	}
-	s.Keys = keys.NewVerifier(s.Keys, store)
+	opts := []keys.Option{keys.WithTimeout(o.AWSTimeout), keys.WithLogger(log)}
+	if o.KeysTTL > 0 {
+		opts = append(opts, keys.WithPositiveTTL(o.KeysTTL))
+	}
+	s.Keys = keys.NewVerifier(s.Keys, store, opts...)
 	return s.rateLimiter(o, loadAWS)
 }
 
@@ -61,7 +66,7 @@ func (s *Sources) rateLimiter(o SourceOptions, loadAWS func() (aws.Config, error
 		if err != nil {
 			return err
 		}
-		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable)
+		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable, ratelimit.WithTimeout(o.RateLimitTimeout))
 	}
 	s.Limiter, s.FailOpen = limiter{l}, o.RateLimitFailOpen
 	return nil

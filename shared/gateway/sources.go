@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/passthru/gateway/shared/awssecrets"
 	"github.com/passthru/gateway/shared/config"
@@ -45,19 +44,33 @@ type SourceOptions struct {
 	// RateLimitTable is the DynamoDB table of per-minute counters (empty: counted in memory).
 	RateLimitTable    string
 	RateLimitFailOpen bool
+	// RateLimitTimeout bounds each counter update, retries included (0: ratelimit.DefaultTimeout).
+	RateLimitTimeout time.Duration
+	// AWSTimeout bounds each read of SSM, Secrets Manager and the keys table, SDK retries
+	// included (0: 3 s). Reads of cached items run in the background and never hold a request.
+	AWSTimeout time.Duration
+	// KeysTTL is how long a verified virtual key is cached (0: 30 s).
+	KeysTTL time.Duration
 	// AWS, when set, is the SDK configuration for every AWS source instead of the standard
 	// chain (tests point it at moto with their own HTTP client).
 	AWS *aws.Config
 }
 
-// OpenSources builds the sources the options name. The AWS SDK is configured the standard way
+// initBudget bounds everything OpenSources reads from AWS. On Lambda it runs in the init phase,
+// which is limited to 10 s ("The Init phase is limited to 10 seconds", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html);
+// what cannot be read within the budget is logged and read again on the first requests.
+const initBudget = 6 * time.Second
+
+// OpenSources builds the sources the options name. The AWS SDK is configured by LoadAWS
 // (credential chain, AWS_REGION, AWS_ENDPOINT_URL for moto).
 func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Sources, error) {
+	ctx, cancel := context.WithTimeout(ctx, initBudget)
+	defer cancel()
 	var s Sources
 	awsCfg := o.AWS
 	loadAWS := func() (aws.Config, error) { // once, and only when an AWS source is used
 		if awsCfg == nil {
-			cfg, err := awsconfig.LoadDefaultConfig(ctx)
+			cfg, err := LoadAWS(ctx, log)
 			if err != nil {
 				return cfg, fmt.Errorf("AWS configuration: %w", err)
 			}
@@ -79,7 +92,8 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		if err != nil {
 			return s, err
 		}
-		s.Secrets = SecretsManager(cfg, o.SecretsPrefix, or(o.SecretsTTL, awssecrets.DefaultTTL))
+		s.Secrets = SecretsManager(cfg, o.SecretsPrefix, or(o.SecretsTTL, awssecrets.DefaultTTL),
+			awssecrets.WithTimeout(o.AWSTimeout), awssecrets.WithLogger(log))
 	default:
 		return s, fmt.Errorf("secrets source %q is not env, secretsmanager or inline", o.Secrets)
 	}
@@ -88,18 +102,18 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		if err != nil {
 			return s, err
 		}
-		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log)
+		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log, ssmroutes.WithTimeout(o.AWSTimeout))
 		s.Routes, s.Keys = routes, TableMasterKey{Routes: routes, Secrets: s.Secrets}
 		if _, err := routes.Table(ctx); err != nil { // logged by the source; requests get 503 until it loads
 			log.Warn("starting without routes", "prefix", o.RoutesPrefix)
 		}
-		return s, s.virtualKeys(ctx, o, nil, loadAWS)
+		return s, s.virtualKeys(ctx, o, nil, loadAWS, log)
 	}
 	cfg, err := s.openFile(ctx, o, log)
 	if err != nil {
 		return s, err
 	}
-	return s, s.virtualKeys(ctx, o, cfg, loadAWS)
+	return s, s.virtualKeys(ctx, o, cfg, loadAWS, log)
 }
 
 func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logger) (*config.Config, error) {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/passthru/gateway/shared/usage"
@@ -76,7 +75,7 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		sinks = append(sinks, usage.NewEMF(o.Stdout, o.MetricsNamespace).OnError(func(err error) { log.Error("write EMF line", "error", err) }))
 	}
 	if o.FirehoseStream != "" {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cfg, err := LoadAWS(ctx, log)
 		if err != nil {
 			return u, fmt.Errorf("AWS configuration: %w", err)
 		}

@@ -26,10 +26,16 @@
 // A Verifier checks a presented key: the master key first, then the store, through an
 // in-process cache. A key found in the store is cached for the positive TTL (30 s by default)
 // and a missing one for the negative TTL (5 s by default), so a hot key costs no store read per
-// request. The price is that a revoked key keeps working on an instance that has it cached for
-// up to the positive TTL after Revoke, and a newly created key may be refused for up to the
-// negative TTL on an instance that was just shown it. Expiry is checked on every request, so an
-// expired key is refused at once. Concurrent misses for one key make a single store read.
+// request. The cache is stale-while-revalidate: past its TTL an answer is served once more, at
+// once, while one background read (bounded, 3 s by default) refreshes it, so a request whose key
+// is cached never waits for the store; only a key with nothing usable cached is read on the
+// request path. While the store cannot be read, cached answers keep serving for up to an hour
+// past their TTL (WithMaxStale), the store being asked again every 10 s. The price is that a
+// revoked key keeps working on an instance that has it cached for up to the positive TTL after
+// Revoke (plus one background read; during a store outage, up to the grace), and a newly
+// created key may be refused for up to the negative TTL on an instance that was just shown it.
+// Expiry is checked on every request, so an expired key is refused at once. Concurrent misses
+// for one key make a single store read.
 package keys
 
 import (

@@ -1,8 +1,10 @@
 package keys_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -46,14 +48,21 @@ type countingStore struct {
 	mu      sync.Mutex
 	err     error
 	release chan struct{} // non-nil: Get waits for it
+	hang    bool          // with release: Get also ends when its context does, as the SDK does
 }
 
 func (s *countingStore) Get(ctx context.Context, hash string) (keys.Key, bool, error) {
 	s.gets.Add(1)
 	s.mu.Lock()
-	err, release := s.err, s.release
+	err, release, hang := s.err, s.release, s.hang
 	s.mu.Unlock()
-	if release != nil {
+	switch {
+	case release != nil && hang:
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	case release != nil:
 		<-release
 	}
 	if ctx.Err() != nil { // like the SDK: a cancelled read fails
@@ -311,7 +320,9 @@ func TestVerifierNegativeCache(t *testing.T) {
 	}
 	c.Advance(5*time.Second - time.Nanosecond)
 	verify(1, false)
-	c.Advance(time.Nanosecond) // the negative TTL (5 s) is over
+	c.Advance(time.Nanosecond) // the negative TTL (5 s) is over: refused once more, read again
+	verify(1, false)
+	v.WaitRefresh()
 	verify(2, true)
 }
 
@@ -329,8 +340,14 @@ func TestVerifierRevokedWithinPositiveTTL(t *testing.T) {
 		t.Fatalf("revoked key within the positive TTL: %v, want still accepted (cached)", err)
 	}
 	c.Advance(time.Nanosecond)
+	// Stale-while-revalidate: the first request after the TTL is answered from the cache while
+	// the key is read again; the requests after that read see the revocation.
+	if _, err := v.Verify(ctx, virtualKey); err != nil {
+		t.Fatalf("revoked key, first request after the positive TTL: %v, want the cached answer", err)
+	}
+	v.WaitRefresh()
 	if _, err := v.Verify(ctx, virtualKey); !errors.Is(err, auth.ErrInvalidKey) {
-		t.Fatalf("revoked key after the positive TTL: %v, want ErrInvalidKey", err)
+		t.Fatalf("revoked key after the refresh: %v, want ErrInvalidKey", err)
 	}
 	if n := s.gets.Load(); n != 2 {
 		t.Fatalf("%d store reads, want 2", n)
@@ -358,6 +375,90 @@ func TestVerifierStoreErrorNotCached(t *testing.T) {
 	s.setErr(nil)
 	if p, err := v.Verify(context.Background(), virtualKey); err != nil || p.Alias != "rerank-team" {
 		t.Fatalf("after the store recovers: %+v, %v", p, err)
+	}
+}
+
+// While the store cannot be read, a cached key keeps working without waiting: one background
+// read per key, retried after 10 s (not per request), for up to the grace past its TTL; the
+// outage and its end are logged once.
+func TestVerifierServesStaleDuringAnOutage(t *testing.T) {
+	var logs bytes.Buffer
+	s := &countingStore{Memory: keys.NewMemory(rerankKey())}
+	c := newClock()
+	v := keys.NewVerifier(nil, s, keys.WithClock(c.Now), keys.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))))
+	ctx := context.Background()
+	verify := func(step string, wantOK bool) {
+		t.Helper()
+		p, err := v.Verify(ctx, virtualKey)
+		if wantOK && (err != nil || p.Alias != "rerank-team") || !wantOK && err == nil {
+			t.Fatalf("%s: %+v, %v; want ok=%v", step, p, err, wantOK)
+		}
+		v.WaitRefresh()
+	}
+	verify("first", true)
+	s.setErr(errors.New("dynamodb unreachable"))
+	c.Advance(30 * time.Second)
+	for range 5 {
+		verify("during the outage", true)
+	}
+	if n := s.gets.Load(); n != 2 {
+		t.Errorf("%d store reads, want 2 (one background read, then none for 10 s)", n)
+	}
+	c.Advance(10 * time.Second)
+	verify("10 s later", true)
+	if n := s.gets.Load(); n != 3 {
+		t.Errorf("%d store reads, want 3", n)
+	}
+	c.Advance(time.Hour) // past the grace (30 s TTL + 1 h): the request waits for the store
+	if _, err := v.Verify(ctx, virtualKey); err == nil || err.Error() != "dynamodb unreachable" {
+		t.Fatalf("past the grace: %v, want the store's error", err)
+	}
+	s.setErr(nil)
+	c.Advance(time.Second)
+	verify("after the outage", true) // read on the request path (nothing usable cached)
+	c.Advance(30 * time.Second)
+	verify("a background read succeeds", true)
+	want := "level=ERROR msg=\"cannot refresh gateway keys: serving the cached keys\" error=\"dynamodb unreachable\"\nlevel=INFO msg=\"gateway keys refreshed after an outage\"\n"
+	if logs.String() != want {
+		t.Errorf("logs:\n%s\nwant\n%s", logs.String(), want)
+	}
+}
+
+// A store read that hangs never holds a request whose key is cached, and ends at the timeout.
+func TestVerifierHangingStoreDoesNotHoldRequests(t *testing.T) {
+	s := &countingStore{Memory: keys.NewMemory(rerankKey())}
+	c := newClock()
+	v := keys.NewVerifier(nil, s, keys.WithClock(c.Now), keys.WithTimeout(50*time.Millisecond), keys.WithLogger(slog.New(slog.DiscardHandler)))
+	if _, err := v.Verify(context.Background(), virtualKey); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.release = make(chan struct{}) // never closed: the store accepts and never answers
+	s.hang = true
+	s.mu.Unlock()
+	c.Advance(30 * time.Second)
+	start := time.Now()
+	for range 100 {
+		if p, err := v.Verify(context.Background(), virtualKey); err != nil || p.Alias != "rerank-team" {
+			t.Fatalf("during a hanging read: %+v, %v", p, err)
+		}
+	}
+	if took := time.Since(start); took > time.Second { // generous: 100 cache reads
+		t.Errorf("100 verifies during a hanging read took %v", took)
+	}
+	v.WaitRefresh()
+	if took := time.Since(start); took < 50*time.Millisecond || took > 3*time.Second {
+		t.Errorf("the hanging read ended after %v, want about the 50 ms timeout", took)
+	}
+	if n := s.gets.Load(); n != 2 {
+		t.Errorf("%d store reads, want 2 (one background read in flight at a time)", n)
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -23,23 +25,38 @@ type MasterVerifier interface {
 // (see the package doc for the TTLs and what they mean for revocation). It is safe for
 // concurrent use.
 type Verifier struct {
-	master MasterVerifier
-	store  Store
-	posTTL time.Duration
-	negTTL time.Duration
-	now    func() time.Time
-	max    int
+	master   MasterVerifier
+	store    Store
+	posTTL   time.Duration
+	negTTL   time.Duration
+	maxStale time.Duration
+	timeout  time.Duration
+	now      func() time.Time
+	max      int
+	log      *slog.Logger
 
-	mu    sync.RWMutex
-	cache map[[sha256.Size]byte]entry
-	group singleflight.Group
+	mu         sync.RWMutex
+	cache      map[[sha256.Size]byte]entry
+	refreshing map[[sha256.Size]byte]bool // keys with a background read in flight
+	group      singleflight.Group
+	background sync.WaitGroup // background reads in flight
+	failing    atomic.Bool    // a background read failed and none succeeded since (logged once)
 }
 
 type entry struct {
-	key   Key // its Hash is empty when the key is not in the store
-	found bool
-	until time.Time
+	key     Key // its Hash is empty when the key is not in the store
+	found   bool
+	fetched time.Time // when the store was read
+	until   time.Time // fresh until
 }
+
+// Defaults of the stale-while-revalidate cache (see WithMaxStale and WithTimeout).
+const (
+	DefaultMaxStale = time.Hour
+	DefaultTimeout  = 3 * time.Second
+	// retryAfter spaces out background reads of a key while the store cannot be read.
+	retryAfter = 10 * time.Second
+)
 
 // Option configures a Verifier.
 type Option func(*Verifier)
@@ -52,6 +69,23 @@ func WithPositiveTTL(d time.Duration) Option { return func(v *Verifier) { v.posT
 // disables the negative cache.
 func WithNegativeTTL(d time.Duration) Option { return func(v *Verifier) { v.negTTL = d } }
 
+// WithMaxStale sets how long past its TTL a cached answer is still served, at once, while a
+// background read refreshes it (default 1 h): the store being unreachable then costs nothing
+// to requests whose key is cached. Past it, a request waits for the store.
+func WithMaxStale(d time.Duration) Option { return func(v *Verifier) { v.maxStale = d } }
+
+// WithTimeout bounds each store read, retries included (default 3 s; ignored if <= 0).
+func WithTimeout(d time.Duration) Option {
+	return func(v *Verifier) {
+		if d > 0 {
+			v.timeout = d
+		}
+	}
+}
+
+// WithLogger sets where the start and end of a store outage seen by background reads are logged.
+func WithLogger(l *slog.Logger) Option { return func(v *Verifier) { v.log = l } }
+
 // WithClock sets the clock, for tests.
 func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
 
@@ -63,8 +97,9 @@ func WithMaxEntries(n int) Option { return func(v *Verifier) { v.max = n } }
 func NewVerifier(master MasterVerifier, store Store, opts ...Option) *Verifier {
 	v := &Verifier{
 		master: master, store: store,
-		posTTL: 30 * time.Second, negTTL: 5 * time.Second, now: time.Now, max: 10000,
-		cache: make(map[[sha256.Size]byte]entry),
+		posTTL: 30 * time.Second, negTTL: 5 * time.Second, maxStale: DefaultMaxStale, timeout: DefaultTimeout,
+		now: time.Now, max: 10000, log: slog.Default(),
+		cache: make(map[[sha256.Size]byte]entry), refreshing: make(map[[sha256.Size]byte]bool),
 	}
 	for _, o := range opts {
 		o(v)
@@ -97,7 +132,11 @@ func (v *Verifier) Verify(ctx context.Context, key string) (auth.Principal, erro
 	v.mu.RLock()
 	e, ok := v.cache[digest]
 	v.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
+	switch {
+	case ok && now.Before(e.until): // fresh
+	case ok && now.Sub(e.fetched) < v.ttl(e)+v.maxStale:
+		v.refresh(ctx, digest) // stale: served at once, read again in the background
+	default:
 		var err error
 		if e, err = v.lookup(ctx, digest); err != nil {
 			return auth.Principal{}, err
@@ -119,9 +158,6 @@ func (v *Verifier) invalid(masterErr error) (auth.Principal, error) {
 	return auth.Principal{}, fmt.Errorf("%w", auth.ErrInvalidKey)
 }
 
-// lookupTimeout bounds one shared store read (the SDK retries within it).
-const lookupTimeout = 5 * time.Second
-
 // lookup reads the store once for all concurrent callers of one key, and caches the answer.
 func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry, error) {
 	hash := hex.EncodeToString(digest[:])
@@ -136,27 +172,76 @@ func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry,
 		}
 		// The read serves every caller waiting on it, so it must not die with the first
 		// caller's request: it keeps the context's values, not its cancellation.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.timeout)
 		defer cancel()
-		k, found, err := v.store.Get(ctx, hash)
-		if err != nil {
-			return entry{}, err
-		}
-		e = entry{key: k, found: found}
-		ttl := v.negTTL
-		if found {
-			ttl = v.posTTL
-		}
-		if ttl > 0 {
-			e.until = v.now().Add(ttl)
-			v.put(digest, e)
-		}
-		return e, nil
+		return v.read(ctx, digest)
 	})
 	if err != nil {
 		return entry{}, err
 	}
 	return r.(entry), nil
+}
+
+// read reads the store and caches the answer (for its TTL; not at all with a TTL of 0).
+func (v *Verifier) read(ctx context.Context, digest [sha256.Size]byte) (entry, error) {
+	k, found, err := v.store.Get(ctx, hex.EncodeToString(digest[:]))
+	if err != nil {
+		return entry{}, err
+	}
+	e := entry{key: k, found: found, fetched: v.now()}
+	if ttl := v.ttl(e); ttl > 0 {
+		e.until = e.fetched.Add(ttl)
+		v.put(digest, e)
+	}
+	return e, nil
+}
+
+func (v *Verifier) ttl(e entry) time.Duration {
+	if e.found {
+		return v.posTTL
+	}
+	return v.negTTL
+}
+
+// refresh reads a stale key again in the background, unless a read of it is in flight. The read
+// is bounded by the timeout. If it fails, the cached answer keeps serving and the store is asked
+// again after retryAfter (never past the grace); the outage is logged once. Lambda may freeze
+// the sandbox during the read (between invocations: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): on thaw its deadline has passed and it fails at once, which is
+// not an outage: nothing is logged and the next request reads again.
+func (v *Verifier) refresh(ctx context.Context, digest [sha256.Size]byte) {
+	v.mu.Lock()
+	if v.refreshing[digest] {
+		v.mu.Unlock()
+		return
+	}
+	v.refreshing[digest] = true
+	v.mu.Unlock()
+	v.background.Add(1)
+	go func() {
+		defer v.background.Done()
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.timeout)
+		defer cancel()
+		_, err := v.read(ctx, digest)
+		frozen := err != nil && time.Since(start) > 2*v.timeout
+		v.mu.Lock()
+		delete(v.refreshing, digest)
+		if e, ok := v.cache[digest]; ok && err != nil && !frozen {
+			e.until = v.now().Add(retryAfter)
+			if grace := e.fetched.Add(v.ttl(e) + v.maxStale); grace.Before(e.until) {
+				e.until = grace
+			}
+			v.cache[digest] = e
+		}
+		v.mu.Unlock()
+		switch {
+		case frozen:
+		case err != nil && v.failing.CompareAndSwap(false, true):
+			v.log.Error("cannot refresh gateway keys: serving the cached keys", "error", err)
+		case err == nil && v.failing.CompareAndSwap(true, false):
+			v.log.Info("gateway keys refreshed after an outage")
+		}
+	}()
 }
 
 func (v *Verifier) put(digest [sha256.Size]byte, e entry) {

@@ -272,6 +272,10 @@ func (h *Handler) unmatched(w http.ResponseWriter, r *http.Request, c *call, m r
 			fmt.Sprintf("Method %s is not allowed for pass-through endpoint %s.", truncate(r.Method, 20), path), "method")
 		return
 	}
+	if m.Invalid { // stored but rejected: point the operator at the log, which says why
+		c.fail(w, http.StatusNotFound, apierror.TypeNotFound, fmt.Sprintf("Pass-through endpoint %s exists but its configuration is invalid, so it is not served; the gateway's log names the parameter and the reason.", path), "not_found")
+		return
+	}
 	c.fail(w, http.StatusNotFound, apierror.TypeNotFound, fmt.Sprintf("Pass-through endpoint %s not found.", path), "not_found")
 }
 

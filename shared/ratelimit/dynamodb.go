@@ -33,16 +33,17 @@ const (
 // UpdateItem per request, atomic, so every instance sharing the table together admits exactly
 // rpm per window. See the package documentation for the item layout and precision.
 type DynamoDB struct {
-	api   DynamoDBAPI
-	table string
-	now   func() time.Time
+	api     DynamoDBAPI
+	table   string
+	now     func() time.Time
+	timeout time.Duration
 }
 
 // NewDynamoDB returns a limiter counting in table, whose partition key is the string "pk" and
 // whose TTL attribute should be "expires_at".
 func NewDynamoDB(api DynamoDBAPI, table string, opts ...Option) *DynamoDB {
 	o := newOptions(opts)
-	return &DynamoDB{api: api, table: table, now: o.now}
+	return &DynamoDB{api: api, table: table, now: o.now, timeout: o.timeout}
 }
 
 // ItemKey is the partition key value of key's counter for the window containing t.
@@ -58,6 +59,10 @@ func (d *DynamoDB) Allow(ctx context.Context, key string, rpm int) (Decision, er
 		return unlimited, nil
 	}
 	minute, end := window(d.now())
+	// The caller's cancellation still applies (a caller that left is not an outage); the
+	// timeout is on top of it.
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
 	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(d.table),
 		Key: map[string]types.AttributeValue{

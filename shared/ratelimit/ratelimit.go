@@ -33,8 +33,13 @@
 //
 // The table needs a string partition key named "pk" and nothing else; PAY_PER_REQUEST suits it.
 //
-// Any other DynamoDB error (throttling, network, permissions, a cancelled context) is returned
-// wrapped in [ErrUnavailable]; the caller decides whether to fail closed or open.
+// Each UpdateItem, SDK retries included, is bounded by a timeout (DefaultTimeout, 1 s;
+// [WithTimeout]): against an endpoint that accepts the connection and never answers, the request
+// would otherwise wait as long as its caller does (40 s was observed), and neither failing closed
+// nor failing open would apply. A timeout is an outage like any other.
+//
+// Any other DynamoDB error (throttling, network, permissions, the timeout, a cancelled context)
+// is returned wrapped in [ErrUnavailable]; the caller decides whether to fail closed or open.
 //
 // # Memory
 //
@@ -83,7 +88,20 @@ var unlimited = Decision{Allowed: true, Limit: 0, Remaining: -1}
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now     func() time.Time
+	timeout time.Duration
+}
+
+// DefaultTimeout bounds one DynamoDB counter update, retries included.
+const DefaultTimeout = time.Second
+
+// WithTimeout bounds each store call, retries included (DefaultTimeout when d <= 0).
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
 }
 
 // WithClock sets the clock the limiter reads to find the current window (time.Now by default).
@@ -92,7 +110,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 func newOptions(opts []Option) options {
-	o := options{now: time.Now}
+	o := options{now: time.Now, timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -21,6 +21,12 @@ type Table struct {
 	exact  map[string][]*Route // every route, by its path
 	prefix map[string][]*Route // include_subpath routes, by their path without a trailing "/"
 	routes []*Route
+
+	// Paths of routes that are configured but not served because their spec is invalid (SSM
+	// keeps one parameter per route, so one bad route does not take the others down): a
+	// request for one is told so instead of a plain "not found".
+	invalidExact  map[string]bool
+	invalidPrefix map[string]bool // include_subpath ones, without a trailing "/"
 }
 
 // NewTable compiles every endpoint of a validated configuration.
@@ -49,15 +55,29 @@ func (t *Table) Add(r *Route) {
 	}
 }
 
+// AddInvalid records the path of a configured route whose spec is invalid (prefix: it has
+// include_subpath). Served routes still win: the path is reported only when nothing serves it.
+func (t *Table) AddInvalid(path string, prefix bool) {
+	if t.invalidExact == nil {
+		t.invalidExact, t.invalidPrefix = map[string]bool{}, map[string]bool{}
+	}
+	t.invalidExact[path] = true
+	if prefix {
+		t.invalidPrefix[strings.TrimSuffix(path, "/")] = true
+	}
+}
+
 // Routes lists the routes in the order they were added.
 func (t *Table) Routes() []*Route { return t.routes }
 
 // Match is a lookup result. Route is nil when nothing serves the request: Allowed then lists
-// the methods served at that path (a 405), or is empty (a 404).
+// the methods served at that path (a 405), or is empty (a 404); Invalid then says that a
+// route is configured for the path but not served because its spec is invalid.
 type Match struct {
 	Route   *Route
 	Subpath string // the decoded path below the route's path, for include_subpath routes
 	Allowed []string
+	Invalid bool
 }
 
 // Lookup finds the route for method and a decoded request path.
@@ -79,7 +99,23 @@ func (t *Table) Lookup(method, path string) Match {
 		}
 		allowed = appendNew(allowed, methods(rs))
 	}
-	return Match{Allowed: allowed}
+	return Match{Allowed: allowed, Invalid: len(allowed) == 0 && t.invalid(path)}
+}
+
+// invalid reports whether path belongs to a route AddInvalid recorded.
+func (t *Table) invalid(path string) bool {
+	if len(t.invalidExact) == 0 {
+		return false
+	}
+	if t.invalidExact[path] {
+		return true
+	}
+	for i := strings.LastIndexByte(path, '/'); i >= 0; i = strings.LastIndexByte(path[:i], '/') {
+		if t.invalidPrefix[path[:i]] {
+			return true
+		}
+	}
+	return false
 }
 
 func byMethod(rs []*Route, method string) *Route {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ type Rejected struct {
 	Reason  string
 	// Conflict: the spec is valid but claims a path and method another route already serves.
 	Conflict bool
+	// Path and Subpath are what the invalid spec claims, as far as it can be read ("" when it
+	// names no path), so that requests for it learn that the route exists but is invalid.
+	Path    string
+	Subpath bool
 }
 
 // Snapshot is a configuration built from stored parameters.
@@ -66,6 +71,32 @@ func parseRoute(p Parameter) (config.Endpoint, error) {
 	return e, nil
 }
 
+// pathField finds a "path" (and "include_subpath": true) in a spec that does not even parse,
+// such as truncated JSON: `{"path": "/v1/x", "target": `.
+var (
+	pathField    = regexp.MustCompile(`(?m)(?:^|[{,\s])"?path"?\s*:\s*"?(/[^"\s,}]*)`)
+	subpathField = regexp.MustCompile(`"?include_subpath"?\s*:\s*true`)
+)
+
+// claimedPath is the path an invalid spec claims: from its JSON when it is JSON, else read
+// leniently from its text. Only a path starting with "/" can match a request.
+func claimedPath(value string) (path string, subpath bool) {
+	var spec struct {
+		Path           any `json:"path"`
+		IncludeSubpath any `json:"include_subpath"`
+	}
+	if json.Unmarshal([]byte(value), &spec) == nil {
+		path, _ = spec.Path.(string)
+		subpath, _ = spec.IncludeSubpath.(bool)
+	} else if m := pathField.FindStringSubmatch(value); m != nil {
+		path, subpath = m[1], subpathField.MatchString(value)
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", false
+	}
+	return path, subpath
+}
+
 func (s *Snapshot) add(name string, version int64, e config.Endpoint, names *[]string) {
 	e.Index = len(s.Config.Endpoints)
 	s.Config.Endpoints = append(s.Config.Endpoints, e)
@@ -76,6 +107,7 @@ func (s *Snapshot) add(name string, version int64, e config.Endpoint, names *[]s
 
 func (s *Snapshot) reject(p Parameter, reason string, lastGood *Snapshot, names *[]string) {
 	r := Rejected{Name: p.Name, Version: p.Version, Reason: reason}
+	r.Path, r.Subpath = claimedPath(p.Value)
 	if lastGood != nil {
 		if e, ok := lastGood.byName[p.Name]; ok {
 			s.Kept = append(s.Kept, r)

@@ -79,9 +79,9 @@ func TestBuild(t *testing.T) {
 			routes:   []wantRoute{{0, "/a", "https://a.example", all}, {1, "/c", "https://c.example", all}},
 			versions: map[string]int64{a: 1, c: 2},
 			rejected: []ssmroutes.Rejected{
-				{Name: b, Version: 4, Reason: "pass_through_endpoints[0] (/b): target: is required"},
+				{Name: b, Version: 4, Reason: "pass_through_endpoints[0] (/b): target: is required", Path: "/b"},
 				{Name: "/gw/routes/d", Version: 9, Reason: "pass_through_endpoints[0]: path: is required; pass_through_endpoints[0]: target: is required"},
-				{Name: "/gw/routes/e", Version: 1, Reason: "endpoint is not valid JSON or YAML: yaml: line 1: did not find expected ',' or '}'"},
+				{Name: "/gw/routes/e", Version: 1, Reason: "endpoint is not valid JSON or YAML: yaml: line 1: did not find expected ',' or '}'", Path: "/e"},
 			},
 		},
 		{
@@ -97,7 +97,7 @@ func TestBuild(t *testing.T) {
 			routes:   []wantRoute{{0, "/a", "https://a-v1.example", all}, {1, "/b", "https://b.example/v4", all}},
 			versions: map[string]int64{a: 1, b: 4},
 			kept: []ssmroutes.Rejected{
-				{Name: a, Version: 2, Reason: "pass_through_endpoints[0] (/a): methods: must be a list such as [POST] (line 1)"},
+				{Name: a, Version: 2, Reason: "pass_through_endpoints[0] (/a): methods: must be a list such as [POST] (line 1)", Path: "/a"},
 			},
 		},
 		{
@@ -206,6 +206,7 @@ func TestBuild(t *testing.T) {
 			rejected: []ssmroutes.Rejected{{Name: b, Version: 1, Reason: "POST /x is already served by /gw/routes/a", Conflict: true}},
 		},
 		{
+			// It names its path (for the "exists but is invalid" 404), but the valid route serves it.
 			name: "an invalid route claims no path",
 			params: []ssmroutes.Parameter{
 				{Name: a, Value: `{"path":"/x","target":"not a url"}`, Version: 1},
@@ -213,7 +214,7 @@ func TestBuild(t *testing.T) {
 			},
 			routes:   []wantRoute{{0, "/x", "https://b.example", all}},
 			versions: map[string]int64{b: 1},
-			rejected: []ssmroutes.Rejected{{Name: a, Version: 1, Reason: `pass_through_endpoints[0] (/x): target: "not a url" must be an absolute http:// or https:// URL`}},
+			rejected: []ssmroutes.Rejected{{Name: a, Version: 1, Reason: `pass_through_endpoints[0] (/x): target: "not a url" must be an absolute http:// or https:// URL`, Path: "/x"}},
 		},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,9 @@ type fakeSSM struct {
 	// value per held call.
 	gate    chan struct{}
 	entered chan struct{}
+	// freeze, when set, stops every call for that long regardless of its context, as a
+	// Lambda sandbox frozen mid-call does; the call then fails with its context's error.
+	freeze time.Duration
 
 	gets    []ssm.GetParametersByPathInput
 	puts    []ssm.PutParameterInput
@@ -79,11 +82,23 @@ func (f *fakeSSM) calls() int {
 func (f *fakeSSM) GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, _ ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
 	f.mu.Lock()
 	f.gets = append(f.gets, *in)
-	gate, entered := f.gate, f.entered
+	gate, entered, freeze := f.gate, f.entered, f.freeze
 	f.mu.Unlock()
+	if freeze > 0 {
+		time.Sleep(freeze)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	if gate != nil {
-		entered <- struct{}{}
-		<-gate
+		if entered != nil {
+			entered <- struct{}{}
+		}
+		select { // a hanging SSM: the call ends only with its context
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -168,8 +168,13 @@ func TestMotoPushListServe(t *testing.T) {
 	}
 }
 
+// mustTable is the table a request sees once the refresh a previous request started finished.
 func mustTable(t *testing.T, src *ssmroutes.Source) *route.Table {
 	t.Helper()
+	if _, err := src.Table(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src.WaitRefresh()
 	tbl, err := src.Table(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,9 @@ import (
 // DefaultTTL is how long a loaded table is served before the next request reloads it.
 const DefaultTTL = 30 * time.Second
 
-// reloadTimeout bounds a reload made while a table is being served, so a slow or throttled SSM
-// delays the request that triggered it by at most this much; the last good table serves it.
-const reloadTimeout = 2 * time.Second
+// DefaultTimeout bounds one load of the table (every page, SDK retries included): at cold start
+// it runs inside Lambda's 10 s init, and afterwards in the background.
+const DefaultTimeout = 3 * time.Second
 
 // coldRetry spaces out reloads while no table could be loaded yet, so an outage at cold start
 // does not turn every request into an SSM call.
@@ -28,18 +28,21 @@ const coldRetry = time.Second
 var ErrNoRoutes = errors.New("no route table loaded yet")
 
 // Source serves the route table stored under a prefix. A loaded table is served for TTL; the
-// request after that reloads it (one reload at a time; the others keep the current table). When
-// SSM fails, or a route's spec turns invalid, the last good table (or route) keeps serving and
-// one error is logged per incident and per bad parameter version.
+// first request after that starts a reload in the background and, like every other request, is
+// served the current table at once (stale-while-revalidate: one reload in flight, no request ever
+// waits for one). When SSM fails, or a route's spec turns invalid, the last good table (or route)
+// keeps serving and one error is logged per incident and per bad parameter version. Only the
+// first load, with nothing to serve yet, is waited for (bounded by the timeout).
 type Source struct {
-	api    API
-	prefix string
-	ttl    time.Duration
-	log    *slog.Logger
-	now    func() time.Time
+	api     API
+	prefix  string
+	ttl     time.Duration
+	log     *slog.Logger
+	now     func() time.Time
+	timeout time.Duration
 
 	cur     atomic.Pointer[loaded]
-	mu      sync.Mutex // held by the one reload in progress
+	mu      sync.Mutex // held by the one load or reload in progress
 	failing bool       // an SSM outage is in progress (logged once)
 	lastErr error
 	errAt   time.Time
@@ -61,12 +64,21 @@ func WithTTL(d time.Duration) Option { return func(s *Source) { s.ttl = d } }
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
 
+// WithTimeout bounds each load of the table, retries included (default 3 s; ignored if <= 0).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Source) {
+		if d > 0 {
+			s.timeout = d
+		}
+	}
+}
+
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Source) { s.now = now } }
 
 // New returns a source for the routes under prefix.
 func New(api API, prefix string, opts ...Option) *Source {
-	s := &Source{api: api, prefix: NormalizePrefix(prefix), ttl: DefaultTTL, log: slog.Default(), now: time.Now, warned: map[string]int64{}}
+	s := &Source{api: api, prefix: NormalizePrefix(prefix), ttl: DefaultTTL, log: slog.Default(), now: time.Now, timeout: DefaultTimeout, warned: map[string]int64{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -76,59 +88,84 @@ func New(api API, prefix string, opts ...Option) *Source {
 // Table implements the proxy's RouteSource.
 func (s *Source) Table(ctx context.Context) (*route.Table, error) {
 	cur := s.cur.Load()
-	if cur != nil && s.now().Sub(cur.at) < s.ttl {
+	if cur != nil {
+		if s.now().Sub(cur.at) >= s.ttl {
+			s.refresh(ctx, cur)
+		}
 		return cur.table, nil
 	}
-	if cur != nil {
-		if !s.mu.TryLock() {
-			return cur.table, nil // another request is reloading; this one need not wait
-		}
-		if now := s.cur.Load(); now != cur { // reloaded between the check and the lock
-			s.mu.Unlock()
-			return now.table, nil
-		}
-	} else {
-		s.mu.Lock()
-		if cur = s.cur.Load(); cur != nil { // loaded while this request waited
-			s.mu.Unlock()
-			return cur.table, nil
-		}
-	}
+	s.mu.Lock() // cold: nothing to serve, so wait for the one load in progress
 	defer s.mu.Unlock()
-	return s.reload(ctx, cur)
-}
-
-// reload reads SSM and swaps in the new table; on failure it keeps cur.
-func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) {
-	if cur == nil && s.lastErr != nil && s.now().Sub(s.errAt) < coldRetry {
+	if cur = s.cur.Load(); cur != nil { // loaded while this request waited
+		return cur.table, nil
+	}
+	if s.lastErr != nil && s.now().Sub(s.errAt) < coldRetry {
 		return nil, s.lastErr
 	}
-	if cur != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
-		defer cancel()
-	}
-	params, err := List(ctx, s.api, s.prefix)
-	if err != nil && cur == nil && ctx.Err() != nil {
+	loadCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	next, err := s.load(loadCtx, nil)
+	if err != nil && ctx.Err() != nil {
 		// The request went away; that says nothing about SSM.
 		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, ctx.Err())
 	}
+	if err != nil {
+		return s.failed(nil, err)
+	}
+	return s.swap(nil, next), nil
+}
+
+// refresh reloads the table in the background unless a reload is already in flight. The reload
+// has its own deadline (not the request's: it outlives it). Lambda may freeze the sandbox while
+// it runs ("Lambda freezes the execution environment when the runtime and each extension have
+// completed", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html); on thaw its deadline has passed and the call fails at once: such a failure is not an
+// SSM outage (nothing is logged, the table is not marked fresh) and the next request retries.
+func (s *Source) refresh(ctx context.Context, cur *loaded) {
+	if !s.mu.TryLock() {
+		return // a reload is in flight
+	}
+	if s.cur.Load() != cur { // reloaded between the check and the lock
+		s.mu.Unlock()
+		return
+	}
+	go func() {
+		defer s.mu.Unlock()
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+		defer cancel()
+		next, err := s.load(ctx, cur)
+		switch {
+		case err != nil && time.Since(start) > 2*s.timeout:
+			return // frozen mid-call (see above)
+		case err != nil:
+			_, _ = s.failed(cur, err)
+		default:
+			s.swap(cur, next)
+		}
+	}()
+}
+
+// load reads SSM and builds the table; cur is the table being served (nil at cold start).
+func (s *Source) load(ctx context.Context, cur *loaded) (*loaded, error) {
+	params, err := List(ctx, s.api, s.prefix)
 	if err == nil && len(params) == 0 {
 		// Nothing stored at all is a wrong prefix or a missing push, not an empty gateway.
 		err = fmt.Errorf("no parameters under %s: push routes with `gatewayctl routes push FILE --prefix %s`", s.prefix, s.prefix)
 	}
-	var next *loaded
-	if err == nil {
-		next, err = s.build(params, cur)
+	if err != nil {
+		return nil, err
 	}
+	next, err := s.build(params, cur)
 	if err == nil && len(next.snap.Config.Endpoints) == 0 {
 		// Not one valid route is a broken push, not an empty gateway: keep the last good table,
 		// or answer 503 rather than 404 to everything.
 		err = fmt.Errorf("no valid route under %s (%d rejected)", s.prefix, len(next.snap.Rejected))
 	}
-	if err != nil {
-		return s.failed(cur, err)
-	}
+	return next, err
+}
+
+// swap serves next, logging the end of an outage and a change of versions.
+func (s *Source) swap(cur, next *loaded) *route.Table {
 	if s.failing {
 		s.log.Info("route table reloaded after an outage", "prefix", s.prefix)
 		s.failing = false
@@ -137,7 +174,7 @@ func (s *Source) reload(ctx context.Context, cur *loaded) (*route.Table, error) 
 		s.log.Info("route table loaded", "prefix", s.prefix, "routes", len(next.snap.Config.Endpoints), "versions", next.snap.Versions)
 	}
 	s.cur.Store(next)
-	return next.table, nil
+	return next.table
 }
 
 func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
@@ -150,6 +187,11 @@ func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
 	table, err := route.NewTable(snap.Config)
 	if err != nil {
 		return nil, fmt.Errorf("compile routes under %s: %w", s.prefix, err)
+	}
+	for _, r := range snap.Rejected {
+		if !r.Conflict && r.Path != "" {
+			table.AddInvalid(r.Path, r.Subpath) // its requests are told why they get a 404
+		}
 	}
 	return &loaded{snap: snap, table: table, at: s.now()}, nil
 }

@@ -45,9 +45,14 @@ func newStack(t *testing.T, opts ...ssmroutes.Option) *stack {
 	return s
 }
 
-// table calls Table and fails t on an error.
+// table is the table a request sees once any refresh the previous one started has finished:
+// it calls Table, waits for the background reload, and calls Table again. It fails t on an error.
 func (s *stack) table(t *testing.T) *route.Table {
 	t.Helper()
+	if _, err := s.src.Table(context.Background()); err != nil {
+		t.Fatalf("Table: %v", err)
+	}
+	s.src.WaitRefresh()
 	tbl, err := s.src.Table(context.Background())
 	if err != nil {
 		t.Fatalf("Table: %v", err)
@@ -69,6 +74,7 @@ func targetOf(tbl *route.Table, path string) string {
 
 func (s *stack) wantCalls(t *testing.T, want int) {
 	t.Helper()
+	s.src.WaitRefresh()
 	if got := s.api.calls(); got != want {
 		t.Errorf("GetParametersByPath calls = %d, want %d", got, want)
 	}
@@ -277,6 +283,9 @@ func TestSourceInvalidParameterLoggedOncePerVersion(t *testing.T) {
 	if targetOf(tbl, "/a") == "" || targetOf(tbl, "/c") != "" {
 		t.Errorf("/a → %q, /c → %q; want /a served, /c not", targetOf(tbl, "/a"), targetOf(tbl, "/c"))
 	}
+	if m := tbl.Lookup("GET", "/c"); !m.Invalid || tbl.Lookup("GET", "/d").Invalid {
+		t.Errorf("/c: %+v, want it reported invalid (and /d not)", m)
+	}
 	reload(3)
 	rejectedC1 := `level=ERROR msg="route rejected: its spec is invalid, the other routes are served" parameter=/gw/routes/c version=1 reason="pass_through_endpoints[0] (/c): target: is required"`
 	checkLines(t, s.logs, rejectedC1, loadedAB)
@@ -345,8 +354,8 @@ func TestSourceRouteDroppedAgainIsLoggedAgain(t *testing.T) {
 	)
 }
 
-// After the TTL, concurrent requests make one reload; the others do not wait for it and get
-// the current table.
+// After the TTL, concurrent requests make one reload, in the background: none of them waits
+// for it, all get the current table, and the requests after it get the new one.
 func TestSourceConcurrentReload(t *testing.T) {
 	s := newStack(t, ssmroutes.WithTTL(10*time.Second))
 	old := s.table(t)
@@ -372,31 +381,77 @@ func TestSourceConcurrentReload(t *testing.T) {
 		}()
 	}
 	timeout := time.After(waitForResults)
-	// Every request but the one reloading returns at once, with the current table.
-	for i := range n - 1 {
+	// Every request returns while the one reload is held, with the current table.
+	for i := range n {
 		select {
 		case tbl := <-results:
 			if tbl != old {
 				t.Errorf("result %d: a table other than the current one while the reload is held", i)
 			}
 		case <-timeout:
-			t.Fatalf("only %d of %d requests returned while one reload was in progress", i, n-1)
+			t.Fatalf("only %d of %d requests returned while one reload was in progress", i, n)
 		}
+	}
+	select {
+	case <-s.api.entered:
+	case <-timeout:
+		t.Fatal("no reload started")
 	}
 	release()
-	select {
-	case tbl := <-results:
-		if got := targetOf(tbl, "/a"); got != "https://a-v2.example" {
-			t.Errorf("the reloading request got /a → %q, want the new target", got)
-		}
-	case <-timeout:
-		t.Fatal("the reloading request did not return")
-	}
 	s.wantCalls(t, 2)
 	if got := targetOf(s.table(t), "/a"); got != "https://a-v2.example" {
 		t.Errorf("after the reload /a → %q", got)
 	}
 	s.wantCalls(t, 2)
+}
+
+// A reload that hangs is bounded by the timeout; it is then an outage like any other: the last
+// good table serves (no request waits for it) and one error is logged.
+func TestSourceHangingReloadIsBounded(t *testing.T) {
+	s := newStack(t, ssmroutes.WithTTL(10*time.Second), ssmroutes.WithTimeout(50*time.Millisecond))
+	good := s.table(t)
+	s.api.mu.Lock()
+	s.api.gate = make(chan struct{}) // never released: SSM accepts and never answers
+	s.api.mu.Unlock()
+	s.clock.Advance(10 * time.Second)
+	start := time.Now()
+	for range 100 {
+		if tbl, err := s.src.Table(context.Background()); tbl != good || err != nil {
+			t.Fatalf("during the hang: %p, %v; want the last good table", tbl, err)
+		}
+	}
+	if took := time.Since(start); took > time.Second { // generous: 100 map reads
+		t.Errorf("100 requests during a hanging reload took %v", took)
+	}
+	s.src.WaitRefresh()
+	if took := time.Since(start); took < 50*time.Millisecond || took > 3*time.Second {
+		t.Errorf("the hanging reload ended after %v, want about the 50 ms timeout", took)
+	}
+	checkLines(t, s.logs, loadedAB, `level=ERROR msg="cannot reload routes: serving the last good table" prefix=/gw error="list parameters under /gw: context deadline exceeded"`)
+}
+
+// A reload frozen with the sandbox (it resumes long after its deadline) is not an outage:
+// nothing is logged, and the next request starts a new reload at once.
+func TestSourceFrozenReloadIsHarmless(t *testing.T) {
+	s := newStack(t, ssmroutes.WithTTL(10*time.Second), ssmroutes.WithTimeout(20*time.Millisecond))
+	good := s.table(t)
+	s.api.set("/gw/routes/a", spec("/a", "https://a-v2.example"))
+	s.api.mu.Lock()
+	s.api.freeze = 100 * time.Millisecond // the call resumes 5 timeouts later, past its deadline
+	s.api.mu.Unlock()
+	s.clock.Advance(10 * time.Second)
+	if tbl, _ := s.src.Table(context.Background()); tbl != good {
+		t.Fatal("the first request after the TTL did not get the current table")
+	}
+	s.wantCalls(t, 2)
+	s.api.mu.Lock()
+	s.api.freeze = 0
+	s.api.mu.Unlock()
+	if got := targetOf(s.table(t), "/a"); got != "https://a-v2.example" { // no TTL to wait
+		t.Errorf("after the thaw /a → %q, want the new target", got)
+	}
+	s.wantCalls(t, 3)
+	checkLines(t, s.logs, loadedAB, `level=INFO msg="route table loaded" prefix=/gw routes=2 versions="map[/gw/routes/a:2 /gw/routes/b:1 /gw/settings:1]"`)
 }
 
 // At cold start, concurrent requests wait for the one load and share its table.
