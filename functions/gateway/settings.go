@@ -55,20 +55,19 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	if s.urlMode, err = lambdahttp.ParseMode(getenv("GATEWAY_FUNCTION_URL_MODE")); err != nil {
 		return s, fmt.Errorf("GATEWAY_FUNCTION_URL_MODE: %w", err)
 	}
-	if s.sources.RoutesTTL, err = duration(getenv, "GATEWAY_ROUTES_TTL"); err != nil {
-		return s, err
-	}
-	if s.sources.SecretsTTL, err = duration(getenv, "GATEWAY_SECRETS_TTL"); err != nil {
-		return s, err
-	}
-	if s.usage.FlushTimeout, err = duration(getenv, "GATEWAY_USAGE_FLUSH_TIMEOUT"); err != nil {
-		return s, err
-	}
-	if s.sources.RateLimitTimeout, err = duration(getenv, "GATEWAY_RATELIMIT_TIMEOUT"); err != nil {
-		return s, err
-	}
-	if s.sources.AWSTimeout, err = duration(getenv, "GATEWAY_AWS_TIMEOUT"); err != nil {
-		return s, err
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"GATEWAY_ROUTES_TTL", &s.sources.RoutesTTL},
+		{"GATEWAY_SECRETS_TTL", &s.sources.SecretsTTL},
+		{"GATEWAY_USAGE_FLUSH_TIMEOUT", &s.usage.FlushTimeout},
+		{"GATEWAY_RATELIMIT_TIMEOUT", &s.sources.RateLimitTimeout},
+		{"GATEWAY_AWS_TIMEOUT", &s.sources.AWSTimeout},
+	} {
+		if *d.dst, err = duration(getenv, d.name); err != nil {
+			return s, err
+		}
 	}
 	if v := getenv("GATEWAY_RATELIMIT_FAIL_OPEN"); v != "" {
 		if s.sources.RateLimitFailOpen, err = strconv.ParseBool(v); err != nil {
