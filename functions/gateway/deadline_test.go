@@ -3,14 +3,13 @@ package main
 import (
 	"encoding/base64"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/usage"
 )
 
@@ -21,38 +20,6 @@ import (
 // At the invocation's deadline the request is stopped a reserve early: the stream ends with the
 // runtime's error trailers, or a 504 when nothing was sent yet, and the record says
 // function_timeout and is written before the invocation ends.
-
-// hangingEndpoint accepts connections and never answers, like an AWS endpoint in trouble.
-func hangingEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() { _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + l.Addr().String()
-}
 
 // chatUpstream streams three events and ends; with ?mode=stall it sends one event and falls
 // silent, with ?mode=silent it never answers. upstreamDone gets the time each answer ended.
@@ -85,7 +52,7 @@ func chatUpstream(t *testing.T, upstreamDone chan<- time.Time) string {
 func startWithHangingFirehose(t *testing.T, upstream string) (*fakeRuntime, *function) {
 	rt := startRuntime(t)
 	fn := startFunction(t, buildBootstrap(t), strings.TrimPrefix(rt.URL, "http://"), upstream,
-		"GATEWAY_USAGE_STREAM=gw-usage", "AWS_ENDPOINT_URL_FIREHOSE="+hangingEndpoint(t), "AWS_REGION=us-east-1",
+		"GATEWAY_USAGE_STREAM=gw-usage", "AWS_ENDPOINT_URL_FIREHOSE="+motoserver.SilentEndpoint(t), "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_EC2_METADATA_DISABLED=true")
 	select {
 	case <-rt.firstNext:

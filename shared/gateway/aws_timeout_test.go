@@ -2,9 +2,7 @@ package gateway_test
 
 import (
 	"context"
-	"net"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,44 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/motoserver"
 )
-
-// silentEndpoint is a loopback TCP server that accepts every connection and never answers: an
-// AWS endpoint that hangs. It holds the connections until the test ends.
-func silentEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return "http://" + l.Addr().String()
-}
 
 // silentAWS is an SDK configuration whose every endpoint hangs.
 func silentAWS(t *testing.T) *aws.Config {
 	return &aws.Config{
-		Region: "us-east-1", BaseEndpoint: aws.String(silentEndpoint(t)),
+		Region: "us-east-1", BaseEndpoint: aws.String(motoserver.SilentEndpoint(t)),
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 	}
 }

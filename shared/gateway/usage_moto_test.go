@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -58,7 +57,7 @@ func TestUsageFlushOutcomesOnMoto(t *testing.T) {
 		{"delivered", stream, "", true},
 		{"stream missing", "no-such-stream", "", false},
 		{"connection refused", stream, refused, false},
-		{"endpoint hangs", stream, hanging(t), false},
+		{"endpoint hangs", stream, motoserver.SilentEndpoint(t), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.endpoint != "" {
@@ -104,28 +103,3 @@ func TestUsageFlushOutcomesOnMoto(t *testing.T) {
 
 // undeliveredPrefix starts each stdout line that carries an undelivered record.
 const undeliveredPrefix = `{"` + usage.UndeliveredMarkerField + `":"` + usage.UndeliveredMarker + `"`
-
-// hanging is an endpoint that accepts connections and never answers.
-func hanging(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				go func() { _, _ = io.Copy(io.Discard, c) }()
-				<-done
-			}()
-		}
-	}()
-	t.Cleanup(func() { close(done); l.Close() })
-	return "http://" + l.Addr().String()
-}

@@ -3,8 +3,6 @@ package ratelimit_test
 import (
 	"context"
 	"errors"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,40 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/ratelimit"
 )
-
-// silentEndpoint is a loopback TCP server that accepts every connection and never answers:
-// an AWS endpoint that hangs. It holds the connections until the test ends.
-func silentEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return "http://" + l.Addr().String()
-}
 
 // TestDynamoDBHangingEndpointTimesOut: the UpdateItem against an endpoint that never answers
 // ends after the limiter's timeout as an outage (ErrUnavailable, deadline exceeded), while the
@@ -53,7 +20,7 @@ func silentEndpoint(t *testing.T) string {
 func TestDynamoDBHangingEndpointTimesOut(t *testing.T) {
 	client := dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(silentEndpoint(t)),
+		BaseEndpoint: aws.String(motoserver.SilentEndpoint(t)),
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 	})
 	for _, c := range []struct {
