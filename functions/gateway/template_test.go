@@ -138,3 +138,28 @@ func TestTemplateFiltersMatchUndeliveredLines(t *testing.T) {
 		t.Errorf("found %d log filters, want the metric filter and the subscription filter", found)
 	}
 }
+
+// The README's Settings table lists exactly the variables the function reads: settingsFromEnv
+// is asked with a getenv that notes every name.
+func TestReadmeSettingsTableMatchesSettings(t *testing.T) {
+	var read []string
+	if _, err := settingsFromEnv(func(k string) string { read = append(read, k); return "" }); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n### Settings\n")
+	section, _, _ = strings.Cut(section, "\n#")
+	var rows []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(GATEWAY_[A-Z_]+)` \\|").FindAllStringSubmatch(section, -1) {
+		rows = append(rows, m[1])
+	}
+	slices.Sort(read)
+	read = slices.Compact(read)
+	slices.Sort(rows)
+	if !slices.Equal(rows, read) {
+		t.Errorf("README Settings table lists\n%v\nthe function reads\n%v", rows, read)
+	}
+}
