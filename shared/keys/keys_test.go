@@ -261,10 +261,10 @@ func TestVerifierLookupOutlivesItsCaller(t *testing.T) {
 		runtime.Gosched()
 	}
 	cancel()
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatalf("leader: %v", err)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leader whose request went away: %v, want its context's error", err)
 	}
+	close(release)
 	if _, err := v.Verify(context.Background(), virtualKey); err != nil || s.gets.Load() != 1 {
 		t.Fatalf("after: %v, %d reads, want the cached answer", err, s.gets.Load())
 	}
@@ -432,6 +432,21 @@ func TestVerifierServesStaleDuringAnOutage(t *testing.T) {
 }
 
 // A store read that hangs never holds a request whose key is cached, and ends at the timeout.
+// A cold lookup waits no longer than its caller's context allows (a request stopped for the
+// function's deadline), even while the shared store read goes on.
+func TestVerifierColdLookupEndsWithItsCaller(t *testing.T) {
+	s := &countingStore{Memory: keys.NewMemory(rerankKey())}
+	s.release, s.hang = make(chan struct{}), true // never closed: the store never answers
+	v := keys.NewVerifier(nil, s, keys.WithTimeout(5*time.Second), keys.WithLogger(slog.New(slog.DiscardHandler)))
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 100*time.Millisecond, errors.New("time is up"))
+	defer cancel()
+	start := time.Now()
+	_, err := v.Verify(ctx, virtualKey)
+	if took := time.Since(start); err == nil || err.Error() != "verify key: time is up" || took > 2*time.Second {
+		t.Errorf("Verify = %v after %v, want the caller's cause after about 100 ms", err, took)
+	}
+}
+
 func TestVerifierHangingStoreDoesNotHoldRequests(t *testing.T) {
 	s := &countingStore{Memory: keys.NewMemory(rerankKey())}
 	c := newClock()
@@ -542,5 +557,36 @@ func BenchmarkVerifyWarm(b *testing.B) {
 		if _, err := v.Verify(ctx, virtualKey); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// vanishing is a store whose one key can be deleted.
+type vanishing struct {
+	*keys.Memory
+	gone atomic.Bool
+}
+
+func (s *vanishing) Get(ctx context.Context, hash string) (keys.Key, bool, error) {
+	if s.gone.Load() {
+		return keys.Key{}, false, nil
+	}
+	return s.Memory.Get(ctx, hash)
+}
+
+// With negative answers not cached, a key deleted from the store is refused once a read has
+// seen it gone: the stale positive entry does not outlive that read.
+func TestVerifierDeletedKeyWithoutNegativeCache(t *testing.T) {
+	s := &vanishing{Memory: keys.NewMemory(rerankKey())}
+	c := newClock()
+	v := keys.NewVerifier(nil, s, keys.WithClock(c.Now), keys.WithNegativeTTL(0), keys.WithLogger(slog.New(slog.DiscardHandler)))
+	if _, err := v.Verify(context.Background(), virtualKey); err != nil {
+		t.Fatal(err)
+	}
+	s.gone.Store(true)
+	c.Advance(31 * time.Second)
+	_, _ = v.Verify(context.Background(), virtualKey) // stale: served, and read again in the background
+	v.WaitRefresh()
+	if _, err := v.Verify(context.Background(), virtualKey); !errors.Is(err, auth.ErrInvalidKey) {
+		t.Errorf("after a read found the key gone: %v, want ErrInvalidKey", err)
 	}
 }

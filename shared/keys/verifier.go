@@ -159,9 +159,11 @@ func (v *Verifier) invalid(masterErr error) (auth.Principal, error) {
 }
 
 // lookup reads the store once for all concurrent callers of one key, and caches the answer.
+// Each caller waits only as long as its own context allows (a request stopped for the function's
+// deadline must not wait out the read); the read itself goes on for the others.
 func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry, error) {
 	hash := hex.EncodeToString(digest[:])
-	r, err, _ := v.group.Do(hash, func() (any, error) {
+	flight := v.group.DoChan(hash, func() (any, error) {
 		// A caller that queued behind a finished flight finds its answer cached.
 		now := v.now()
 		v.mu.RLock()
@@ -176,10 +178,15 @@ func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry,
 		defer cancel()
 		return v.read(ctx, digest)
 	})
-	if err != nil {
-		return entry{}, err
+	select {
+	case r := <-flight:
+		if r.Err != nil {
+			return entry{}, r.Err
+		}
+		return r.Val.(entry), nil
+	case <-ctx.Done():
+		return entry{}, fmt.Errorf("verify key: %w", context.Cause(ctx))
 	}
-	return r.(entry), nil
 }
 
 // read reads the store and caches the answer (for its TTL; not at all with a TTL of 0).
@@ -192,6 +199,12 @@ func (v *Verifier) read(ctx context.Context, digest [sha256.Size]byte) (entry, e
 	if ttl := v.ttl(e); ttl > 0 {
 		e.until = e.fetched.Add(ttl)
 		v.put(digest, e)
+	} else {
+		// Not cached, so no older answer may outlive it either: a key deleted from the store
+		// must not keep serving from a stale positive entry when negative answers are not kept.
+		v.mu.Lock()
+		delete(v.cache, digest)
+		v.mu.Unlock()
 	}
 	return e, nil
 }
