@@ -46,8 +46,9 @@ def main(path):
 # Each mutation breaks one thing the checks guard; the check must then report it (a check that
 # cannot fail proves nothing). (old text, new text, expected words in a problem).
 MUTATIONS = [
-    ("            TimeoutInMillis: !If [DefaultIntegrationTimeout, 900000, !Ref RestIntegrationTimeoutMs]\n", "",
-     "timeoutInMillis is None"),
+    ("            TimeoutInMillis: !If [IntegrationTimeout900s, 900000, !If [IntegrationTimeout600s, 600000, !If [IntegrationTimeout300s, 300000, !If [IntegrationTimeout120s, 120000, !If [IntegrationTimeout60s, 60000, 29000]]]]]\n",
+     "", "timeoutInMillis is None"),
+    ("!If [IntegrationTimeout60s, 60000, 29000]", "!If [IntegrationTimeout60s, 600000, 29000]", "gives 600000"),
     ("ResponseTransferMode: RESPONSE_STREAM", "ResponseTransferMode: STREAM", "responseTransferMode"),
     ("      ReservedConcurrentExecutions: !If [HasReservedConcurrency, !Ref ReservedConcurrency, !Ref AWS::NoValue]\n",
      "", "no ReservedConcurrentExecutions"),
@@ -104,7 +105,7 @@ def check(text):
         problems.append("no REST API integration found")
     for name, path, method, integ in integrations:
         where = f"{name} {method.upper()} {path}"
-        problems += check_integration_timeout(where, integ.get("timeoutInMillis"), template["Parameters"])
+        problems += check_integration_timeout(where, integ.get("timeoutInMillis"), template["Parameters"], out.get("Conditions", {}))
         if integ.get("responseTransferMode") != "STREAM":
             problems.append(f"{where}: responseTransferMode is {integ.get('responseTransferMode')!r}, want 'STREAM'")
         uri = json.dumps(integ.get("uri"))
@@ -141,17 +142,35 @@ DEFAULT_INTEGRATION_TIMEOUT_MS = 29000
 MAX_STREAMING_TIMEOUT_MS = 900000
 
 
-def check_integration_timeout(where, timeout, params):
-    """The transformed integration must carry timeoutInMillis from the template parameter."""
-    want = {"Fn::If": ["DefaultIntegrationTimeout", MAX_STREAMING_TIMEOUT_MS, {"Ref": "RestIntegrationTimeoutMs"}]}
-    if timeout != want:
-        return [f"{where}: timeoutInMillis is {timeout!r}, want {want} "
-                f"(without it API Gateway cuts streams at {DEFAULT_INTEGRATION_TIMEOUT_MS} ms)"]
+def check_integration_timeout(where, timeout, params, conditions):
+    """The transformed integration must carry timeoutInMillis from the template parameter, as an
+    integer literal for every value the parameter allows (a Ref would put a string in the body)."""
+    if timeout is None:
+        return [f"{where}: timeoutInMillis is None (without it API Gateway cuts streams at "
+                f"{DEFAULT_INTEGRATION_TIMEOUT_MS} ms)"]
     p = params["RestIntegrationTimeoutMs"]
-    if p.get("Default") != MAX_STREAMING_TIMEOUT_MS or p.get("MaxValue") != MAX_STREAMING_TIMEOUT_MS:
-        return [f"RestIntegrationTimeoutMs: default {p.get('Default')} and MaxValue {p.get('MaxValue')}, "
-                f"want {MAX_STREAMING_TIMEOUT_MS}"]
-    return []
+    allowed = p.get("AllowedValues", [])
+    if p.get("Default") != MAX_STREAMING_TIMEOUT_MS or max(allowed, default=0) != MAX_STREAMING_TIMEOUT_MS:
+        return [f"RestIntegrationTimeoutMs: default {p.get('Default')}, allowed {allowed}; want {MAX_STREAMING_TIMEOUT_MS} as both"]
+    problems = []
+    for value in allowed:
+        got = resolve_if(timeout, conditions, {"RestIntegrationTimeoutMs": str(value)})
+        if type(got) is not int or got != int(value):
+            problems.append(f"{where}: with RestIntegrationTimeoutMs={value} timeoutInMillis gives {got!r}, want the integer {value}")
+    return problems
+
+
+def resolve_if(value, conditions, params):
+    """Evaluates the Fn::If / Fn::Equals / Ref subset the timeout uses, for the given parameters."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, yes, no = value["Fn::If"]
+        return resolve_if(yes if resolve_if(conditions[name], conditions, params) else no, conditions, params)
+    if isinstance(value, dict) and "Fn::Equals" in value:
+        a, b = (resolve_if(v, conditions, params) for v in value["Fn::Equals"])
+        return str(a) == str(b)
+    if isinstance(value, dict) and "Ref" in value:
+        return params.get(value["Ref"], value)
+    return value
 
 
 def check_timeouts_per_environment(params, path):
