@@ -119,12 +119,13 @@ func build(ctx context.Context, s settings, log *slog.Logger) (*lambdahttp.Adapt
 		return nil, err
 	}
 	opts := s.adapter(log)
-	opts.AfterResponse, opts.DeadlineReserve = u.Flush, max(u.DeadlineReserve, minDeadlineReserve)
+	opts.AfterResponse, opts.DeadlineReserve = gateway.AfterResponse(src, u), max(u.DeadlineReserve, minDeadlineReserve)
 	return lambdahttp.New(gateway.NewHandler(src, u.Sink, log, s.detailedDebug), opts), nil
 }
 
 // minDeadlineReserve leaves time, even without a Firehose flush, for a request cut at the
-// deadline to end its response with an error and for its EMF line to be written.
+// deadline to end its response with an error, for its EMF line to be written and for
+// background refreshes to end (bounded by the deadline less a margin).
 const minDeadlineReserve = 500 * time.Millisecond
 
 func or(v, fallback string) string {

@@ -249,6 +249,18 @@ func (r *Resolver) timedOut(err error, ids ...string) {
 	}
 }
 
+// WaitBackground waits, at most until ctx ends, for the background refreshes in flight. On
+// Lambda it runs before each invocation ends (gateway.AfterResponse), so a refresh is not frozen
+// with the sandbox mid-call.
+func (r *Resolver) WaitBackground(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { r.background.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 // refresh reads the stale secrets ids again in the background, skipping those a refresh is
 // already reading: the request that noticed them is served their last values at once. The
 // refresh is bounded by the timeout. If it fails, the last values keep serving and Secrets

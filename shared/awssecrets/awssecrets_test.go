@@ -686,3 +686,33 @@ func TestConcurrentPrefetchSharesOneBatch(t *testing.T) {
 		t.Errorf("BatchGetSecretValue calls = %d for 30 concurrent prefetches, want 1", batches)
 	}
 }
+
+// WaitBackground waits for a refresh in flight, but no longer than its context allows.
+func TestWaitBackground(t *testing.T) {
+	ctx := context.Background()
+	f, clock := newFakeSM(fixture()), newClock()
+	gate := make(chan struct{})
+	r := newResolver(f, clock, awssecrets.WithTimeout(5*time.Second))
+	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.gate, f.entered = gate, make(chan struct{}, 100)
+	f.mu.Unlock()
+	clock.Advance(awssecrets.DefaultTTL)
+	if _, err := r.Resolve(ctx, "PLAIN"); err != nil { // stale: starts the refresh, held at the gate
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r.WaitBackground(short)
+	if took := time.Since(start); took < 40*time.Millisecond || took > 2*time.Second {
+		t.Errorf("WaitBackground returned after %v, want its context's 50 ms", took)
+	}
+	time.AfterFunc(20*time.Millisecond, func() { close(gate) })
+	r.WaitBackground(ctx)
+	if got := f.getCalls(); len(got) != 2 {
+		t.Errorf("GetSecretValue calls %q, want the first fetch and the finished refresh", got)
+	}
+}

@@ -37,6 +37,7 @@ type Usage struct {
 	// DeadlineReserve is how long before an invocation's deadline its request must stop so that
 	// Flush still completes before the deadline.
 	DeadlineReserve time.Duration
+	flushTimeout    time.Duration
 }
 
 // DefaultFlushTimeout bounds the Firehose flush that follows each invocation's response.
@@ -86,7 +87,7 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		}))
 		sinks = append(sinks, fh)
 		timeout := cmp.Or(o.FlushTimeout, DefaultFlushTimeout)
-		u.DeadlineReserve = timeout + 2*flushMargin
+		u.DeadlineReserve, u.flushTimeout = timeout+2*flushMargin, timeout
 		u.Flush = func(ctx context.Context) {
 			ctx, cancel := flushContext(ctx, timeout)
 			defer cancel()

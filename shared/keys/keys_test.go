@@ -590,3 +590,33 @@ func TestVerifierDeletedKeyWithoutNegativeCache(t *testing.T) {
 		t.Errorf("after a read found the key gone: %v, want ErrInvalidKey", err)
 	}
 }
+
+// WaitBackground waits for a background read in flight, but no longer than its context allows.
+func TestVerifierWaitBackground(t *testing.T) {
+	s := &countingStore{Memory: keys.NewMemory(rerankKey())}
+	c := newClock()
+	v := keys.NewVerifier(nil, s, keys.WithClock(c.Now), keys.WithTimeout(5*time.Second), keys.WithLogger(slog.New(slog.DiscardHandler)))
+	if _, err := v.Verify(context.Background(), virtualKey); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	s.mu.Lock()
+	s.release, s.hang = release, true
+	s.mu.Unlock()
+	c.Advance(31 * time.Second)
+	if _, err := v.Verify(context.Background(), virtualKey); err != nil { // stale: starts the read
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	v.WaitBackground(ctx)
+	if took := time.Since(start); took < 40*time.Millisecond || took > 2*time.Second {
+		t.Errorf("WaitBackground returned after %v, want its context's 50 ms", took)
+	}
+	time.AfterFunc(20*time.Millisecond, func() { close(release) })
+	v.WaitBackground(context.Background())
+	if n := s.gets.Load(); n != 2 {
+		t.Errorf("%d store reads, want the first and the finished background read", n)
+	}
+}

@@ -216,6 +216,18 @@ func (v *Verifier) ttl(e entry) time.Duration {
 	return v.negTTL
 }
 
+// WaitBackground waits, at most until ctx ends, for the background refreshes in flight. On
+// Lambda it runs before each invocation ends (gateway.AfterResponse), so a refresh is not frozen
+// with the sandbox mid-call.
+func (v *Verifier) WaitBackground(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { v.background.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 // refresh reads a stale key again in the background, unless a read of it is in flight. The read
 // is bounded by the timeout. If it fails, the cached answer keeps serving and the store is asked
 // again after retryAfter (never past the grace); the outage is logged once. Lambda may freeze

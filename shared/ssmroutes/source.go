@@ -41,12 +41,13 @@ type Source struct {
 	now     func() time.Time
 	timeout time.Duration
 
-	cur     atomic.Pointer[loaded]
-	mu      sync.Mutex // held by the one load or reload in progress
-	failing bool       // an SSM outage is in progress (logged once)
-	lastErr error
-	errAt   time.Time
-	warned  map[string]int64 // parameter versions already reported as bad
+	cur        atomic.Pointer[loaded]
+	mu         sync.Mutex     // held by the one load or reload in progress
+	background sync.WaitGroup // the reload in flight, if any
+	failing    bool           // an SSM outage is in progress (logged once)
+	lastErr    error
+	errAt      time.Time
+	warned     map[string]int64 // parameter versions already reported as bad
 }
 
 type loaded struct {
@@ -128,7 +129,9 @@ func (s *Source) refresh(ctx context.Context, cur *loaded) {
 		s.mu.Unlock()
 		return
 	}
+	s.background.Add(1)
 	go func() {
+		defer s.background.Done()
 		defer s.mu.Unlock()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
@@ -143,6 +146,21 @@ func (s *Source) refresh(ctx context.Context, cur *loaded) {
 			s.swap(cur, next)
 		}
 	}()
+}
+
+// WaitBackground waits, at most until ctx ends, for a background reload in flight. On Lambda
+// it runs before each invocation ends (gateway.AfterResponse): a reload left running would be
+// frozen with the sandbox and fail on thaw, and traffic whose invocations keep ending first
+// would keep the table from ever reloading.
+func (s *Source) WaitBackground(ctx context.Context) { waitGroup(ctx, &s.background) }
+
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // load reads SSM and builds the table; cur is the table being served (nil at cold start).

@@ -567,3 +567,32 @@ func TestSourceNoValidRoute(t *testing.T) {
 		t.Errorf("warm with no valid route: %v, %v; want the last good table", again, err)
 	}
 }
+
+// WaitBackground returns once the reload a request started has finished (the new table is
+// served), or when its context ends first, whichever comes first.
+func TestSourceWaitBackground(t *testing.T) {
+	s := newStack(t, ssmroutes.WithTTL(10*time.Second), ssmroutes.WithTimeout(5*time.Second))
+	s.table(t)
+	s.api.set("/gw/routes/a", spec("/a", "https://a-v2.example"))
+	gate := make(chan struct{})
+	s.api.mu.Lock()
+	s.api.gate = gate
+	s.api.mu.Unlock()
+	s.clock.Advance(10 * time.Second)
+	if _, err := s.src.Table(context.Background()); err != nil { // starts the reload, held at the gate
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s.src.WaitBackground(ctx)
+	if took := time.Since(start); took < 40*time.Millisecond || took > 2*time.Second {
+		t.Errorf("WaitBackground with a reload in flight returned after %v, want its context's 50 ms", took)
+	}
+	time.AfterFunc(30*time.Millisecond, func() { close(gate) })
+	s.src.WaitBackground(context.Background())
+	if got := targetOf(s.table(t), "/a"); got != "https://a-v2.example" {
+		t.Errorf("after WaitBackground /a → %q, want the reloaded table", got)
+	}
+}
