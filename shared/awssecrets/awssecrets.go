@@ -83,6 +83,19 @@ type entry struct {
 	expires time.Time
 }
 
+// result is what a settled entry answers: its value, or why there is none. Never an empty value
+// with a nil error for a secret that was not read.
+func (e entry) result(id string) (string, error) {
+	switch {
+	case e.missing:
+		return "", &secrets.NotFoundError{Name: id}
+	case e.err != nil:
+		return "", e.err
+	default:
+		return e.value, nil
+	}
+}
+
 // coldRetry is how long a timed-out read of a secret with nothing cached is remembered: the
 // route's other secrets, and the requests right behind, fail at once instead of each waiting out
 // the timeout again.
@@ -136,20 +149,14 @@ func (r *Resolver) secret(ctx context.Context, name string) (string, error) {
 	id := r.prefix + name
 	switch e, state := r.lookup(id); state {
 	case fresh:
-		if e.missing {
-			return "", &secrets.NotFoundError{Name: id}
-		}
-		if e.err != nil {
-			return "", e.err
-		}
-		return e.value, nil
+		return e.result(id)
 	case stale:
 		r.refresh(ctx, []string{id})
 		return e.value, nil
 	}
 	v, err := r.wait(ctx, id, func(ctx context.Context) (any, error) {
-		if e, state := r.lookup(id); state == fresh && !e.missing { // fetched by a call that just finished
-			return e.value, nil
+		if e, state := r.lookup(id); state == fresh { // settled by a call that just finished
+			return e.result(id)
 		}
 		return r.fetch(ctx, id)
 	})

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -714,5 +715,32 @@ func TestWaitBackground(t *testing.T) {
 	r.WaitBackground(ctx)
 	if got := f.getCalls(); len(got) != 2 {
 		t.Errorf("GetSecretValue calls %q, want the first fetch and the finished refresh", got)
+	}
+}
+
+// A secret whose read timed out is remembered as that error for a moment (coldRetry). A caller
+// whose shared read finds that entry already settled gets the error, never an empty value with
+// no error (which would send an empty credential upstream). The clock makes the interleaving
+// happen: the caller's first look sees the entry expired, the shared read's look sees it fresh.
+func TestSettledTimeoutIsNeverAnEmptySecret(t *testing.T) {
+	f := newFakeSM(map[string]string{"k": "v"})
+	f.gate = make(chan struct{}) // GetSecretValue holds until its context ends
+	f.entered = make(chan struct{}, 10)
+	t0 := time.Now()
+	var armed, calls atomic.Int32
+	clock := func() time.Time {
+		if armed.Load() == 1 && calls.Add(1) == 1 {
+			return t0.Add(5 * time.Second)
+		}
+		return t0
+	}
+	r := awssecrets.New(f, awssecrets.WithTimeout(30*time.Millisecond), awssecrets.WithClock(clock))
+	if _, err := r.Resolve(context.Background(), "k"); err == nil {
+		t.Fatal("the first read should time out")
+	}
+	close(f.gate)
+	armed.Store(1)
+	if v, err := r.Resolve(context.Background(), "k"); err == nil || v != "" {
+		t.Errorf("Resolve = %q, %v; want the remembered timeout", v, err)
 	}
 }
