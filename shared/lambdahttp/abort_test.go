@@ -71,3 +71,28 @@ general_settings:
 		}
 	}
 }
+
+// A buffered handler that ignores its context cannot hold the invocation past its deadline:
+// once the request's context has ended and the grace has passed, the caller gets a 504.
+func TestStuckBufferedHandlerAnswers504InTime(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release; _, _ = io.WriteString(w, "late") })
+	a := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered, Logger: discard, DeadlineReserve: 400 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // cut at 600 ms, 504 by 850 ms
+	defer cancel()
+	start := time.Now()
+	out, err := a.Invoke(ctx, event(t, restEvent(t, "/x", nil, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	r := decode(t, out)
+	want := `{"error":{"message":"The function ran out of time before the response was complete.","type":"timeout_error","param":"None","code":"504"}}`
+	if r.status != 504 || r.body != want || took > 2*time.Second {
+		t.Errorf("after %v: %d %s", took, r.status, r.body)
+	}
+	if dl, _ := ctx.Deadline(); time.Now().After(dl) {
+		t.Errorf("answered %v after the invocation's deadline", time.Since(dl))
+	}
+}

@@ -95,7 +95,9 @@ type Options struct {
 	AfterResponse func(ctx context.Context)
 	// DeadlineReserve is how long before the invocation's deadline each request is stopped
 	// (its context ends with proxy.ErrFunctionTimeout), leaving time to end the response with an
-	// error and to run AfterResponse. At most half of the time left at the invocation's start.
+	// error and to run AfterResponse. At most half of the time left at the invocation's start;
+	// it should exceed handlerGrace (250 ms), the time a handler that ignores its context is
+	// given to answer before the adapter answers 504 itself.
 	DeadlineReserve time.Duration
 }
 

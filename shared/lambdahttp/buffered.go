@@ -1,10 +1,10 @@
 package lambdahttp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -51,7 +51,13 @@ type proxyWriter[R any] interface {
 func buffered[R, Out any, W proxyWriter[R]](a *Adapter, r *http.Request, newWriter func() W, final func(R) Out) Out {
 	w := newWriter()
 	cw := &cappedWriter{ResponseWriter: w, limit: MaxBufferedResponse, envelope: envelopeSize(newWriter, final), req: r}
-	failed := a.serveBuffered(cw, r)
+	failed, returned := a.serveBufferedInTime(cw, r)
+	if !returned { // the handler still holds w: leave it alone
+		w = newWriter()
+		writeOutOfTime(w)
+		resp, _ := w.GetProxyResponse()
+		return final(resp)
+	}
 	if failed == nil && !cw.wrote {
 		cw.WriteHeader(http.StatusOK) // a handler that wrote nothing still answers
 	}
@@ -98,6 +104,27 @@ func envelopeSize[R, Out any, W proxyWriter[R]](newWriter func() W, final func(R
 			return 0
 		}
 		return len(marshalNoHTML(final(resp))) - markerLen
+	}
+}
+
+// serveBufferedInTime runs serveBuffered in its own goroutine and waits for it, or until r's
+// context has ended (the function's deadline is near) and the handler has had handlerGrace to
+// answer: a handler that ignores its context must not hold the invocation past its deadline,
+// where Lambda would kill it and the caller would get API Gateway's generic error instead.
+func (a *Adapter) serveBufferedInTime(w http.ResponseWriter, r *http.Request) (failed func(http.ResponseWriter), returned bool) {
+	done := make(chan func(http.ResponseWriter), 1)
+	go func() { done <- a.serveBuffered(w, r) }()
+	select {
+	case failed = <-done:
+		return failed, true
+	case <-r.Context().Done():
+	}
+	select {
+	case failed = <-done:
+		return failed, true
+	case <-time.After(handlerGrace):
+		a.log.Error("the handler did not return before the function's deadline")
+		return nil, false
 	}
 }
 
@@ -195,15 +222,17 @@ func (c *cappedWriter) Flush() {}
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (c *cappedWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
+func writeOutOfTime(w http.ResponseWriter) {
+	apierror.Write(w, http.StatusGatewayTimeout, apierror.TypeTimeout, "The function ran out of time before the response was complete.")
+}
+
 func writeAbortedInTime(w http.ResponseWriter) {
 	apierror.Write(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
 		"The gateway function ran out of time before the upstream response ended; a buffered integration cannot return part of it.")
 }
 
 // functionTimedOut reports whether r was stopped for the function's deadline (requestContext).
-func functionTimedOut(r *http.Request) bool {
-	return errors.Is(context.Cause(r.Context()), proxy.ErrFunctionTimeout)
-}
+func functionTimedOut(r *http.Request) bool { return proxy.FunctionTimedOut(r.Context()) }
 
 func writeAborted(w http.ResponseWriter) {
 	apierror.Write(w, http.StatusBadGateway, apierror.TypeUpstream,

@@ -15,10 +15,12 @@ import (
 //	ctx, cancel := context.WithDeadlineCause(ctx, deadline, proxy.ErrFunctionTimeout)
 var ErrFunctionTimeout = errors.New("the function's time limit is near")
 
-// functionTimedOut reports whether r's context ended because the function's time ran out.
-func functionTimedOut(r *http.Request) bool {
-	return r.Context().Err() != nil && errors.Is(context.Cause(r.Context()), ErrFunctionTimeout)
+// FunctionTimedOut reports whether ctx ended because the function's time ran out.
+func FunctionTimedOut(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrFunctionTimeout)
 }
+
+func functionTimedOut(r *http.Request) bool { return FunctionTimedOut(r.Context()) }
 
 // endedClass names why r's context ended: the function's deadline, or the client leaving.
 func endedClass(r *http.Request) string {
