@@ -61,8 +61,8 @@ var commands = []*command{
 		summary: "show one key",
 		about:   "Shows one key, as `keys list` does."},
 	{name: "keys revoke", params: []param{aliasOrHash}, setup: keysRevoke,
-		summary: "revoke a key (gateways refuse it within their 30 s key cache TTL)",
-		about:   "Marks a key revoked. Gateways refuse it within their key cache TTL (30 s)."},
+		summary: "revoke a key (gateways refuse it within their key cache TTL, 30 s, plus one background read)",
+		about:   "Marks a key revoked. Gateways refuse it within their key cache TTL (30 s) plus one background read; while a gateway cannot read the keys table, it keeps serving its cached answer for up to an hour."},
 }
 
 var (

@@ -151,7 +151,7 @@ func keysRevoke(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(s.stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s)\n", k.Alias, short(k.Hash))
+		fmt.Fprintf(s.stdout, "revoked %s (hash %s); gateways refuse it within their key cache TTL (30 s) plus one background read\n", k.Alias, short(k.Hash))
 		return nil
 	}
 }

@@ -70,7 +70,7 @@ func TestKeysCreateListShowRevoke(t *testing.T) {
 	ctl(t, "", "keys", "show", auth.Hash(clear), "--table", keysTable).want(t, 0, wantSearch, "")
 
 	ctl(t, "", "keys", "revoke", "search-team", "--table", keysTable).want(t, 0,
-		"revoked search-team (hash "+h+"); gateways refuse it within their key cache TTL (30 s)\n", "")
+		"revoked search-team (hash "+h+"); gateways refuse it within their key cache TTL (30 s) plus one background read\n", "")
 	ctl(t, "", "keys", "show", "search-team", "--table", keysTable).want(t, 0, strings.Replace(wantSearch, "active ", "revoked", 1), "")
 
 	// A gateway on the same table now refuses the key and still takes the other one.
