@@ -45,29 +45,50 @@ const bedrockARN = "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-p
 // The fixtures in events/ with encoded paths reach the upstream with the client's encoding, as
 // far as each front door delivers it: REST and Function URL keep it, byte for byte; an HTTP API
 // has already decoded the path, so the gateway re-encodes it the standard way.
+//
+// The *-encoded-path.json fixtures carry "%25", "%20", "%2F" and a UTF-8 "λ-世界" through the
+// include_subpath route /x. The REST and Function URL ones hold the client's
+// /x/reports/100%25%20off%2Fq3/%CE%BB-%E4%B8%96%E7%95%8C as sent (captures of both kinds:
+// https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/ingress-paths.json, whose
+// requestContext.http.path in functionurl-request.json is the decoded one). The HTTP API ones hold
+// what an HTTP API hands over for /x/reports/100%2525%20off%252Fq3/%CE%BB-%E4%B8%96%E7%95%8C:
+// the same capture shows it decodes twice ("%2525" arrives as "%", "%252F" as "/") and refuses a
+// plain "%25" (400, no invocation), so this is the closest path a client can get through it. The
+// "%2F" is a "/" by then; the upstream sees an extra segment.
 func TestEncodedPathFixtures(t *testing.T) {
 	up := startUpstream(t)
+	const (
+		bedrockBody = `{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"inferenceConfig":{"maxTokens":64}}`
+		reportsBody = `{"input":"100% off","lang":"λ"}`
+	)
+	tests := []struct {
+		fixture, uri, body string
+	}{
+		{"rest-bedrock-converse.json", "/bedrock-runtime/model/" + bedrockARN + "/converse", bedrockBody},
+		{"function-url-bedrock-converse.json", "/bedrock-runtime/model/" + bedrockARN + "/converse", bedrockBody},
+		{"http-api-bedrock-converse.json", "/bedrock-runtime/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse", bedrockBody},
+		{"http-api-v1-bedrock-converse.json", "/bedrock-runtime/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse", bedrockBody},
+		{"rest-encoded-path.json", "/x-up/reports/100%25%20off%2Fq3/%CE%BB-%E4%B8%96%E7%95%8C", reportsBody},
+		{"function-url-encoded-path.json", "/x-up/reports/100%25%20off%2Fq3/%CE%BB-%E4%B8%96%E7%95%8C", reportsBody},
+		{"http-api-encoded-path.json", "/x-up/reports/100%25%20off/q3/%CE%BB-%E4%B8%96%E7%95%8C", reportsBody},
+		{"http-api-v1-encoded-path.json", "/x-up/reports/100%25%20off/q3/%CE%BB-%E4%B8%96%E7%95%8C", reportsBody},
+	}
 	for _, mode := range []lambdahttp.Mode{lambdahttp.Stream, lambdahttp.Buffered} {
 		a := pathsAdapter(t, up.URL, lambdahttp.Options{RESTMode: mode, FunctionURLMode: mode})
-		for name, want := range map[string]string{
-			"rest-bedrock-converse.json":         "/bedrock-runtime/model/" + bedrockARN + "/converse",
-			"function-url-bedrock-converse.json": "/bedrock-runtime/model/" + bedrockARN + "/converse",
-			"http-api-bedrock-converse.json":     "/bedrock-runtime/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse",
-			"http-api-v1-bedrock-converse.json":  "/bedrock-runtime/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse",
-		} {
-			t.Run(mode.String()+" "+name, func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(mode.String()+" "+tt.fixture, func(t *testing.T) {
 				resetUpstream(up)
-				if r := invoke(t, a, fixture(t, name)); r.status != 200 {
+				if r := invoke(t, a, fixture(t, tt.fixture)); r.status != 200 {
 					t.Fatalf("status %d %q", r.status, r.body)
 				}
-				if got := upstreamURI(up); got != want {
-					t.Fatalf("upstream request URI = %q, want %q", got, want)
+				if got := upstreamURI(up); got != tt.uri {
+					t.Fatalf("upstream request URI = %q, want %q", got, tt.uri)
 				}
 				up.mu.Lock()
 				body := string(up.body)
 				up.mu.Unlock()
-				if body != `{"messages":[{"role":"user","content":[{"text":"Hello"}]}],"inferenceConfig":{"maxTokens":64}}` {
-					t.Errorf("upstream body = %q", body)
+				if body != tt.body {
+					t.Errorf("upstream body = %q, want %q", body, tt.body)
 				}
 			})
 		}
