@@ -20,12 +20,14 @@ import (
 // event's `path` never holds the stage (requestContext.path does); an HTTP API's may, as in 2.0.
 // Headers and query strings come from the multi-value maps when present.
 //
-// A REST event's `path` is the path as the client encoded it ("/x/space%20value"), an HTTP API's
-// 1.0 `path` is already decoded. Live captures of both, sent the same encoded paths:
-// https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/ingress-paths.json (REST, ALB and
-// Function URLs keep the encoding; HTTP APIs decode it) and
+// A REST event's `path` is the path as the client encoded it ("/x/space%20value"); an HTTP API's
+// 1.0 `path` is taken as decoded. The REST side is captured live, sent the same encoded paths as
+// the other front doors: https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/ingress-paths.json
+// (REST, ALB and Function URLs keep the encoding; HTTP APIs, payload 2.0, decode it) and
 // https://github.com/hotsock/voker/blob/main/vokerhttp/testdata/apigwv1-request.json; the same
-// split is reported in https://github.com/middleapi/standard-server/pull/93.
+// split is reported in https://github.com/middleapi/standard-server/pull/93. No capture of an
+// HTTP API with payload 1.0 was found: it is inferred to match its 2.0 events (the same API
+// decodes the path before choosing the payload format; README "Encoded paths").
 func requestV1(ctx context.Context, e *Event, httpAPI bool, basePath string) *http.Request {
 	body, rej := eventBody(e)
 	stage := ""
