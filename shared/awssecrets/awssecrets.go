@@ -224,14 +224,19 @@ func (r *Resolver) fetch(ctx context.Context, id string) (string, error) {
 		r.timedOut(err, id)
 		return "", err
 	}
-	if out.SecretString == nil || *out.SecretString == "" {
-		// An empty (or binary-only) secret would go upstream as an empty credential.
+	return r.settle(id, out.SecretString)
+}
+
+// settle caches what Secrets Manager answered for id, from GetSecretValue or a batch: its value,
+// or missing when it has no text (empty, or binary-only: SecretString is then absent), which
+// would go upstream as an empty credential.
+func (r *Resolver) settle(id string, value *string) (string, error) {
+	if value == nil || *value == "" {
 		r.store(id, entry{missing: true}, retryAfter)
 		return "", &secrets.NotFoundError{Name: id}
 	}
-	value := aws.ToString(out.SecretString)
-	r.store(id, entry{value: value}, r.ttl)
-	return value, nil
+	r.store(id, entry{value: *value}, r.ttl)
+	return *value, nil
 }
 
 func (r *Resolver) store(id string, e entry, ttl time.Duration) {
@@ -325,8 +330,8 @@ func (r *Resolver) outcome(err error, frozen bool) {
 }
 
 // load reads ids: in batches of 20, then one by one those a batch did not settle (a failed batch
-// call, a per-secret error other than not found); a single secret with GetSecretValue. It
-// returns the first error that left a secret unread.
+// call, a per-secret error other than not found, a secret the answer leaves out); a single
+// secret with GetSecretValue. It returns the first error that left a secret unread.
 func (r *Resolver) load(ctx context.Context, ids []string) error {
 	var left []string
 	for len(ids) > 1 {
@@ -386,24 +391,40 @@ func (r *Resolver) partition(refs []string) (cold, old []string) {
 
 // batch reads up to 20 secrets in one call and caches what it learns. It returns the ids it
 // could not settle: all of them when the call fails, else those with an error other than not
-// found.
+// found and those the answer does not mention (each is then read on its own, so none is left
+// stale with its refresh counted a success).
 func (r *Resolver) batch(ctx context.Context, ids []string) []string {
 	out, err := r.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
 	if err != nil {
 		r.timedOut(fmt.Errorf("read secrets %q: %w", ids, err), ids...)
 		return ids
 	}
-	var left []string
+	settled := make(map[string]bool, len(ids))
 	for _, v := range out.SecretValues {
-		if v.SecretString != nil && *v.SecretString != "" {
-			r.store(aws.ToString(v.Name), entry{value: aws.ToString(v.SecretString)}, r.ttl)
+		// An entry is matched to the id asked for by name or ARN (SecretIdList takes either:
+		// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html).
+		id := aws.ToString(v.Name)
+		if !slices.Contains(ids, id) {
+			id = aws.ToString(v.ARN)
+		}
+		if slices.Contains(ids, id) {
+			_, _ = r.settle(id, v.SecretString)
+			settled[id] = true
 		}
 	}
 	for _, e := range out.Errors {
-		if aws.ToString(e.ErrorCode) == "ResourceNotFoundException" {
-			r.store(aws.ToString(e.SecretId), entry{missing: true}, retryAfter)
-		} else {
-			left = append(left, aws.ToString(e.SecretId))
+		// Errors[].SecretId is the ARN or name of the secret, the code e.g.
+		// ResourceNotFoundException: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_APIErrorType.html
+		id := aws.ToString(e.SecretId)
+		if aws.ToString(e.ErrorCode) == "ResourceNotFoundException" && slices.Contains(ids, id) {
+			r.store(id, entry{missing: true}, retryAfter)
+			settled[id] = true
+		}
+	}
+	var left []string
+	for _, id := range ids {
+		if !settled[id] {
+			left = append(left, id)
 		}
 	}
 	return left

@@ -744,3 +744,91 @@ func TestSettledTimeoutIsNeverAnEmptySecret(t *testing.T) {
 		t.Errorf("Resolve = %q, %v; want the remembered timeout", v, err)
 	}
 }
+
+// unsettledCases are the ways a BatchGetSecretValue answer can fail to give a usable value for
+// gw/JSON: an empty value, a binary-only one (both missing, as GetSecretValue's are), or no
+// word about it at all (read again on its own). notFound says Resolve must report the secret
+// missing; else it gets value; gets is the GetSecretValue calls that takes.
+var unsettledCases = []struct {
+	name     string
+	change   func(*fakeSM)
+	notFound bool
+	value    string
+	gets     []string
+}{
+	{"empty value", func(f *fakeSM) { f.set("gw/JSON", "") }, true, "", nil},
+	{"binary only", func(f *fakeSM) { f.setBinary("gw/JSON", []byte{0xde, 0xad}) }, true, "", nil},
+	{"left out of the answer", func(f *fakeSM) {
+		f.omit["gw/JSON"] = true
+		f.set("gw/JSON", `{"api_key":"rotated"}`)
+	}, false, "rotated", []string{"gw/JSON"}},
+	{"left out of the answer, and gone", func(f *fakeSM) {
+		f.omit["gw/JSON"] = true
+		delete(f.secrets, "gw/JSON")
+	}, true, "", []string{"gw/JSON"}},
+}
+
+// checkJSONKey fails t unless JSON:api_key resolves as the case says.
+func checkJSONKey(t *testing.T, r *awssecrets.Resolver, notFound bool, value string) {
+	t.Helper()
+	got, err := r.Resolve(context.Background(), "JSON:api_key")
+	var nf *secrets.NotFoundError
+	switch {
+	case notFound && (got != "" || !errors.As(err, &nf) || nf.Name != "gw/JSON"):
+		t.Errorf("JSON:api_key = %q, %v; want not found", got, err)
+	case !notFound && (got != value || err != nil):
+		t.Errorf("JSON:api_key = %q, %v; want %q", got, err, value)
+	}
+}
+
+// A background refresh settles every secret of its batch: one the answer gives no usable value
+// for is missing (empty, binary-only) or read on its own (left out), never served stale with the
+// refresh counted a success, and the requests after it start no further batch.
+func TestRefreshSettlesEveryBatchedSecret(t *testing.T) {
+	ctx := context.Background()
+	refs := []string{"PLAIN", "JSON:api_key"}
+	for _, tt := range unsettledCases {
+		t.Run(tt.name, func(t *testing.T) {
+			f, clock := newFakeSM(fixture()), newClock()
+			r := newResolver(f, clock)
+			r.Prefetch(ctx, refs)
+			clock.Advance(awssecrets.DefaultTTL)
+			tt.change(f)          // no call in flight
+			r.Prefetch(ctx, refs) // both stale: one background batch
+			r.WaitRefresh()
+			checkJSONKey(t, r, tt.notFound, tt.value)
+			if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
+				t.Errorf("PLAIN = %q, %v", got, err)
+			}
+			for range 3 {
+				r.Prefetch(ctx, refs)
+				r.WaitRefresh()
+			}
+			if want := [][]string{{"gw/PLAIN", "gw/JSON"}, {"gw/PLAIN", "gw/JSON"}}; !reflect.DeepEqual(f.batches, want) {
+				t.Errorf("BatchGetSecretValue calls %q, want %q", f.batches, want)
+			}
+			if got := f.getCalls(); !slices.Equal(got, tt.gets) {
+				t.Errorf("GetSecretValue calls %q, want %q", got, tt.gets)
+			}
+		})
+	}
+}
+
+// A cold Prefetch settles its batch the same way: an empty or binary-only value is missing at
+// once, with no second read; a secret left out of the answer is read on its own.
+func TestPrefetchSettlesEveryBatchedSecret(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range unsettledCases {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeSM(fixture())
+			tt.change(f)
+			r := newResolver(f, newClock())
+			r.Prefetch(ctx, []string{"PLAIN", "JSON:api_key"})
+			checkJSONKey(t, r, tt.notFound, tt.value)
+			checkJSONKey(t, r, tt.notFound, tt.value) // from the cache
+			if got := f.getCalls(); !slices.Equal(got, tt.gets) {
+				t.Errorf("GetSecretValue calls %q, want %q", got, tt.gets)
+			}
+		})
+	}
+}

@@ -23,6 +23,8 @@ type fakeSM struct {
 	getErr    error             // when set, GetSecretValue fails with it
 	batchErr  error             // when set, BatchGetSecretValue fails with it
 	batchCode map[string]string // per-id error codes BatchGetSecretValue reports in Errors
+	binary    map[string][]byte // secrets holding only a SecretBinary (no SecretString)
+	omit      map[string]bool   // ids BatchGetSecretValue leaves out of its answer altogether
 
 	// gate, when set, holds GetSecretValue until it is closed; entered gets a value per held call.
 	gate    chan struct{}
@@ -36,7 +38,15 @@ type fakeSM struct {
 }
 
 func newFakeSM(secrets map[string]string) *fakeSM {
-	return &fakeSM{secrets: secrets, batchCode: map[string]string{}}
+	return &fakeSM{secrets: secrets, batchCode: map[string]string{}, binary: map[string][]byte{}, omit: map[string]bool{}}
+}
+
+// setBinary makes id a binary-only secret, as one stored with SecretBinary is.
+func (f *fakeSM) setBinary(id string, b []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.secrets, id)
+	f.binary[id] = b
 }
 
 func (f *fakeSM) set(id, value string) {
@@ -88,6 +98,9 @@ func (f *fakeSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecre
 	if f.getErr != nil {
 		return nil, f.getErr
 	}
+	if b, ok := f.binary[id]; ok {
+		return &secretsmanager.GetSecretValueOutput{Name: aws.String(id), SecretBinary: b, VersionStages: []string{"AWSCURRENT"}}, nil
+	}
 	v, ok := f.secrets[id]
 	if !ok {
 		return nil, notFound()
@@ -117,6 +130,13 @@ func (f *fakeSM) BatchGetSecretValue(ctx context.Context, in *secretsmanager.Bat
 	}
 	out := &secretsmanager.BatchGetSecretValueOutput{}
 	for _, id := range in.SecretIdList {
+		if f.omit[id] {
+			continue
+		}
+		if b, ok := f.binary[id]; ok {
+			out.SecretValues = append(out.SecretValues, types.SecretValueEntry{Name: aws.String(id), SecretBinary: b})
+			continue
+		}
 		if code, ok := f.batchCode[id]; ok {
 			out.Errors = append(out.Errors, types.APIErrorType{SecretId: aws.String(id), ErrorCode: aws.String(code), Message: aws.String("no")})
 			continue

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/passthru/gateway/shared/route"
 )
 
@@ -32,7 +34,8 @@ var ErrNoRoutes = errors.New("no route table loaded yet")
 // served the current table at once (stale-while-revalidate: one reload in flight, no request ever
 // waits for one). When SSM fails, or a route's spec turns invalid, the last good table (or route)
 // keeps serving and one error is logged per incident and per bad parameter version. Only the
-// first load, with nothing to serve yet, is waited for (bounded by the timeout).
+// first load, with nothing to serve yet, is waited for: by each request at most until its own
+// context ends, the load itself bounded by the timeout.
 type Source struct {
 	api     API
 	prefix  string
@@ -42,9 +45,10 @@ type Source struct {
 	timeout time.Duration
 
 	cur        atomic.Pointer[loaded]
-	mu         sync.Mutex     // held by the one load or reload in progress
-	background sync.WaitGroup // the reload in flight, if any
-	failing    bool           // an SSM outage is in progress (logged once)
+	mu         sync.Mutex         // held by the one load or reload in progress
+	calls      singleflight.Group // the cold load, shared by the requests waiting for it
+	background sync.WaitGroup     // the load or reload in flight, if any
+	failing    bool               // an SSM outage is in progress (logged once)
 	lastErr    error
 	errAt      time.Time
 	warned     map[string]int64 // parameter versions already reported as bad
@@ -89,28 +93,60 @@ func New(api API, prefix string, opts ...Option) *Source {
 // Table implements the proxy's RouteSource.
 func (s *Source) Table(ctx context.Context) (*route.Table, error) {
 	cur := s.cur.Load()
-	if cur != nil {
-		if s.now().Sub(cur.at) >= s.ttl {
-			s.refresh(ctx, cur)
-		}
-		return cur.table, nil
+	if cur == nil {
+		return s.cold(ctx)
 	}
-	s.mu.Lock() // cold: nothing to serve, so wait for the one load in progress
+	if s.now().Sub(cur.at) >= s.ttl {
+		s.refresh(ctx, cur)
+	}
+	return cur.table, nil
+}
+
+// cold waits for the first load, nothing being there to serve: concurrent callers share one
+// load, and each waits at most until its own context ends (a request stopped for the Lambda
+// deadline must not wait out the load timeout). The load serves every caller waiting on it, so
+// it is detached from the one that started it and bounded by the timeout alone.
+func (s *Source) cold(ctx context.Context) (*route.Table, error) {
+	ch := s.calls.DoChan("cold", func() (any, error) { return s.coldLoad(context.WithoutCancel(ctx)) })
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*route.Table), nil
+	case <-ctx.Done():
+		// The request went away; that says nothing about SSM.
+		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, ctx.Err())
+	}
+}
+
+// coldLoad loads the table unless a load that just finished did, or one failed less than
+// coldRetry ago. It holds mu (one load or reload at a time) and counts as a background load for
+// WaitBackground: its callers may all have gone, and Lambda would freeze it mid-call (see
+// refresh); a load that resumes past its deadline is not an outage either: nothing is logged or
+// remembered, and the next request loads again.
+func (s *Source) coldLoad(ctx context.Context) (*route.Table, error) {
+	s.background.Add(1)
+	defer s.background.Done()
+	// Settled before WaitBackground returns: a request from then on starts its own call rather
+	// than joining this one's answer (after a freeze, an error).
+	defer s.calls.Forget("cold")
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur = s.cur.Load(); cur != nil { // loaded while this request waited
+	if cur := s.cur.Load(); cur != nil {
 		return cur.table, nil
 	}
 	if s.lastErr != nil && s.now().Sub(s.errAt) < coldRetry {
 		return nil, s.lastErr
 	}
-	loadCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	next, err := s.load(loadCtx, nil)
-	if err != nil && ctx.Err() != nil {
-		// The request went away; that says nothing about SSM.
-		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, ctx.Err())
-	}
-	if err != nil {
+	next, err := s.load(ctx, nil)
+	switch {
+	case err != nil && time.Since(start) > 2*s.timeout:
+		return nil, fmt.Errorf("%w: %v", ErrNoRoutes, err) // frozen mid-call
+	case err != nil:
 		return s.failed(nil, err)
 	}
 	return s.swap(nil, next), nil
@@ -148,10 +184,10 @@ func (s *Source) refresh(ctx context.Context, cur *loaded) {
 	}()
 }
 
-// WaitBackground waits, at most until ctx ends, for a background reload in flight. On Lambda
-// it runs before each invocation ends (gateway.AfterResponse): a reload left running would be
-// frozen with the sandbox and fail on thaw, and traffic whose invocations keep ending first
-// would keep the table from ever reloading.
+// WaitBackground waits, at most until ctx ends, for a load or background reload in flight. On
+// Lambda it runs before each invocation ends (gateway.AfterResponse): a reload left running
+// would be frozen with the sandbox and fail on thaw, and traffic whose invocations keep ending
+// first would keep the table from ever reloading.
 func (s *Source) WaitBackground(ctx context.Context) { waitGroup(ctx, &s.background) }
 
 func waitGroup(ctx context.Context, wg *sync.WaitGroup) {

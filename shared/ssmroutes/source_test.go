@@ -596,3 +596,90 @@ func TestSourceWaitBackground(t *testing.T) {
 		t.Errorf("after WaitBackground /a → %q, want the reloaded table", got)
 	}
 }
+
+// At cold start a request waits for the load at most until its own context ends (a request
+// stopped for the Lambda deadline must not wait out the load timeout), whether it started the
+// load or queued behind another's. It gets ErrNoRoutes; the load goes on, the next request gets
+// its table with no second SSM call, and WaitBackground waits for it.
+func TestSourceColdCallerLeavesAtItsDeadline(t *testing.T) {
+	tests := []struct {
+		name   string
+		queued bool // another request started the load first
+	}{
+		{"the caller that started the load", false},
+		{"a caller queued behind another's load", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, ssmroutes.WithTimeout(5*time.Second))
+			gate := make(chan struct{})
+			release := sync.OnceFunc(func() { close(gate) })
+			t.Cleanup(release)
+			time.AfterFunc(3*time.Second, release) // a caller that waits for the load fails, never hangs
+			s.api.gate, s.api.entered = gate, make(chan struct{}, 100)
+			first := make(chan *route.Table, 1)
+			if tt.queued {
+				go func() {
+					tbl, _ := s.src.Table(context.Background())
+					first <- tbl
+				}()
+				<-s.api.entered
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			tbl, err := s.src.Table(ctx)
+			took := time.Since(start)
+			const want = "no route table loaded yet: context deadline exceeded"
+			if tbl != nil || !errors.Is(err, ssmroutes.ErrNoRoutes) || err.Error() != want {
+				t.Errorf("Table = %p, %v; want nil, %q", tbl, err, want)
+			}
+			if took < 40*time.Millisecond || took > 2*time.Second {
+				t.Errorf("Table returned after %v, want about its context's 50 ms", took)
+			}
+			if !tt.queued {
+				<-s.api.entered // the load reached SSM and is held there
+			}
+			release()
+			s.src.WaitBackground(context.Background())
+			checkLines(t, s.logs, loadedAB) // the load finished, and was not counted an outage
+			tbl, err = s.src.Table(context.Background())
+			if err != nil || targetOf(tbl, "/a") != "https://a.example" {
+				t.Fatalf("the next request: %p, %v; want the loaded table", tbl, err)
+			}
+			if tt.queued {
+				if got := <-first; got != tbl {
+					t.Errorf("the request that started the load got %p, want the table %p", got, tbl)
+				}
+			}
+			s.wantCalls(t, 1)
+		})
+	}
+}
+
+// A cold load frozen with the sandbox after its caller left (it resumes long after its
+// deadline) is not an outage: nothing is logged, and the next request loads at once rather than
+// getting the failure for a second.
+func TestSourceFrozenColdLoadIsHarmless(t *testing.T) {
+	s := newStack(t, ssmroutes.WithTimeout(20*time.Millisecond))
+	s.api.mu.Lock()
+	s.api.freeze = 100 * time.Millisecond // the call resumes 5 timeouts later, past its deadline
+	s.api.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if tbl, err := s.src.Table(ctx); tbl != nil || !errors.Is(err, ssmroutes.ErrNoRoutes) {
+		t.Fatalf("Table = %p, %v; want ErrNoRoutes", tbl, err)
+	}
+	for deadline := time.Now().Add(waitForResults); s.api.calls() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // until the load has called SSM (and so is waited for)
+	}
+	s.src.WaitBackground(context.Background())
+	s.api.mu.Lock()
+	s.api.freeze = 0
+	s.api.mu.Unlock()
+	if got := targetOf(s.table(t), "/a"); got != "https://a.example" { // no coldRetry to wait
+		t.Errorf("after the thaw /a → %q, want the table", got)
+	}
+	s.wantCalls(t, 2)
+	checkLines(t, s.logs, loadedAB)
+}
