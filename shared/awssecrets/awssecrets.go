@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/passthru/gateway/shared/inflight"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -71,7 +72,7 @@ type Resolver struct {
 	invalidated map[string]time.Time // when a secret was last dropped after a 401/403
 	refreshing  map[string]bool      // secrets with a background refresh in flight
 	calls       singleflight.Group   // waited-for fetches, by secret id or batch of ids
-	background  sync.WaitGroup       // background refreshes in flight
+	background  inflight.Group       // background refreshes in flight
 	failing     atomic.Bool          // a refresh failed and none succeeded since (logged once)
 }
 
@@ -264,14 +265,7 @@ func (r *Resolver) timedOut(err error, ids ...string) {
 // WaitBackground waits, at most until ctx ends, for the background refreshes in flight. On
 // Lambda it runs before each invocation ends (gateway.AfterResponse), so a refresh is not frozen
 // with the sandbox mid-call.
-func (r *Resolver) WaitBackground(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { r.background.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
+func (r *Resolver) WaitBackground(ctx context.Context) { r.background.Wait(ctx) }
 
 // refresh reads the stale secrets ids again in the background, skipping those a refresh is
 // already reading: the request that noticed them is served their last values at once. The
@@ -293,9 +287,7 @@ func (r *Resolver) refresh(ctx context.Context, ids []string) {
 	if len(todo) == 0 {
 		return
 	}
-	r.background.Add(1)
-	go func() {
-		defer r.background.Done()
+	r.background.Go(func() {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 		defer cancel()
@@ -315,7 +307,7 @@ func (r *Resolver) refresh(ctx context.Context, ids []string) {
 		}
 		r.mu.Unlock()
 		r.outcome(err, frozen)
-	}()
+	})
 }
 
 // outcome logs the first failed refresh of an outage and the first success after it.

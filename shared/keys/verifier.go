@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/inflight"
 )
 
 // MasterVerifier checks the master key (auth.MasterKey, gateway.TableMasterKey).
@@ -39,7 +40,7 @@ type Verifier struct {
 	cache      map[[sha256.Size]byte]entry
 	refreshing map[[sha256.Size]byte]bool // keys with a background read in flight
 	group      singleflight.Group
-	background sync.WaitGroup // background reads in flight
+	background inflight.Group // background reads in flight
 	failing    atomic.Bool    // a background read failed and none succeeded since (logged once)
 }
 
@@ -219,14 +220,7 @@ func (v *Verifier) ttl(e entry) time.Duration {
 // WaitBackground waits, at most until ctx ends, for the background refreshes in flight. On
 // Lambda it runs before each invocation ends (gateway.AfterResponse), so a refresh is not frozen
 // with the sandbox mid-call.
-func (v *Verifier) WaitBackground(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { v.background.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
+func (v *Verifier) WaitBackground(ctx context.Context) { v.background.Wait(ctx) }
 
 // refresh reads a stale key again in the background, unless a read of it is in flight. The read
 // is bounded by the timeout. If it fails, the cached answer keeps serving and the store is asked
@@ -241,9 +235,7 @@ func (v *Verifier) refresh(ctx context.Context, digest [sha256.Size]byte) {
 	}
 	v.refreshing[digest] = true
 	v.mu.Unlock()
-	v.background.Add(1)
-	go func() {
-		defer v.background.Done()
+	v.background.Go(func() {
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.timeout)
 		defer cancel()
@@ -266,7 +258,7 @@ func (v *Verifier) refresh(ctx context.Context, digest [sha256.Size]byte) {
 		case err == nil && v.failing.CompareAndSwap(true, false):
 			v.log.Info("gateway keys refreshed after an outage")
 		}
-	}()
+	})
 }
 
 func (v *Verifier) put(digest [sha256.Size]byte, e entry) {

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/passthru/gateway/shared/inflight"
 	"github.com/passthru/gateway/shared/route"
 )
 
@@ -47,7 +48,7 @@ type Source struct {
 	cur        atomic.Pointer[loaded]
 	mu         sync.Mutex         // held by the one load or reload in progress
 	calls      singleflight.Group // the cold load, shared by the requests waiting for it
-	background sync.WaitGroup     // the load or reload in flight, if any
+	background inflight.Group     // the load or reload in flight, if any
 	failing    bool               // an SSM outage is in progress (logged once)
 	lastErr    error
 	errAt      time.Time
@@ -126,8 +127,7 @@ func (s *Source) cold(ctx context.Context) (*route.Table, error) {
 // refresh); a load that resumes past its deadline is not an outage either: nothing is logged or
 // remembered, and the next request loads again.
 func (s *Source) coldLoad(ctx context.Context) (*route.Table, error) {
-	s.background.Add(1)
-	defer s.background.Done()
+	defer s.background.Track()()
 	// Settled before WaitBackground returns: a request from then on starts its own call rather
 	// than joining this one's answer (after a freeze, an error).
 	defer s.calls.Forget("cold")
@@ -165,9 +165,7 @@ func (s *Source) refresh(ctx context.Context, cur *loaded) {
 		s.mu.Unlock()
 		return
 	}
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
+	s.background.Go(func() {
 		defer s.mu.Unlock()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
@@ -181,23 +179,14 @@ func (s *Source) refresh(ctx context.Context, cur *loaded) {
 		default:
 			s.swap(cur, next)
 		}
-	}()
+	})
 }
 
 // WaitBackground waits, at most until ctx ends, for a load or background reload in flight. On
 // Lambda it runs before each invocation ends (gateway.AfterResponse): a reload left running
 // would be frozen with the sandbox and fail on thaw, and traffic whose invocations keep ending
 // first would keep the table from ever reloading.
-func (s *Source) WaitBackground(ctx context.Context) { waitGroup(ctx, &s.background) }
-
-func waitGroup(ctx context.Context, wg *sync.WaitGroup) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
+func (s *Source) WaitBackground(ctx context.Context) { s.background.Wait(ctx) }
 
 // load reads SSM and builds the table; cur is the table being served (nil at cold start).
 func (s *Source) load(ctx context.Context, cur *loaded) (*loaded, error) {
