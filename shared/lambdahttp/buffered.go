@@ -182,11 +182,11 @@ func (c *cappedWriter) Write(p []byte) (int, error) {
 	if c.over {
 		return 0, errOverLimit
 	}
-	if c.head == 0 {
-		c.head = c.envelope(c.status, c.Header(), false)
-	}
 	next := c.body
 	next.add(p)
+	if c.head == 0 && envelopeBound(c.Header())+next.encodedLen() > c.limit {
+		c.head = c.envelope(c.status, c.Header(), false) // near the limit: measure exactly
+	}
 	if c.head+next.encodedLen() > c.limit {
 		c.over = true
 		return 0, errOverLimit
@@ -198,7 +198,22 @@ func (c *cappedWriter) Write(p []byte) (int, error) {
 // tooLarge reports whether the response as written cannot be returned: the running check failed,
 // or the exact size with the final headers is over the limit.
 func (c *cappedWriter) tooLarge() bool {
-	return c.over || c.envelope(c.status, c.Header(), c.body.isBase64())+c.body.encodedLen() > c.limit
+	n := c.body.encodedLen()
+	return c.over || (envelopeBound(c.Header())+n > c.limit && c.envelope(c.status, c.Header(), c.body.isBase64())+n > c.limit)
+}
+
+// envelopeBound is more than the response's envelope can take with these headers: every byte
+// escaped to 6, each header written twice (api-proxy fills both the single- and the multi-value
+// map), and room for the status, the fields' names and a Content-Type api-proxy may add. A
+// response whose bound fits needs no exact measure, which builds and encodes a whole response.
+func envelopeBound(h http.Header) int {
+	n := 1024
+	for k, vv := range h {
+		for _, v := range vv {
+			n += 2 * (6*(len(k)+len(v)) + 16)
+		}
+	}
+	return n
 }
 
 // ReplacedResponse tells the proxy, when it builds the usage record, that the caller gets a 502

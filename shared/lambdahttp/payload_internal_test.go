@@ -3,9 +3,15 @@ package lambdahttp
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 )
 
 // jsonSize agrees with encoding/json (and base64) on any body in any chunking: multi-byte runes
@@ -69,5 +75,35 @@ func BenchmarkJSONSize(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// envelopeBound is never below the exact envelope, for every buffered response type and for
+// headers that escape worst (control bytes take 6), few or many.
+func TestEnvelopeBoundIsAnUpperBound(t *testing.T) {
+	worst := strings.Repeat("\x01", 300)
+	headers := []http.Header{
+		{},
+		{"Content-Type": {"application/json"}},
+		{"X-A": {worst, worst}, "X-B\x02": {worst}, "Set-Cookie": {"a=" + worst, "b=2"}},
+	}
+	many := http.Header{}
+	for i := range 200 {
+		many.Add(fmt.Sprintf("X-H%d", i), strings.Repeat("\"\\<>&", 20))
+	}
+	headers = append(headers, many)
+	exact := map[string]func(int, http.Header, bool) int{
+		"rest":         envelopeSize(core.NewProxyResponseWriter, same[events.APIGatewayProxyResponse]),
+		"http-api":     envelopeSize(core.NewProxyResponseWriterV2, same[events.APIGatewayV2HTTPResponse]),
+		"function-url": envelopeSize(core.NewProxyResponseWriterV2, toFunctionURL),
+	}
+	for name, size := range exact {
+		for i, h := range headers {
+			for _, b64 := range []bool{false, true} {
+				if got, bound := size(599, h.Clone(), b64), envelopeBound(h); got > bound {
+					t.Errorf("%s headers[%d] base64 %v: envelope %d over the bound %d", name, i, b64, got, bound)
+				}
+			}
+		}
 	}
 }
