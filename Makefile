@@ -53,9 +53,10 @@ validate:
 bench:
 	go run ./local/bench
 
-## fuzz: fuzz the subpath join for $(FUZZTIME)
+## fuzz: fuzz the subpath join, then path normalisation + lookup + join, $(FUZZTIME) each
 fuzz:
-	go test ./shared/route -run '^$$' -fuzz FuzzJoinSubpath -fuzztime $(FUZZTIME)
+	go test ./shared/route -run '^$$' -fuzz '^FuzzJoinSubpath$$' -fuzztime $(FUZZTIME)
+	go test ./shared/route -run '^$$' -fuzz '^FuzzLookupJoin$$' -fuzztime $(FUZZTIME)
 
 ## lint: gofmt and go vet
 lint:

@@ -218,7 +218,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The gateway's route table is unavailable; try again shortly.", "routes")
 		return
 	}
-	m := table.Lookup(r.Method, r.URL.Path)
+	// Look up and join on the resolved path, so that the route chosen is the one whose upstream
+	// URL is called (see route.NormalizePath).
+	reqPath, err := route.NormalizePath(r.URL)
+	if err != nil {
+		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
+		return
+	}
+	m := table.Lookup(r.Method, reqPath.Path)
 	if m.Route == nil {
 		h.unmatched(w, r, c, m)
 		return
@@ -236,7 +243,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
-	u, err := rt.UpstreamURL(route.RawSubpath(r.URL, m.Subpath), withoutKey(r.URL.RawQuery, key))
+	u, err := rt.UpstreamURL(route.RawSubpath(reqPath, m.Subpath), withoutKey(r.URL.RawQuery, key))
 	if err != nil {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return

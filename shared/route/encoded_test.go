@@ -77,7 +77,8 @@ func TestRawSubpath(t *testing.T) {
 		{"/b%65drock/x%20y", "/x y", "/x%20y"},
 		{"/bedrock", "", ""},
 		{"/bedrock/", "/", "/"},
-		{"/bedrock%2Fx", "/x", "%2Fx"}, // the route matched on a decoded slash
+		{"/bedrock%2Fx", "/x", "/x"}, // the route matched on a decoded slash: the boundary
+		{"/bedrock%2fx%2Fy,z", "/x/y,z", "/x%2Fy,z"},
 		{"/caf%C3%A9/%CE%BB", "/λ", "/%CE%BB"},
 	}
 	for _, tt := range tests {

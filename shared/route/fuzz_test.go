@@ -1,11 +1,13 @@
 package route_test
 
 import (
+	"fmt"
 	"net/url"
 	"path"
 	"strings"
 	"testing"
 
+	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/route"
 )
 
@@ -213,4 +215,119 @@ func nothingToResolve(body string) bool {
 		}
 	}
 	return true
+}
+
+// lookupJoinRoutes nest exact and include_subpath routes. Each target is the upstream host plus
+// the route's own path, so that a correct gateway calls the upstream on exactly the path it
+// resolved, and the route the gateway would choose for that upstream path is the one it chose.
+var lookupJoinRoutes = []struct {
+	path    string
+	subpath bool
+}{
+	{"/openai", true},
+	{"/openai/organization", false},
+	{"/openai/v1/admin", true},
+	{"/bedrock", true},
+	{"/pub", false},
+	{"/a", true},
+	{"/a/b/c", false},
+}
+
+// FuzzLookupJoin checks route.NormalizePath, Table.Lookup, RawSubpath and UpstreamURL together,
+// as the proxy calls them, for a request path as a client sends it (and as a front door that
+// decodes it hands it over): the route chosen is the one that serves the upstream URL called
+// (so an exact route nested under an include_subpath route cannot be reached through the
+// prefix by "." , "..", "//" or encoded forms of them), the upstream path is the resolved request
+// path, normalising is idempotent, and a subpath goes upstream in the client's own bytes.
+func FuzzLookupJoin(f *testing.F) {
+	for _, s := range []string{
+		"/openai/organization",
+		"/openai/./organization",
+		"/openai//organization",
+		"//openai/organization",
+		"/openai/x/../organization",
+		"/openai/%2e/organization",
+		"/openai/%2E%2E/openai/organization",
+		"/openai/x%2F..%2Forganization",
+		"/openai/organization%2F",
+		"/openai/organization/.",
+		"/openai%2Forganization",
+		"/openai%2F0",
+		"/openai%2fx%2Fy,z",
+		"/openai/v1/x/../admin/users",
+		"/openai/v1%2Fadmin/users",
+		"/bedrock/model/v1%3A0/converse",
+		"/bedrock/model/arn%3Aaws%2Fx/converse/",
+		"/a/b/./c",
+		"/a/b/c/",
+		"/a/x/..%2f..%2fb/c",
+		"/s3/a,b;c/x%2F..%2Fd,e",
+		"/pub/..",
+		"/pub/%2e%2e/openai/organization",
+		"/openai/a%5C..%5Corganization",
+		"/openai/100%25/../organization",
+	} {
+		f.Add(s)
+	}
+	cfg := &config.Config{}
+	for i, r := range lookupJoinRoutes {
+		cfg.Endpoints = append(cfg.Endpoints, config.Endpoint{
+			Index: i, ID: fmt.Sprint("r", i), Path: r.path, IncludeSubpath: r.subpath,
+			Methods: []string{"GET"}, Target: "https://up.example.com" + r.path,
+		})
+	}
+	tbl, err := route.NewTable(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		u, err := url.Parse("https://gw.example.com/" + strings.TrimPrefix(in, "/"))
+		if err != nil || u.Host != "gw.example.com" {
+			return
+		}
+		checkLookupJoin(t, tbl, u)
+		checkLookupJoin(t, tbl, &url.URL{Path: u.Path}) // a front door that decodes the path
+	})
+}
+
+func checkLookupJoin(t *testing.T, tbl *route.Table, req *url.URL) {
+	t.Helper()
+	p, err := route.NormalizePath(req)
+	if err != nil {
+		if !refused(req.EscapedPath()) {
+			t.Fatalf("NormalizePath(%q): %v; only bad escapes and backslashes are refused", req.EscapedPath(), err)
+		}
+		return
+	}
+	if again, err := route.NormalizePath(p); err != nil || again.Path != p.Path || again.EscapedPath() != p.EscapedPath() {
+		t.Fatalf("NormalizePath(%q) = %q, which normalises again to %v, %v", req.EscapedPath(), p.EscapedPath(), again, err)
+	}
+	if !nothingToResolve(strings.TrimPrefix(p.EscapedPath(), "/")) && p.EscapedPath() != "/" {
+		t.Fatalf("NormalizePath(%q) = %q still has a segment to resolve", req.EscapedPath(), p.EscapedPath())
+	}
+	m := tbl.Lookup("GET", p.Path)
+	if m.Route == nil {
+		return
+	}
+	up, err := m.Route.UpstreamURL(route.RawSubpath(p, m.Subpath), "")
+	if err != nil {
+		t.Fatalf("%q (resolved %q) -> route %s: UpstreamURL: %v", req.EscapedPath(), p.EscapedPath(), m.Route.Path, err)
+	}
+	if up.Host != "up.example.com" || up.Path != p.Path {
+		t.Fatalf("%q (resolved %q) -> route %s calls %q; want path %q on up.example.com", req.EscapedPath(), p.EscapedPath(), m.Route.Path, up, p.Path)
+	}
+	if again := tbl.Lookup("GET", up.Path); again.Route != m.Route {
+		t.Fatalf("%q -> route %s calls %q, which is route %v's", req.EscapedPath(), m.Route.Path, up, again.Route)
+	}
+	if p == req && m.Route.IncludeSubpath {
+		sent := strings.TrimPrefix(up.EscapedPath(), strings.TrimSuffix(m.Route.Path, "/"))
+		// A route matched on an encoded slash ("/openai%2Fx") sends that boundary as "/".
+		client := req.EscapedPath()
+		if i := len(client) - len(sent); i >= 2 && strings.HasPrefix(sent, "/") && strings.EqualFold(client[i-2:i+1], "%2F") {
+			client = client[:i-2] + "/" + client[i+1:]
+		}
+		if !strings.HasSuffix(client, sent) {
+			t.Fatalf("%q -> route %s calls %q: subpath %q is not the client's bytes", req.EscapedPath(), m.Route.Path, up.EscapedPath(), sent)
+		}
+	}
 }

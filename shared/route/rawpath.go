@@ -32,16 +32,21 @@ func RawSubpath(u *url.URL, subpath string) string {
 	if j > len(escaped) {
 		return escapeSegments(subpath)
 	}
-	return escaped[j:]
+	raw := escaped[j:]
+	if len(raw) >= 3 && raw[0] == '%' && raw[1] == '2' && (raw[2] == 'F' || raw[2] == 'f') {
+		// The route matched on an encoded slash ("/bedrock%2Fx"): that slash is the boundary,
+		// sent as "/" so that the rest keeps the client's bytes (JoinSubpath would otherwise split
+		// the whole segment at its "%2F"s, as one with an empty part).
+		raw = "/" + raw[3:]
+	}
+	return raw
 }
 
-// escapeSegments encodes a decoded path segment by segment, keeping its slashes.
+// escapeSegments encodes a decoded path, keeping its slashes and sub-delimiters ("," ";" "="
+// ...) literal as a client would send them: only '%' and the bytes that may not appear in a URL
+// path are escaped.
 func escapeSegments(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return strings.Join(segs, "/")
+	return EscapePathBytes(strings.ReplaceAll(p, "%", "%25"))
 }
 
 // EscapePathBytes keeps an already percent-encoded path exactly as it is, its escapes included

@@ -213,28 +213,19 @@ func (r *Route) upstreamQuery(clientRaw string) (string, error) {
 // untouched, only bytes that cannot appear in a URL path escaped), so the upstream sees what the
 // client wrote. A segment holding an encoded slash stays one segment ("%2F" in a Bedrock ARN)
 // unless a part between its slashes is empty, "." or "..": an upstream that decodes "%2F" would
-// walk those, so such a segment is split and resolved like the others. The scheme, user info,
-// host and port are always the target's. A bad escape is an error, and so is a backslash (plain
-// or "%5C"): some servers treat it as a separator, which would reopen the escape.
+// walk those, so such a segment is split at its "%2F"s and resolved like the others, each part
+// still in the client's bytes ("," and ";" stay literal). The scheme, user info, host and port
+// are always the target's. A bad escape is an error, and so is a backslash (plain or "%5C"):
+// some servers treat it as a separator, which would reopen the escape.
+//
+// The proxy normalises the whole request path the same way before the route lookup (see
+// NormalizePath), so a subpath reaching JoinSubpath there has nothing left to resolve; the
+// checks here keep any other caller safe.
 func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
-	var segs []segment
-	for _, raw := range strings.Split(subpath, "/") {
-		dec, err := url.PathUnescape(raw)
-		if err != nil {
-			return nil, fmt.Errorf("path segment %q: %w", raw, err)
-		}
-		if strings.ContainsRune(dec, '\\') {
-			return nil, fmt.Errorf("path segment %q contains a backslash", raw)
-		}
-		if strings.Contains(dec, "/") && hasDotPart(dec) {
-			for _, part := range strings.Split(dec, "/") {
-				segs = push(segs, segment{dec: part, raw: url.PathEscape(part)})
-			}
-			continue
-		}
-		segs = push(segs, segment{dec: dec, raw: raw})
+	segs, trailing, err := resolve(subpath)
+	if err != nil {
+		return nil, err
 	}
-	trailing := strings.HasSuffix(subpath, "/")
 	u := *target
 	if len(segs) == 0 && !trailing {
 		return &u, nil
@@ -242,6 +233,39 @@ func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
 	var p, raw strings.Builder
 	p.WriteString(strings.TrimSuffix(target.Path, "/"))
 	raw.WriteString(strings.TrimSuffix(target.EscapedPath(), "/"))
+	writeSegments(&p, &raw, segs, trailing)
+	u.Path, u.RawPath = p.String(), raw.String()
+	return &u, nil
+}
+
+// resolve splits a percent-encoded path at its slashes and resolves its empty, "." and ".."
+// segments (decoded, so "%2e%2e" counts; encoded slashes hiding such a part split the segment),
+// never climbing above its start. trailing reports whether p ends with a slash.
+func resolve(p string) (segs []segment, trailing bool, err error) {
+	for _, raw := range strings.Split(p, "/") {
+		dec, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, false, fmt.Errorf("path segment %q: %w", raw, err)
+		}
+		if strings.ContainsRune(dec, '\\') {
+			return nil, false, fmt.Errorf("path segment %q contains a backslash", raw)
+		}
+		if strings.Contains(dec, "/") && hasDotPart(dec) {
+			for _, part := range splitEncodedSlashes(raw) {
+				// Each part is free of "%2F" and decodes to one part of dec.
+				d, _ := url.PathUnescape(part)
+				segs = push(segs, segment{dec: d, raw: part})
+			}
+			continue
+		}
+		segs = push(segs, segment{dec: dec, raw: raw})
+	}
+	return segs, strings.HasSuffix(p, "/"), nil
+}
+
+// writeSegments writes resolved segments, each after a slash, decoded to p and in the client's
+// bytes (only bytes that may not appear in a URL path escaped) to raw.
+func writeSegments(p, raw *strings.Builder, segs []segment, trailing bool) {
 	for _, s := range segs {
 		p.WriteByte('/')
 		p.WriteString(s.dec)
@@ -252,8 +276,21 @@ func JoinSubpath(target *url.URL, subpath string) (*url.URL, error) {
 		p.WriteByte('/')
 		raw.WriteByte('/')
 	}
-	u.Path, u.RawPath = p.String(), raw.String()
-	return &u, nil
+}
+
+// splitEncodedSlashes splits a percent-encoded segment at each "%2F" or "%2f", keeping the
+// parts' bytes as they are.
+func splitEncodedSlashes(raw string) []string {
+	var parts []string
+	start := 0
+	for i := 0; i+2 < len(raw); i++ {
+		if raw[i] == '%' && raw[i+1] == '2' && (raw[i+2] == 'F' || raw[i+2] == 'f') {
+			parts = append(parts, raw[start:i])
+			start = i + 3
+			i += 2
+		}
+	}
+	return append(parts, raw[start:])
 }
 
 // segment is one path segment, decoded and as the client encoded it.
