@@ -218,13 +218,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The gateway's route table is unavailable; try again shortly.", "routes")
 		return
 	}
+	w = withCORS(w, r, table.CORS)
 	m := table.Lookup(r.Method, r.URL.Path)
 	if m.Route == nil {
-		h.unmatched(w, r, c, m)
+		if !c.answerOptions(w, r, table.CORS, &m) {
+			h.unmatched(w, r, c, m)
+		}
 		return
 	}
 	rt := m.Route
 	c.route = rt
+	if c.refuseUpgrade(w, r) {
+		return
+	}
 	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
 	found := foundKey{}
 	found.key, found.carrier, found.err = auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
