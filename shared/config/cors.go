@@ -18,9 +18,9 @@ const DefaultCORSMaxAge = 600 * time.Second
 // it the gateway sends no CORS headers and answers OPTIONS like any other unserved method.
 type CORS struct {
 	// AllowOrigins are exact origins (scheme://host[:port]) or "*" for any.
-	AllowOrigins []string `json:"allow_origins" yaml:"allow_origins"`
+	AllowOrigins []string
 	// MaxAge is Access-Control-Max-Age.
-	MaxAge time.Duration `json:"max_age,omitempty" yaml:"-"`
+	MaxAge time.Duration
 }
 
 // Allows reports whether a request's Origin header is allowed.
