@@ -45,6 +45,10 @@ func (c *call) refuseUpgrade(w http.ResponseWriter, r *http.Request) bool {
 // origin a 403, and a plain OPTIONS the Allow list. Browsers send preflights without
 // credentials (https://fetch.spec.whatwg.org/#cors-preflight-fetch), so this runs before any key
 // check. Without cors, OPTIONS stays a 405 as in LiteLLM (which registers no OPTIONS route).
+// On Lambda this needs the Function URL's own Cors unset (template.yaml sets none): with it set,
+// the Function URL answers preflights before the function is invoked; without it, OPTIONS is
+// invoked like any method (https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html; a public
+// capture of both set-ups: https://dev.to/rimutaka/aws-lambda-function-url-with-cors-explained-by-example-14df).
 // It also adds OPTIONS to m.Allowed then, so a 405's Allow names it.
 func (c *call) answerOptions(w http.ResponseWriter, r *http.Request, cors *config.CORS, m *route.Match) bool {
 	if cors == nil || len(m.Allowed) == 0 {
