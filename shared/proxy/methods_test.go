@@ -1,10 +1,14 @@
 package proxy_test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const methodsCfg = `
@@ -205,5 +209,41 @@ func TestCORSResponseHeaders(t *testing.T) {
 			}
 			wantBody(t, body, `{"data":[]}`)
 		})
+	}
+}
+
+// The CORS wrapper must not buffer a stream: lock-step as TestSSELockStep, from an allowed
+// origin, so any buffering deadlocks (and fails on readEvent's bound) instead of passing.
+func TestCORSStreamLockStep(t *testing.T) {
+	ack := make(chan struct{})
+	up := startUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			_, _ = io.WriteString(w, sseEvent(i))
+			w.(http.Flusher).Flush()
+			select {
+			case <-ack:
+			case <-time.After(5 * time.Second):
+				return
+			}
+		}
+	})
+	cfg := strings.Replace(streamConfig, "general_settings:\n", "general_settings:\n  cors: {allow_origins: [\"https://app.example.com\"]}\n", 1)
+	g := startGateway(t, fmt.Sprintf(cfg, "10"), up.URL)
+	req, _ := http.NewRequest("POST", g.URL+"/anthropic/v1/messages", strings.NewReader(`{"stream":true}`))
+	req.Header.Set("X-Api-Key", masterKey)
+	req.Header.Set("Origin", "https://app.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	wantHeaders(t, resp.Header, map[string]string{"Access-Control-Allow-Origin": "https://app.example.com", "Content-Type": "text/event-stream"})
+	r := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		if got := readEvent(t, r); got != sseEvent(i) {
+			t.Fatalf("event %d = %q", i, got)
+		}
+		ack <- struct{}{}
 	}
 }
