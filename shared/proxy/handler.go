@@ -218,14 +218,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The gateway's route table is unavailable; try again shortly.", "routes")
 		return
 	}
-	w = withCORS(w, r, table.CORS)
 	m := table.Lookup(r.Method, r.URL.Path)
 	if m.Route == nil {
 		if !c.answerOptions(w, r, table.CORS, &m) {
-			h.unmatched(w, r, c, m)
+			h.unmatched(withCORS(w, r, table.CORS), r, c, m)
 		}
 		return
 	}
+	w = withCORS(w, r, table.CORS) // every answer from here on, gateway errors included
 	rt := m.Route
 	c.route = rt
 	if c.refuseUpgrade(w, r) {

@@ -61,9 +61,6 @@ func (c *call) answerOptions(w http.ResponseWriter, r *http.Request, cors *confi
 		return false
 	}
 	allowed := m.Allowed
-	if cw, ok := w.(*corsWriter); ok {
-		w = cw.ResponseWriter // this answer's CORS headers are the preflight's, set below
-	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || r.Header.Get("Access-Control-Request-Method") == "" {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))

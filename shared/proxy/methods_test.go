@@ -183,6 +183,8 @@ func TestCORSResponseHeaders(t *testing.T) {
 			"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*", "Access-Control-Allow-Credentials": "", "Vary": ""}},
 		{"gateway 401", corsAllowed, "https://app.example.com", "/v1/chat", false, 401, map[string]string{
 			"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Expose-Headers": "*"}},
+		{"gateway 404", corsAllowed, "https://app.example.com", "/nope", false, 404, map[string]string{
+			"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Expose-Headers": "*"}},
 		{"keyed call", corsAllowed, "https://app.example.com", "/v1/chat", true, 405, map[string]string{
 			"Access-Control-Allow-Origin": "https://app.example.com"}},
 		{"other origin: upstream's headers as sent", corsAllowed, "https://evil.example.com", "/v1/models", false, 200, map[string]string{
