@@ -39,6 +39,8 @@ type Config struct {
 	// ModelPrices are per-model prices (top-level `model_prices`, in LiteLLM's
 	// model_prices_and_context_window.json fields) that win over the embedded table.
 	ModelPrices map[string]ModelPrice
+	// CORS is general_settings.cors (nil: no CORS headers, OPTIONS not answered).
+	CORS *CORS
 }
 
 // KeySpec is one virtual key declared in the config file.

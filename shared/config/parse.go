@@ -115,6 +115,7 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 			cfg.RequestTimeout = d
 		}
 	}
+	p.cors(gs, cfg)
 	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {

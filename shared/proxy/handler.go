@@ -227,11 +227,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	m := table.Lookup(r.Method, reqPath.Path)
 	if m.Route == nil {
-		h.unmatched(w, r, c, m)
+		if !c.answerOptions(w, r, table.CORS, &m) {
+			h.unmatched(withCORS(w, r, table.CORS), r, c, m)
+		}
 		return
 	}
+	w = withCORS(w, r, table.CORS) // every answer from here on, gateway errors included
 	rt := m.Route
 	c.route = rt
+	if c.refuseUpgrade(w, r) {
+		return
+	}
 	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
 	found := foundKey{}
 	found.key, found.carrier, found.err = auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})

@@ -112,7 +112,7 @@ general_settings:
 	resp, body := do(t, "DELETE", g.URL+"/v1/rerank", nil, nil)
 	wantStatus(t, resp, body, 405)
 	wantBody(t, body, errorJSON("405", "method_not_allowed", "Method DELETE is not allowed for pass-through endpoint /v1/rerank."))
-	if got := resp.Header.Get("Allow"); got != "POST, GET, PUT" {
+	if got := resp.Header.Get("Allow"); got != "POST, GET, HEAD, PUT" {
 		t.Errorf("Allow = %q", got)
 	}
 	resp, body = do(t, "POST", g.URL+"/v1/rerank/x", nil, nil)

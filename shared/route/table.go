@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -17,6 +18,8 @@ type Table struct {
 	MasterKey string
 	// ModelPrices are the configuration's price overrides, for pricers that follow the table.
 	ModelPrices map[string]config.ModelPrice
+	// CORS is general_settings.cors (nil: none), for the proxy's OPTIONS and CORS headers.
+	CORS *config.CORS
 
 	exact  map[string][]*Route // every route, by its path
 	prefix map[string][]*Route // include_subpath routes, by their path without a trailing "/"
@@ -31,7 +34,7 @@ type Table struct {
 
 // NewTable compiles every endpoint of a validated configuration.
 func NewTable(cfg *config.Config) (*Table, error) {
-	t := &Table{MasterKey: cfg.MasterKey, ModelPrices: cfg.ModelPrices, exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
+	t := &Table{MasterKey: cfg.MasterKey, ModelPrices: cfg.ModelPrices, CORS: cfg.CORS, exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
 	for i := range cfg.Endpoints {
 		e := &cfg.Endpoints[i]
 		r, err := New(e, cfg.EffectiveTimeout(e))
@@ -118,11 +121,18 @@ func (t *Table) invalid(path string) bool {
 	return false
 }
 
+// byMethod picks the route of rs that serves method. HEAD is served by the route that serves
+// GET unless one lists HEAD itself: HEAD is GET without the body (RFC 9110 §9.3.2), SDKs and
+// health checks probe with it, and net/http's ServeMux routes it the same way. It is forwarded
+// upstream as HEAD, never turned into a GET.
 func byMethod(rs []*Route, method string) *Route {
 	for _, r := range rs {
 		if r.Allows(method) {
 			return r
 		}
+	}
+	if method == http.MethodHead {
+		return byMethod(rs, http.MethodGet)
 	}
 	return nil
 }
@@ -136,10 +146,14 @@ func appendNew(list, more []string) []string {
 	return list
 }
 
+// methods lists the methods rs serve, HEAD after GET where byMethod lets GET serve it.
 func methods(rs []*Route) []string {
 	var out []string
 	for _, r := range rs {
-		out = append(out, r.Methods...)
+		out = appendNew(out, r.Methods)
+	}
+	if i := slices.Index(out, http.MethodGet); i >= 0 && !slices.Contains(out, http.MethodHead) {
+		out = slices.Insert(out, i+1, http.MethodHead)
 	}
 	return out
 }

@@ -89,8 +89,8 @@ func TestLookup(t *testing.T) {
 		{"GET", "/briax", "", "", nil},
 		{"GET", "/briax/y", "", "", nil},
 		{"GET", "/bri", "", "", nil},
-		{"DELETE", "/bria", "", "", []string{"GET", "POST"}},
-		{"DELETE", "/bria/x", "", "", []string{"GET", "POST"}},
+		{"DELETE", "/bria", "", "", []string{"GET", "HEAD", "POST"}},
+		{"DELETE", "/bria/x", "", "", []string{"GET", "HEAD", "POST"}},
 		// longest prefix wins
 		{"GET", "/a/b/c", "ab", "/c", nil},
 		{"GET", "/a/b/c/d", "ab", "/c/d", nil},
@@ -102,11 +102,11 @@ func TestLookup(t *testing.T) {
 		{"POST", "/x/y", "xy", "", nil},
 		{"GET", "/x/y", "x", "/y", nil},
 		{"GET", "/x/y/z", "x", "/y/z", nil},
-		{"POST", "/x/y/z", "", "", []string{"GET"}},
+		{"POST", "/x/y/z", "", "", []string{"GET", "HEAD"}},
 		// same path, two endpoints
 		{"GET", "/same", "same-get", "", nil},
 		{"POST", "/same", "same-post", "", nil},
-		{"PUT", "/same", "", "", []string{"GET", "POST"}},
+		{"PUT", "/same", "", "", []string{"GET", "HEAD", "POST"}},
 		// a route path with a trailing slash
 		{"GET", "/slash/", "slash", "", nil},
 		{"GET", "/slash/q", "slash", "/q", nil},
@@ -129,7 +129,7 @@ func TestLookupRoot(t *testing.T) {
 		{"POST", "/v1", "v1", "", nil},
 		{"GET", "/v1", "root", "/v1", nil},
 		{"GET", "/v1/x", "root", "/v1/x", nil},
-		{"DELETE", "/x", "", "", []string{"GET", "POST"}},
+		{"DELETE", "/x", "", "", []string{"GET", "HEAD", "POST"}},
 	})
 }
 
@@ -147,8 +147,8 @@ func TestLookupAllowedListsEveryServingRoute(t *testing.T) {
 	got := slices.Clone(m.Allowed)
 	slices.Sort(got)
 	got = slices.Compact(got)
-	if want := []string{"GET", "POST"}; !slices.Equal(got, want) {
-		t.Errorf("Allowed = %q, want %q: GET /x/y is served by the /x route", m.Allowed, want)
+	if want := []string{"GET", "HEAD", "POST"}; !slices.Equal(got, want) {
+		t.Errorf("Allowed = %q, want %q: GET (and so HEAD) /x/y is served by the /x route", m.Allowed, want)
 	}
 }
 

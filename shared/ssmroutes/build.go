@@ -130,6 +130,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Kept = append(s.Kept, r)
 			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
 			s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = lastGood.Config.IncludeCostInStreamingUsage, lastGood.Config.ModelPrices
+			s.Config.CORS = lastGood.Config.CORS
 			s.Versions[p.Name] = v
 			return
 		}
@@ -139,6 +140,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.MasterKey = st.MasterKey
 	s.Config.RequestTimeout = time.Duration(st.RequestTimeout * float64(time.Second))
 	s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = st.IncludeCostInStreamingUsage, st.ModelPrices
+	s.Config.CORS = st.CORS.config()
 	s.Versions[p.Name] = p.Version
 }
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -63,12 +64,39 @@ type Settings struct {
 	IncludeCostInStreamingUsage bool `json:"include_cost_in_streaming_usage,omitempty"`
 	// ModelPrices are the config's top-level model_prices.
 	ModelPrices map[string]config.ModelPrice `json:"model_prices,omitempty"`
+	// CORS is general_settings.cors.
+	CORS *StoredCORS `json:"cors,omitempty"`
+}
+
+// StoredCORS is general_settings.cors as stored, max_age in seconds as in the config file.
+type StoredCORS struct {
+	AllowOrigins []string `json:"allow_origins"`
+	MaxAge       float64  `json:"max_age,omitempty"`
+}
+
+func storeCORS(c *config.CORS) *StoredCORS {
+	if c == nil {
+		return nil
+	}
+	return &StoredCORS{AllowOrigins: c.AllowOrigins, MaxAge: c.MaxAge.Seconds()}
+}
+
+// config returns the setting; a stored one without origins (edited by hand) is none.
+func (c *StoredCORS) config() *config.CORS {
+	if c == nil || len(c.AllowOrigins) == 0 {
+		return nil
+	}
+	age := time.Duration(c.MaxAge * float64(time.Second))
+	if age <= 0 {
+		age = config.DefaultCORSMaxAge
+	}
+	return &config.CORS{AllowOrigins: c.AllowOrigins, MaxAge: age}
 }
 
 // SettingsOf extracts the stored settings from a configuration.
 func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
-		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices}
+		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS)}
 }
 
 // Parameter is one stored parameter.
