@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,12 @@ func TestSettingsFromEnv(t *testing.T) {
 	if s.usage.FirehoseStream != "gw-usage" || s.usage.MetricsNamespace != "Team/Gateway" || s.usage.Stdout == nil ||
 		s.usage.FlushTimeout != 300*time.Millisecond {
 		t.Errorf("usage settings = %+v", s.usage)
+	}
+	if s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_METRICS_MODELS": " my-finetune,, team/model-x "})); !reflect.DeepEqual(s.usage.MetricModels, []string{"my-finetune", "team/model-x"}) {
+		t.Errorf("GATEWAY_METRICS_MODELS: MetricModels = %q", s.usage.MetricModels)
+	}
+	if s, _ = settingsFromEnv(env(nil)); s.usage.MetricModels != nil {
+		t.Errorf("no GATEWAY_METRICS_MODELS: MetricModels = %q, want none", s.usage.MetricModels)
 	}
 	if s, _ = settingsFromEnv(env(map[string]string{"GATEWAY_METRICS_NAMESPACE": "off"})); s.usage.MetricsNamespace != "" {
 		t.Errorf("GATEWAY_METRICS_NAMESPACE=off left %q", s.usage.MetricsNamespace)

@@ -40,6 +40,7 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 		usage: gateway.UsageOptions{
 			FirehoseStream:   getenv("GATEWAY_USAGE_STREAM"),
 			MetricsNamespace: or(getenv("GATEWAY_METRICS_NAMESPACE"), usage.DefaultMetricsNamespace),
+			MetricModels:     gateway.SplitList(getenv("GATEWAY_METRICS_MODELS")),
 			Stdout:           os.Stdout,
 		},
 		basePath:  getenv("GATEWAY_BASE_PATH"),
@@ -114,6 +115,7 @@ func build(ctx context.Context, s settings, log *slog.Logger) (*lambdahttp.Adapt
 	if err != nil {
 		return nil, err
 	}
+	s.usage.Routes = src.Routes // model_prices overrides name priced models in the EMF too
 	u, err := gateway.OpenUsage(ctx, s.usage, log)
 	if err != nil {
 		return nil, err

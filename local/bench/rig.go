@@ -132,7 +132,7 @@ func newGateway(upstream string) (http.Handler, *http.Transport, error) {
 			return providers.NewMeter(u, req, status, hdr)
 		}),
 		proxy.WithPricing(pricing.Default()),
-		proxy.WithUsage(usage.NewEMF(io.Discard, usage.DefaultMetricsNamespace)),
+		proxy.WithUsage(usage.NewEMF(io.Discard, usage.DefaultMetricsNamespace).PricedModels(pricing.Default().Name)),
 		proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	return h, tr, nil
 }

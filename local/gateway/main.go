@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:4000", "listen address")
 	usageLog := fs.String("usage-log", "", "append one JSON usage record per call to this file")
 	metrics := fs.String("metrics-namespace", "", "also write one CloudWatch EMF line per call to stdout, in this namespace")
+	metricModels := fs.String("metrics-models", "", "comma-separated models used as the EMF Model dimension as sent, besides the priced ones (others: \"other\")")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	var src gateway.SourceOptions
 	fs.StringVar(&src.RoutesPrefix, "routes-prefix", "", "read routes from SSM under this prefix instead of -config")
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := gateway.NewLogger(stderr, *logFormat, debug)
 	src.ConfigPath = *configPath
-	use := gateway.UsageOptions{File: *usageLog, MetricsNamespace: *metrics, Stdout: stdout}
+	use := gateway.UsageOptions{File: *usageLog, MetricsNamespace: *metrics, MetricModels: gateway.SplitList(*metricModels), Stdout: stdout}
 	if err := serve(ctx, src, use, *addr, debug, log); err != nil {
 		log.Error(err.Error())
 		return 1
@@ -72,6 +73,7 @@ func serve(ctx context.Context, src gateway.SourceOptions, use gateway.UsageOpti
 	if err != nil {
 		return err
 	}
+	use.Routes = sources.Routes // model_prices overrides name priced models in the EMF too
 	u, err := gateway.OpenUsage(ctx, use, log)
 	if err != nil {
 		return err

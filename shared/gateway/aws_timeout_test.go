@@ -89,7 +89,7 @@ func TestColdReadsOfAHangingAWSAreBounded(t *testing.T) {
 			`{"error":{"message":"The gateway's route table is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
 		{"provider key in Secrets Manager", gateway.SourceOptions{ConfigYAML: routes, Secrets: "secretsmanager", MissingSecrets: gateway.WarnOnMissingSecrets}, masterKey,
 			`{"error":{"message":"The provider credential for this route is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
-		{"virtual key in DynamoDB", gateway.SourceOptions{ConfigYAML: routes, Secrets: "inline", SecretsInline: `{"COHERE_API_KEY":"co-1"}`, KeysTable: "keys"}, "sk-gw-cold-1",
+		{"virtual key in DynamoDB", gateway.SourceOptions{ConfigYAML: routes, Secrets: "inline", SecretsInline: `{"COHERE_API_KEY":"co-1"}`, KeysTable: "keys"}, "sk-gw-cold1000000000000000000000000000",
 			`{"error":{"message":"Key verification is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 // else from the config file's `keys`; and the limiter that counts their requests.
 func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.Config, loadAWS func() (aws.Config, error), log *slog.Logger) error {
 	var store keys.Store
+	opts := []keys.Option{keys.WithTimeout(o.AWSTimeout), keys.WithLogger(log)}
 	switch {
 	case o.KeysTable != "":
 		c, err := loadAWS()
@@ -33,10 +34,12 @@ func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.
 			return err
 		}
 		store = mem
+		// A key in the config file may be any literal, not only a generated one; reading this
+		// store costs nothing, and misses are cached apart from found keys.
+		opts = append(opts, keys.WithKeyShape(nil))
 	default:
 		return nil // the master key only
 	}
-	opts := []keys.Option{keys.WithTimeout(o.AWSTimeout), keys.WithLogger(log)}
 	if o.KeysTTL > 0 {
 		opts = append(opts, keys.WithPositiveTTL(o.KeysTTL))
 	}

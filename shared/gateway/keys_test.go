@@ -19,9 +19,11 @@ import (
 )
 
 const (
-	rerankKey   = "sk-rerank-4b1e0c9d"
-	anyRouteKey = "sk-any-route-77a0f2"
-	expiredKey  = "sk-expired-9d3c51"
+	// Shaped as keys.Generate makes them: the DynamoDB-backed verifier refuses any other shape
+	// without reading the table.
+	rerankKey   = "sk-gw-rerank4b1e0c9d000000000000000000"
+	anyRouteKey = "sk-gw-anyroute77a0f2000000000000000000"
+	expiredKey  = "sk-gw-expired9d3c510000000000000000000"
 )
 
 // keysConfig declares three virtual keys beside the master key, and one route of each auth tier.

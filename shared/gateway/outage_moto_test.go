@@ -102,7 +102,7 @@ func outageGateway(t *testing.T, moto *motoserver.Instance, h *switchingHTTP) (*
 	a.setSecret(t, "LITELLM_MASTER_KEY", masterKey)
 	a.setSecret(t, "COHERE_API_KEY", "co-rerank-5e1d0b7c")
 	a.push(t, configYAML(endpoint("/v1/rerank", up.URL+"/v1/rerank", "COHERE_API_KEY")))
-	const virtual = "sk-gw-outage-7a1c"
+	const virtual = "sk-gw-outage7a1c0000000000000000000000" // the generated shape
 	db := dynamodb.NewFromConfig(cfg)
 	if err := keys.CreateTable(bounded(t), db, keysTable); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // current route table, so an override pushed to SSM applies without a restart. The merged table
 // is built once per route table, not per call.
 type TablePricer struct {
-	Routes proxy.RouteSource
+	Routes proxy.RouteSource // nil: Base alone
 	Base   *pricing.Table
 
 	mu     sync.Mutex
@@ -28,7 +28,16 @@ func (p *TablePricer) Cost(t usage.Tokens) (float64, bool) {
 	return p.current().Cost(t)
 }
 
+// ModelName is the price table's name for a priced model (pricing.Table.Name), for the EMF
+// Model dimension (usage.EMF.PricedModels): an override pushed with the routes counts at once.
+func (p *TablePricer) ModelName(provider, model string) (string, bool) {
+	return p.current().Name(provider, model)
+}
+
 func (p *TablePricer) current() *pricing.Table {
+	if p.Routes == nil {
+		return p.Base
+	}
 	table, err := p.Routes.Table(context.Background()) // cached by the source: no AWS call here
 	p.mu.Lock()
 	defer p.mu.Unlock()

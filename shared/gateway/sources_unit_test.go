@@ -2,12 +2,15 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/passthru/gateway/shared/auth"
@@ -119,6 +122,73 @@ general_settings:
 		got, ok := p.Cost(usage.Tokens{Model: tt.model, Input: &in, Output: &out})
 		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
 			t.Errorf("Cost(%s) = %v, %v; want %v, %v", tt.model, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestEMFModelDimension: the EMF line names a model priced by the embedded table or by the route
+// table's model_prices as the table does, an allow-listed one as sent, and any other "other";
+// the raw model stays in the usage record.
+func TestEMFModelDimension(t *testing.T) {
+	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: `
+model_prices:
+  My-Finetune: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
+general_settings:
+  pass_through_endpoints:
+    - {path: /x, target: "https://x.example.com", auth: false}
+`, Secrets: "inline", SecretsInline: `{}`}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	path := t.TempDir() + "/usage.jsonl"
+	u, err := gateway.OpenUsage(context.Background(), gateway.UsageOptions{
+		File: path, MetricsNamespace: "ns", MetricModels: gateway.SplitList(" team-model , ,other-team "), Routes: src.Routes, Stdout: &stdout,
+	}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := map[string]string{ // sent → Model dimension
+		"gpt-4o-mini-2099-01-01":  "gpt-4o-mini", // embedded price, base of a dated spelling
+		"openai/GPT-4o-mini":      "gpt-4o-mini",
+		"my-finetune":             "my-finetune", // model_prices override
+		"team-model":              "team-model",  // GATEWAY_METRICS_MODELS
+		"other-team":              "other-team",
+		"made-up-by-the-caller-1": "other",
+		"":                        "unknown",
+	}
+	for sent := range models {
+		u.Sink.Record(context.Background(), usage.Record{Route: "/x", Status: 200, Tokens: usage.Tokens{Provider: "openai", Model: sent}})
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(models) {
+		t.Fatalf("%d EMF lines, want %d", len(lines), len(models))
+	}
+	got := map[string]int{}
+	for _, l := range lines {
+		var m struct{ Model string }
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		got[m.Model]++
+	}
+	want := map[string]int{}
+	for _, dim := range models {
+		want[dim]++
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Model dimensions %v, want %v", got, want)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sent := range models {
+		if sent != "" && !strings.Contains(string(b), `"model":"`+sent+`"`) {
+			t.Errorf("usage record lost the raw model %q: %s", sent, b)
 		}
 	}
 }

@@ -8,10 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
+	"github.com/passthru/gateway/shared/pricing"
+	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/usage"
 )
 
@@ -21,7 +24,13 @@ type UsageOptions struct {
 	File string
 	// MetricsNamespace writes one CloudWatch EMF line per call to Stdout ("" for none).
 	MetricsNamespace string
-	Stdout           io.Writer
+	// MetricModels are models used as the EMF Model dimension as sent, besides the priced ones
+	// (named as the price table names them); any other model is "other".
+	MetricModels []string
+	// Routes supplies the model_prices overrides that count as priced for the Model dimension
+	// (nil: the embedded price table alone).
+	Routes proxy.RouteSource
+	Stdout io.Writer
 	// FirehoseStream batches records to a Firehose delivery stream (Lambda).
 	FirehoseStream string
 	// FlushTimeout bounds each Firehose flush (DefaultFlushTimeout when zero).
@@ -60,6 +69,17 @@ func flushContext(ctx context.Context, timeout time.Duration) (context.Context, 
 	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }
 
+// SplitList splits a comma-separated setting, dropping blanks and the spaces around each item.
+func SplitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // OpenUsage builds the sinks the options name.
 func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, error) {
 	u := Usage{Flush: func(context.Context) {}, Close: func() error { return nil }}
@@ -73,7 +93,10 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		sinks = append(sinks, usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) }))
 	}
 	if o.MetricsNamespace != "" {
-		sinks = append(sinks, usage.NewEMF(o.Stdout, o.MetricsNamespace).OnError(func(err error) { log.Error("write EMF line", "error", err) }))
+		pricer := &TablePricer{Routes: o.Routes, Base: pricing.Default()}
+		sinks = append(sinks, usage.NewEMF(o.Stdout, o.MetricsNamespace).
+			PricedModels(pricer.ModelName).KnownModels(o.MetricModels...).
+			OnError(func(err error) { log.Error("write EMF line", "error", err) }))
 	}
 	if o.FirehoseStream != "" {
 		cfg, err := LoadAWS(ctx, log)

@@ -85,7 +85,7 @@ var (
 
 const (
 	base62    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	randChars = 32
+	randChars = auth.VirtualKeyChars // the verifier refuses any other shape (auth.IsVirtualKeyShape)
 )
 
 // Generate makes a new random key, auth.VirtualKeyPrefix followed by 32 base62 characters from crypto/rand

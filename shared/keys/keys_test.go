@@ -82,7 +82,7 @@ func (s *countingStore) setErr(err error) {
 
 const (
 	masterKey  = "sk-master-1234"
-	virtualKey = "sk-gw-virtual"
+	virtualKey = "sk-gw-virtualKEY0123456789abcdefghijkl" // the generated shape
 )
 
 func rerankKey() keys.Key {
@@ -109,7 +109,7 @@ func TestGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !format.MatchString(clear) {
+		if !format.MatchString(clear) || !auth.IsVirtualKeyShape(clear) {
 			t.Fatalf("key %q does not match %s", clear, format)
 		}
 		if seen[clear] {
@@ -223,14 +223,15 @@ func TestVerifierNoMasterKeyFallsThroughToStore(t *testing.T) {
 }
 
 func TestVerifierRefuses(t *testing.T) {
+	unknownKey, disabledKey, expiredKey := shaped(1), shaped(2), shaped(3)
 	disabled := rerankKey()
-	disabled.Hash, disabled.Alias, disabled.Disabled = auth.Hash("sk-disabled"), "gone", true
+	disabled.Hash, disabled.Alias, disabled.Disabled = auth.Hash(disabledKey), "gone", true
 	expired := rerankKey()
 	exp := t0.Add(time.Minute)
-	expired.Hash, expired.Alias, expired.Expires = auth.Hash("sk-expired"), "old", &exp
+	expired.Hash, expired.Alias, expired.Expires = auth.Hash(expiredKey), "old", &exp
 	v, _, c := setup(t, disabled, expired)
 	c.Advance(time.Minute) // exactly at expiry: expired
-	for _, key := range []string{"sk-unknown", "sk-disabled", "sk-expired", ""} {
+	for _, key := range []string{unknownKey, disabledKey, expiredKey, "", "sk-junk"} {
 		p, err := v.Verify(context.Background(), key)
 		if !errors.Is(err, auth.ErrInvalidKey) || err.Error() != auth.ErrInvalidKey.Error() {
 			t.Errorf("key %q: %v, want exactly ErrInvalidKey", key, err)
@@ -239,7 +240,7 @@ func TestVerifierRefuses(t *testing.T) {
 			t.Errorf("key %q: principal %+v, want none", key, p)
 		}
 		// Revoked and expired keys are still known to be the gateway's (never forwarded).
-		if inactive := key == "sk-disabled" || key == "sk-expired"; errors.Is(err, auth.ErrInactiveKey) != inactive {
+		if inactive := key == disabledKey || key == expiredKey; errors.Is(err, auth.ErrInactiveKey) != inactive {
 			t.Errorf("key %q: ErrInactiveKey %v, want %v", key, errors.Is(err, auth.ErrInactiveKey), inactive)
 		}
 	}
@@ -532,7 +533,7 @@ func TestVerifierCacheBounded(t *testing.T) {
 	s := &countingStore{Memory: keys.NewMemory(rerankKey())}
 	v := keys.NewVerifier(nil, s, keys.WithMaxEntries(10))
 	for i := 0; i < 100; i++ {
-		_, _ = v.Verify(context.Background(), "sk-random-"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+		_, _ = v.Verify(context.Background(), shaped(i))
 	}
 	if _, err := v.Verify(context.Background(), virtualKey); err != nil {
 		t.Fatal(err)

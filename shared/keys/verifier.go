@@ -26,19 +26,22 @@ type MasterVerifier interface {
 // (see the package doc for the TTLs and what they mean for revocation). It is safe for
 // concurrent use.
 type Verifier struct {
-	master   MasterVerifier
-	store    Store
-	posTTL   time.Duration
-	negTTL   time.Duration
-	maxStale time.Duration
-	timeout  time.Duration
-	now      func() time.Time
-	max      int
-	log      *slog.Logger
+	master    MasterVerifier
+	store     Store
+	posTTL    time.Duration
+	negTTL    time.Duration
+	maxStale  time.Duration
+	timeout   time.Duration
+	now       func() time.Time
+	max       int
+	maxMisses int
+	shape     func(string) bool // nil: any string may be a key
+	log       *slog.Logger
 
 	mu         sync.RWMutex
-	cache      map[[sha256.Size]byte]entry
-	refreshing map[[sha256.Size]byte]bool // keys with a background read in flight
+	cache      map[[sha256.Size]byte]entry // keys found in the store
+	misses     map[[sha256.Size]byte]entry // keys not in the store: bounded apart, so a flood of them never evicts a found key
+	refreshing map[[sha256.Size]byte]bool  // keys with a background read in flight
 	group      singleflight.Group
 	background inflight.Group // background reads in flight
 	failing    atomic.Bool    // a background read failed and none succeeded since (logged once)
@@ -90,17 +93,28 @@ func WithLogger(l *slog.Logger) Option { return func(v *Verifier) { v.log = l } 
 // WithClock sets the clock, for tests.
 func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
 
-// WithMaxEntries bounds the cache (default 10000 keys): when it is full, expired entries are
-// dropped, and if none are, the whole cache, so a flood of random keys cannot grow it unbounded.
+// WithMaxEntries bounds the cache of keys found in the store (default 10000 keys): when it is
+// full, expired entries are dropped, and if none are, all of them.
 func WithMaxEntries(n int) Option { return func(v *Verifier) { v.max = n } }
+
+// WithMaxMisses bounds the cache of keys not in the store (default 10000), the same way but
+// apart from found keys: a flood of made-up keys can only evict other made-up keys.
+func WithMaxMisses(n int) Option { return func(v *Verifier) { v.maxMisses = n } }
+
+// WithKeyShape sets which strings can be a virtual key at all (default auth.IsVirtualKeyShape,
+// the shape keys.Generate makes); any other is refused as an invalid key before the cache and
+// the store are consulted, so junk costs no store read and no cache entry. nil accepts any
+// string: for keys declared in the config file, which may be any literal.
+func WithKeyShape(f func(string) bool) Option { return func(v *Verifier) { v.shape = f } }
 
 // NewVerifier returns a verifier of master (may be nil: no master key) and the keys in store.
 func NewVerifier(master MasterVerifier, store Store, opts ...Option) *Verifier {
 	v := &Verifier{
 		master: master, store: store,
 		posTTL: 30 * time.Second, negTTL: 5 * time.Second, maxStale: DefaultMaxStale, timeout: DefaultTimeout,
-		now: time.Now, max: 10000, log: slog.Default(),
-		cache: make(map[[sha256.Size]byte]entry), refreshing: make(map[[sha256.Size]byte]bool),
+		now: time.Now, max: 10000, maxMisses: 10000, shape: auth.IsVirtualKeyShape, log: slog.Default(),
+		cache: make(map[[sha256.Size]byte]entry), misses: make(map[[sha256.Size]byte]entry),
+		refreshing: make(map[[sha256.Size]byte]bool),
 	}
 	for _, o := range opts {
 		o(v)
@@ -125,14 +139,12 @@ func (v *Verifier) Verify(ctx context.Context, key string) (auth.Principal, erro
 			masterErr = err
 		}
 	}
-	if key == "" {
+	if key == "" || v.shape != nil && !v.shape(key) {
 		return v.invalid(masterErr)
 	}
 	digest := sha256.Sum256([]byte(key))
 	now := v.now()
-	v.mu.RLock()
-	e, ok := v.cache[digest]
-	v.mu.RUnlock()
+	e, ok := v.cached(digest)
 	switch {
 	case ok && now.Before(e.until): // fresh
 	case ok && now.Sub(e.fetched) < v.ttl(e)+v.maxStale:
@@ -167,10 +179,7 @@ func (v *Verifier) lookup(ctx context.Context, digest [sha256.Size]byte) (entry,
 	flight := v.group.DoChan(hash, func() (any, error) {
 		// A caller that queued behind a finished flight finds its answer cached.
 		now := v.now()
-		v.mu.RLock()
-		e, ok := v.cache[digest]
-		v.mu.RUnlock()
-		if ok && now.Before(e.until) {
+		if e, ok := v.cached(digest); ok && now.Before(e.until) {
 			return e, nil
 		}
 		// The read serves every caller waiting on it, so it must not die with the first
@@ -205,6 +214,7 @@ func (v *Verifier) read(ctx context.Context, digest [sha256.Size]byte) (entry, e
 		// must not keep serving from a stale positive entry when negative answers are not kept.
 		v.mu.Lock()
 		delete(v.cache, digest)
+		delete(v.misses, digest)
 		v.mu.Unlock()
 	}
 	return e, nil
@@ -243,12 +253,12 @@ func (v *Verifier) refresh(ctx context.Context, digest [sha256.Size]byte) {
 		frozen := err != nil && time.Since(start) > 2*v.timeout
 		v.mu.Lock()
 		delete(v.refreshing, digest)
-		if e, ok := v.cache[digest]; ok && err != nil && !frozen {
+		if e, ok := v.cachedLocked(digest); ok && err != nil && !frozen {
 			e.until = v.now().Add(retryAfter)
 			if grace := e.fetched.Add(v.ttl(e) + v.maxStale); grace.Before(e.until) {
 				e.until = grace
 			}
-			v.cache[digest] = e
+			v.mapOf(e)[digest] = e
 		}
 		v.mu.Unlock()
 		switch {
@@ -261,19 +271,49 @@ func (v *Verifier) refresh(ctx context.Context, digest [sha256.Size]byte) {
 	})
 }
 
+// cached returns the cached answer for digest, found or not.
+func (v *Verifier) cached(digest [sha256.Size]byte) (entry, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.cachedLocked(digest)
+}
+
+func (v *Verifier) cachedLocked(digest [sha256.Size]byte) (entry, bool) {
+	if e, ok := v.cache[digest]; ok {
+		return e, true
+	}
+	e, ok := v.misses[digest]
+	return e, ok
+}
+
+// mapOf is the cache e belongs in: found keys and misses are bounded apart.
+func (v *Verifier) mapOf(e entry) map[[sha256.Size]byte]entry {
+	if e.found {
+		return v.cache
+	}
+	return v.misses
+}
+
+// put caches e in its own map (and drops any older answer from the other one). A full map
+// loses its expired entries, or if none are, all of them: only entries of its own kind.
 func (v *Verifier) put(digest [sha256.Size]byte, e entry) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, ok := v.cache[digest]; !ok && len(v.cache) >= v.max {
+	m, other, limit := v.cache, v.misses, v.max
+	if !e.found {
+		m, other, limit = v.misses, v.cache, v.maxMisses
+	}
+	delete(other, digest)
+	if _, ok := m[digest]; !ok && len(m) >= limit {
 		now := v.now()
-		for d, old := range v.cache {
+		for d, old := range m {
 			if !now.Before(old.until) {
-				delete(v.cache, d)
+				delete(m, d)
 			}
 		}
-		if len(v.cache) >= v.max {
-			clear(v.cache)
+		if len(m) >= limit {
+			clear(m)
 		}
 	}
-	v.cache[digest] = e
+	m[digest] = e
 }

@@ -163,8 +163,24 @@ func (t *Table) With(overrides map[string]Price) *Table {
 // "gemini-2.5-pro-preview-06-05"). A price keyed "<provider>/<model>" wins over the plain one
 // when provider (or the model's own prefix) names that provider. Provider may be empty.
 func (t *Table) Lookup(provider, model string) (Price, bool) {
+	_, pr, ok := t.find(provider, model)
+	return pr, ok
+}
+
+// Name is the table's own name for a priced model: the key Lookup matched ("gpt-4o-mini",
+// "bedrock/anthropic.claude-x", an override's key lower-cased), whatever the spelling the caller
+// sent (case, provider prefixes, dates of a base-priced model, ARNs with any account). ok is
+// false when the model is not priced. Its values are bounded by the table, so they can serve as
+// a metric dimension that callers cannot multiply.
+func (t *Table) Name(provider, model string) (name string, ok bool) {
+	name, _, ok = t.find(provider, model)
+	return name, ok
+}
+
+// find is Lookup, with the key that matched.
+func (t *Table) find(provider, model string) (string, Price, bool) {
 	if t == nil || len(t.models) == 0 {
-		return Price{}, false
+		return "", Price{}, false
 	}
 	p := canonicalProvider(provider)
 	// Fast path for the common case, an id sent exactly as it is keyed. Only a '/'-free key can
@@ -179,14 +195,14 @@ func (t *Table) Lookup(provider, model string) (Price, bool) {
 			shadowed = t.hasProviderKey("bedrock", model) || t.hasProviderKey("vertex_ai", model)
 		}
 		if !shadowed {
-			return pr, true
+			return model, pr, true
 		}
 	}
 	return t.lookup(p, model)
 }
 
-// lookup is Lookup without the fast path; p is already canonical.
-func (t *Table) lookup(p, model string) (Price, bool) {
+// lookup is find without the fast path; p is already canonical.
+func (t *Table) lookup(p, model string) (string, Price, bool) {
 	names, inferred := candidates(model)
 	if p == "" {
 		p = inferred
@@ -194,14 +210,14 @@ func (t *Table) lookup(p, model string) (Price, bool) {
 	for _, name := range names {
 		if p != "" {
 			if pr, ok := t.models[p+"/"+name]; ok {
-				return pr, true
+				return p + "/" + name, pr, true
 			}
 		}
 		if pr, ok := t.models[name]; ok {
-			return pr, true
+			return name, pr, true
 		}
 	}
-	return Price{}, false
+	return "", Price{}, false
 }
 
 func (t *Table) hasProviderKey(provider, model string) bool {

@@ -306,10 +306,10 @@ func TestLookupFastPath(t *testing.T) {
 	for _, table := range []*Table{Default(), shadowed} {
 		for k := range table.models {
 			for _, p := range providers {
-				fast, okFast := table.Lookup(p, k)
-				slow, okSlow := table.lookup(canonicalProvider(p), k)
-				if fast != slow || okFast != okSlow {
-					t.Errorf("Lookup(%q, %q) = %+v, %v; full search = %+v, %v", p, k, fast, okFast, slow, okSlow)
+				fastName, fast, okFast := table.find(p, k)
+				slowName, slow, okSlow := table.lookup(canonicalProvider(p), k)
+				if fast != slow || okFast != okSlow || fastName != slowName {
+					t.Errorf("find(%q, %q) = %q, %+v, %v; full search = %q, %+v, %v", p, k, fastName, fast, okFast, slowName, slow, okSlow)
 				}
 			}
 		}
@@ -319,6 +319,37 @@ func TestLookupFastPath(t *testing.T) {
 	}
 	if p, _ := shadowed.Lookup("", "text-unicorn@001"); p.InputPerToken != 3e-06 {
 		t.Errorf("an @-versioned id did not find its vertex_ai/ price: %+v", p)
+	}
+}
+
+// TestName: the many spellings of a priced model map to the one key the table holds, so the
+// names a caller can produce are bounded by the table (the EMF Model dimension uses them).
+func TestName(t *testing.T) {
+	table := Default().With(map[string]Price{"Acme/My-Model": {InputPerToken: 1e-06}})
+	for _, tt := range []struct {
+		provider, model string
+		want            string
+		ok              bool
+	}{
+		{"openai", "gpt-4o-mini", "gpt-4o-mini", true},
+		{"", "GPT-4o-Mini", "gpt-4o-mini", true},
+		{"", "openai/gpt-4o-mini", "gpt-4o-mini", true},
+		{"openai", "gpt-4o-mini-2099-01-01", "gpt-4o-mini", true}, // any date of a base-priced model
+		{"openai", "gpt-4o-mini-2098-12-31", "gpt-4o-mini", true},
+		{"anthropic", "claude-sonnet-4-5-20990101", "claude-sonnet-4-5", true},
+		{"", "arn:aws:bedrock:us-east-1:111111111111:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", true},
+		{"", "arn:aws:bedrock:us-east-1:222222222222:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", true},
+		{"", "acme/my-model", "acme/my-model", true}, // an override, by its key lower-cased
+		{"", "gpt-4o-mini-but-made-up", "", false},
+		{"", "", "", false},
+	} {
+		name, ok := table.Name(tt.provider, tt.model)
+		if name != tt.want || ok != tt.ok {
+			t.Errorf("Name(%q, %q) = %q, %v; want %q, %v", tt.provider, tt.model, name, ok, tt.want, tt.ok)
+		}
+	}
+	if name, ok := (*Table)(nil).Name("", "gpt-4o-mini"); name != "" || ok {
+		t.Errorf("nil table: %q, %v", name, ok)
 	}
 }
 

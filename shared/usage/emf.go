@@ -16,14 +16,15 @@ import (
 const DefaultMetricsNamespace = "LLMGateway"
 
 // Dimension value bounds. CloudWatch accepts up to 1,024 ASCII characters; the gateway keeps
-// its dimensions short and their cardinality low. A model outside the known set passes through
-// (a new model must still be visible) but at most maxModelLen characters of it.
+// its dimensions short and their cardinality low: each distinct set of dimension values is a
+// custom metric, billed (https://aws.amazon.com/cloudwatch/pricing/), and the model comes from
+// the caller's body, so only a priced or allow-listed model is used as is (otherModel else).
 const (
-	maxModelLen    = 64
 	maxProviderLen = 64
 	maxRouteLen    = 255
 	maxDimLen      = 1024 // CloudWatch's own limit, for known models
 	unknownDim     = "unknown"
+	otherModel     = "other"
 )
 
 // EMF writes one CloudWatch Embedded Metric Format line per record: metrics Requests, Errors,
@@ -38,8 +39,9 @@ const (
 // be Text so the line reaches CloudWatch Logs untouched.
 type EMF struct {
 	w      io.Writer
-	head   string // `,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":[[…]],"Metrics":[`
-	known  map[string]struct{}
+	head   string                                      // `,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":[[…]],"Metrics":[`
+	known  map[string]struct{}                         // allow-listed models, used as sent
+	names  func(provider, model string) (string, bool) // priced models, by the price table's name
 	onErr  func(error)
 	now    func() time.Time
 	mu     sync.Mutex // serialises Write calls
@@ -61,17 +63,46 @@ func NewEMF(w io.Writer, namespace string) *EMF {
 	}
 }
 
-// KnownModels adds models whose name is used as the Model dimension whatever its length (the
-// price table's models, say); any other model is cut to 64 characters. Call it before the
-// first Record.
+// KnownModels adds models (the operator's allow-list) used as the Model dimension exactly as
+// sent. Call it before the first Record.
 func (e *EMF) KnownModels(models ...string) *EMF {
 	if e.known == nil {
 		e.known = make(map[string]struct{}, len(models))
 	}
 	for _, m := range models {
-		e.known[m] = struct{}{}
+		if m = strings.TrimSpace(m); m != "" {
+			e.known[m] = struct{}{}
+		}
 	}
 	return e
+}
+
+// PricedModels sets how a priced model is named in the Model dimension: names(provider, model)
+// returns the price table's own name for it and true, or false for a model the table does not
+// price (pricing.Table.Name). Its names must be bounded (not the caller's spelling), since each
+// is a custom metric. Call it before the first Record.
+func (e *EMF) PricedModels(names func(provider, model string) (string, bool)) *EMF {
+	e.names = names
+	return e
+}
+
+// modelDimension is r's model when it is allow-listed, the price table's name for it when it is
+// priced, "unknown" when the call named none, and "other" for any other: the raw model stays in
+// the usage record, where it costs nothing.
+func (e *EMF) modelDimension(r *Record) string {
+	m := strings.TrimSpace(r.Model)
+	if m == "" {
+		return unknownDim
+	}
+	if _, ok := e.known[m]; ok {
+		return m
+	}
+	if e.names != nil {
+		if name, ok := e.names(r.Provider, m); ok {
+			return name
+		}
+	}
+	return otherModel
 }
 
 // OnError sets a function (may be nil) that hears about write failures. Call it before the
@@ -143,11 +174,7 @@ func (e *EMF) appendLine(b []byte, r *Record) []byte {
 	b = append(b, `,"Provider":`...)
 	b = appendDimension(b, r.Provider, maxProviderLen)
 	b = append(b, `,"Model":`...)
-	if _, ok := e.known[r.Model]; ok && r.Model != "" {
-		b = appendDimension(b, r.Model, maxDimLen)
-	} else {
-		b = appendDimension(b, r.Model, maxModelLen)
-	}
+	b = appendDimension(b, e.modelDimension(r), maxDimLen)
 	b = append(b, `,"Requests":1,"Errors":`...)
 	b = appendFlag(b, r.ErrorClass != "")
 	b = append(b, `,"Upstream5xx":`...)

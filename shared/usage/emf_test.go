@@ -67,8 +67,20 @@ func emfLine(t *testing.T, e *EMF, r Record) string {
 	return buf.String()
 }
 
+// priced stands for pricing.Table.Name (pricing imports usage): the table's name for the few
+// models it prices, whatever their case or date.
+func priced(_, model string) (string, bool) {
+	m := strings.ToLower(model)
+	for _, name := range []string{"gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5"} {
+		if m == name || strings.HasPrefix(m, name+"-20") {
+			return name, true
+		}
+	}
+	return "", false
+}
+
 func TestEMFGoldenFullRecord(t *testing.T) {
-	got := emfLine(t, NewEMF(nil, "LLMGateway"), fullRecord())
+	got := emfLine(t, NewEMF(nil, "LLMGateway").PricedModels(priced), fullRecord())
 	want := `{"_aws":{"Timestamp":1777636800123,"CloudWatchMetrics":[{"Namespace":"LLMGateway","Dimensions":[["Route","Provider","Model"],[]],` +
 		`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Errors","Unit":"Count"},{"Name":"Upstream5xx","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"},` +
 		`{"Name":"TTFB","Unit":"Milliseconds"},{"Name":"InputTokens","Unit":"Count"},{"Name":"OutputTokens","Unit":"Count"},` +
@@ -232,16 +244,22 @@ func TestEMFNonFiniteValuesAreLeftOut(t *testing.T) {
 func TestEMFDimensions(t *testing.T) {
 	long := "ft:gpt-4o-mini-2024-07-18:acme-corp:customer-support-summariser:9xYzAbCd" // 72 characters
 	bedrock := "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0"
-	e := NewEMF(nil, "ns").KnownModels(bedrock)
+	e := NewEMF(nil, "ns").KnownModels(bedrock, " my-finetune ", "").PricedModels(priced)
 	tests := []struct {
 		route, provider, model string
 		want                   string
 	}{
 		{"/openai", "openai", "gpt-4o", `"Route":"/openai","Provider":"openai","Model":"gpt-4o"`},
 		{"", "", "", `"Route":"unknown","Provider":"unknown","Model":"unknown"`},
-		{"/x", "openai", long, `"Model":"` + long[:64] + `"`},
-		{"/bedrock", "bedrock", bedrock, `"Model":"` + bedrock + `"`},
-		{"/x", "openai", "gpt\t4o\u00e9", `"Model":"gpt_4o_"`},
+		{"/x", "openai", "   ", `"Model":"unknown"`},
+		{"/x", "openai", "GPT-4o-2099-01-01", `"Model":"gpt-4o"`}, // priced: the table's name, not the caller's spelling
+		{"/x", "openai", long, `"Model":"other"`},                 // neither priced nor allowed
+		{"/x", "openai", "gpt-4o-made-up", `"Model":"other"`},
+		{"/bedrock", "bedrock", bedrock, `"Model":"` + bedrock + `"`}, // allow-listed: as sent, whatever its length
+		{"/x", "openai", "my-finetune", `"Model":"my-finetune"`},
+		{"/x", "openai", " my-finetune ", `"Model":"my-finetune"`},
+		{"/x", "openai", "My-Finetune", `"Model":"other"`}, // the allow-list is exact
+		{"/x", "openai", "gpt\t4o\u00e9", `"Model":"other"`},
 		{"/x", "openai", " gpt-4o ", `"Model":"gpt-4o"`},
 	}
 	for _, tt := range tests {
@@ -250,6 +268,38 @@ func TestEMFDimensions(t *testing.T) {
 		if line := emfLine(t, e, r); !strings.Contains(line, tt.want) {
 			t.Errorf("%q/%q/%q: want %s in %s", tt.route, tt.provider, tt.model, tt.want, line)
 		}
+	}
+}
+
+// TestEMFModelCardinalityBounded: whatever models callers send, the Model dimension takes only
+// the priced names, the allow-list, "other" and "unknown" (each distinct value is a billed
+// custom metric). Without pricing or an allow-list every model is "other".
+func TestEMFModelCardinalityBounded(t *testing.T) {
+	for name, e := range map[string]*EMF{
+		"priced and allowed": NewEMF(nil, "ns").PricedModels(priced).KnownModels("mine"),
+		"neither":            NewEMF(nil, "ns"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for i := 0; i < 2000; i++ {
+				r := fullRecord()
+				r.Model = []string{"gpt-4o-mini", "GPT-4O-MINI-2024-07-18", "mine", "", "junk-" + strings.Repeat("x", i%300) + string(rune('a'+i%26))}[i%5] + strings.Repeat(" ", i%3)
+				m := checkEMF(t, emfLine(t, e, r))
+				seen[m["Model"].(string)] = true
+			}
+			want := map[string]bool{"gpt-4o-mini": true, "mine": true, "unknown": true, "other": true}
+			if name == "neither" {
+				want = map[string]bool{"unknown": true, "other": true}
+			}
+			if len(seen) != len(want) {
+				t.Fatalf("Model dimension values %v, want exactly %v", seen, want)
+			}
+			for v := range want {
+				if !seen[v] {
+					t.Fatalf("Model dimension values %v, want exactly %v", seen, want)
+				}
+			}
+		})
 	}
 }
 
