@@ -2,6 +2,7 @@ package providers
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -32,17 +33,44 @@ func TestGoldenRandomChunks(t *testing.T) {
 	}
 }
 
-// Any prefix of any fixture is safe to read; the full body gives the golden tokens.
+// Any prefix of any fixture is safe to read and never reports more than the full body: a cut
+// call is never billed above the whole one (each count the prefix reports, the full body
+// reports too, at least as high).
 func TestGoldenPrefixes(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range golden {
 		body := tc.x.body(t)
 		for range 50 {
 			m := tc.x.meter(t)
-			feed(m, body[:r.IntN(len(body)+1)], 1+r.IntN(50))
-			_ = m.Tokens()
+			cut := r.IntN(len(body) + 1)
+			feed(m, body[:cut], 1+r.IntN(50))
+			if d := exceeds(m.Tokens(), tc.want); d != "" {
+				t.Fatalf("%s cut at %d of %d bytes: %s", tc.name, cut, len(body), d)
+			}
 		}
 	}
+}
+
+// exceeds names the first count of got that the full body's want lacks or is below.
+func exceeds(got, want usage.Tokens) string {
+	fields := []struct {
+		name      string
+		got, want *int64
+	}{
+		{"input", got.Input, want.Input}, {"output", got.Output, want.Output},
+		{"cached", got.Cached, want.Cached}, {"cache_write", got.CacheWrite, want.CacheWrite},
+		{"reasoning", got.Reasoning, want.Reasoning}, {"search_units", got.SearchUnits, want.SearchUnits},
+	}
+	for _, f := range fields {
+		switch {
+		case f.got == nil:
+		case f.want == nil:
+			return fmt.Sprintf("%s = %d, the full body reports none", f.name, *f.got)
+		case *f.got > *f.want:
+			return fmt.Sprintf("%s = %d, above the full body's %d", f.name, *f.got, *f.want)
+		}
+	}
+	return ""
 }
 
 func goldenByName(t *testing.T, name string) goldenCase {

@@ -159,4 +159,3 @@ func TestRefusedRequestSizesAndSourceIP(t *testing.T) {
 		t.Errorf("upstream called %d times", up.count())
 	}
 }
-
