@@ -10,7 +10,10 @@
 //
 // The parsers are shape-driven rather than host-gated: every response is read for every
 // usage shape below, so an OpenAI-, Anthropic- or Gemini-compatible upstream behind any host is
-// metered too. The upstream host (else the path) only names the provider and picks the model.
+// metered too. The upstream host (else the path) names the provider and picks the model; on
+// any other host the body's shape names the wire format it has (Bedrock invocation metrics,
+// Anthropic event types, Cohere's billed_units/tokens, OpenAI's prompt_tokens/completion_tokens
+// and *_tokens_details), since Gemini's usageMetadata is shared with Vertex AI it names none.
 //
 // Usage shapes, by where they sit in a response record (a JSON body, an element of a
 // top-level array, an NDJSON line, an SSE event's data, a Bedrock stream chunk):
@@ -89,7 +92,7 @@ type Meter struct {
 	mu sync.Mutex
 
 	provider  string // detected from the upstream URL
-	shape     uint8  // providers recognised from the body (shapeAnthropic, shapeBedrock)
+	shape     uint8  // providers recognised from the body (shapeAnthropic, shapeBedrock, ...)
 	reqModel  string
 	pathModel string
 	respModel string
@@ -107,9 +110,13 @@ type Meter struct {
 	c counts
 }
 
+// Shapes a response can have that name a provider when its host does not. Gemini's
+// usageMetadata is not one: Gemini and Vertex AI share it.
 const (
 	shapeAnthropic uint8 = 1 << iota
 	shapeBedrock
+	shapeOpenAI // OpenAI's usage field names (chat, completions, embeddings, Responses)
+	shapeCohere // Cohere's billed_units / tokens
 )
 
 // NewMeter starts metering a response: upstream is the URL the request went to; request is a
@@ -252,22 +259,36 @@ func couldBeSSE(b []byte) bool {
 
 // Tokens returns the usage found so far: complete once the body ended, partial (the counts
 // seen so far) when it was cut. Provider is the detected provider, else the one the body's
-// shape identifies (Anthropic events, Bedrock invocation metrics), else empty.
+// shape identifies (shapeProvider), else empty.
 func (m *Meter) Tokens() usage.Tokens {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.c.tokens()
 	t.Provider = m.provider
 	if t.Provider == "" {
-		switch {
-		case m.shape&shapeBedrock != 0:
-			t.Provider = Bedrock
-		case m.shape&shapeAnthropic != 0:
-			t.Provider = Anthropic
-		}
+		t.Provider = m.shapeProvider()
 	}
 	t.Model = m.model()
 	return t
+}
+
+// shapeProvider names the provider whose wire format the body had, for a compatible endpoint
+// or a proxy on another host: Bedrock's invocation metrics first (Anthropic models on
+// Bedrock send Anthropic events inside them), then Anthropic's event types, Cohere's units,
+// OpenAI's usage names. It names the format, not who ran the model: a route's provider field
+// says that.
+func (m *Meter) shapeProvider() string {
+	switch {
+	case m.shape&shapeBedrock != 0:
+		return Bedrock
+	case m.shape&shapeAnthropic != 0:
+		return Anthropic
+	case m.shape&shapeCohere != 0:
+		return Cohere
+	case m.shape&shapeOpenAI != 0:
+		return OpenAI
+	}
+	return ""
 }
 
 // Provider names the provider NewMeter detected from the upstream URL ("openai",
@@ -303,7 +324,7 @@ func (m *Meter) want(l leaf) bool {
 func (m *Meter) found(l leaf, raw []byte) {
 	switch l {
 	case leafUsage:
-		m.c.usage(raw)
+		m.shape |= m.c.usage(raw)
 	case leafModel:
 		if s, ok := jsonString(raw); ok && s != "" {
 			m.respModel = s
@@ -311,7 +332,9 @@ func (m *Meter) found(l leaf, raw []byte) {
 	case leafGemini:
 		m.c.gemini(raw)
 	case leafMeta:
-		m.c.cohereMeta(raw)
+		if m.c.cohereMeta(raw) {
+			m.shape |= shapeCohere
+		}
 	case leafType:
 		if s, ok := jsonString(raw); ok && isAnthropicType(s) {
 			m.shape |= shapeAnthropic
