@@ -426,6 +426,9 @@ func (c *call) record(pricer Pricer) usage.Record {
 		return rec
 	}
 	rec.Route = c.route.Path
+	if c.route.Provider != "" { // the operator knows who serves a compatible endpoint
+		rec.Provider = c.route.Provider
+	}
 	rec.Tags = slices.Concat(c.route.Tags, c.principal.Tags, rec.Tags)
 	c.settleCost(&rec, pricer)
 	return rec

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,5 +158,27 @@ func TestRefusedRequestSizesAndSourceIP(t *testing.T) {
 	}
 	if up.count() != 0 {
 		t.Errorf("upstream called %d times", up.count())
+	}
+}
+
+// An endpoint's provider: names the provider in its records over what the meter detected; an
+// endpoint without one keeps the meter's.
+func TestRecordProviderFromRoute(t *testing.T) {
+	const cfg = `
+general_settings:
+  pass_through_endpoints:
+    - {path: /groq, target: "{{UP}}/chat", auth: false, provider: groq}
+    - {path: /chat, target: "{{UP}}/chat", auth: false}
+`
+	var meters []*fakeMeter
+	var mu sync.Mutex
+	up := startUpstream(t, streamChat(""))
+	g := startGateway(t, cfg, up.URL, metering(&meters, &mu))
+	for _, tt := range []struct{ path, want string }{{"/groq", "groq"}, {"/chat", "openai"}} {
+		resp, body := do(t, "POST", g.URL+tt.path, strings.NewReader(`{}`), nil)
+		wantStatus(t, resp, body, 200)
+		if rec := g.usage.next(t); rec.Provider != tt.want || rec.Model != "gpt-test" {
+			t.Errorf("%s: provider %q model %q, want %q gpt-test", tt.path, rec.Provider, rec.Model, tt.want)
+		}
 	}
 }
