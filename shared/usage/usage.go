@@ -43,9 +43,12 @@ type Record struct {
 	SchemaVersion int    `json:"schema_version"`
 	CallID        string `json:"call_id"` // the x-litellm-call-id the client saw
 	RequestID     string `json:"request_id,omitempty"`
-	// SourceIP is the caller's address as the front door saw it (API Gateway's
-	// requestContext.identity.sourceIp / requestContext.http.sourceIp, the Function URL's
-	// requestContext.http.sourceIp; locally the TCP peer).
+	// SourceIP is the caller's address as the front door saw it: the REST API's
+	// requestContext.identity.sourceIp, the HTTP API's and the Function URL's
+	// requestContext.http.sourceIp (the address that connected to AWS, not X-Forwarded-For:
+	// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format,
+	// https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads);
+	// locally the TCP peer.
 	SourceIP     string    `json:"source_ip,omitempty"`
 	Time         time.Time `json:"timestamp"`
 	Route        string    `json:"route"`
