@@ -92,6 +92,7 @@ type Meter struct {
 	mu sync.Mutex
 
 	provider  string // detected from the upstream URL
+	pathShape string // the provider whose API the path has (shapeOfPath), the last resort
 	shape     uint8  // providers recognised from the body (shapeAnthropic, shapeBedrock, ...)
 	reqModel  string
 	pathModel string
@@ -136,6 +137,9 @@ func NewMeter(upstream *url.URL, request []byte, status int, header http.Header)
 		rawSegs = appendSegments(rawBuf[:0], rawPath)
 	}
 	m.provider = detect(host, path, segs)
+	if m.provider == "" {
+		m.pathShape = shapeOfPath(segs)
+	}
 	m.pathModel = modelFromPath(rawSegs)
 	m.pathFirst = m.provider == Bedrock
 	m.reqModel = requestModel(request)
@@ -287,6 +291,28 @@ func (m *Meter) shapeProvider() string {
 		return Cohere
 	case m.shape&shapeOpenAI != 0:
 		return OpenAI
+	}
+	return m.pathShape
+}
+
+// shapeOfPath names the API a request path belongs to when the response said nothing (an
+// error, a stream without a usage chunk): OpenAI's chat/completions, completions,
+// embeddings and responses; Anthropic's v1/messages; Cohere's v2 chat, embed and rerank and
+// v1 embed. Paths several APIs share (v1/rerank: Cohere and Jina) name none.
+func shapeOfPath(segs []string) string {
+	var a, b string // the last two segments
+	if n := len(segs); n >= 2 {
+		a, b = segs[n-2], segs[n-1]
+	} else if n == 1 {
+		b = segs[0]
+	}
+	switch {
+	case b == "completions", b == "embeddings", b == "responses": // chat/completions too
+		return OpenAI
+	case a == "v1" && b == "messages":
+		return Anthropic
+	case a == "v2" && (b == "chat" || b == "embed" || b == "rerank"), a == "v1" && b == "embed":
+		return Cohere
 	}
 	return ""
 }

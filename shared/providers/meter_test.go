@@ -447,7 +447,7 @@ func TestProviderFromShape(t *testing.T) {
 			[]byte(`{"id":"c","usage":{"billed_units":{"input_tokens":3,"output_tokens":4},"tokens":{"input_tokens":9,"output_tokens":4}}}`), Cohere},
 		{"cohere v1 meta is cohere", "https://llm.corp/v1/chat", js,
 			[]byte(`{"text":"hi","meta":{"billed_units":{"input_tokens":3,"output_tokens":4}}}`), Cohere},
-		{"anthropic usage names are not openai", "https://api.minimax.io/anthropic/v1/messages", js,
+		{"anthropic usage names are not openai", "https://llm.corp/generate", js,
 			[]byte(`{"usage":{"input_tokens":3,"output_tokens":4}}`), ""},
 		{"gemini-shaped stays unnamed", "https://llm.corp/generate", js,
 			[]byte(`{"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4}}`), ""},
@@ -464,6 +464,34 @@ func TestProviderFromShape(t *testing.T) {
 		}
 		if got.Input == nil || got.Output == nil || *got.Input != 3 || *got.Output != 4 {
 			t.Errorf("%s: tokens %s/%s, want 3/4", tt.name, show(got.Input), show(got.Output))
+		}
+	}
+}
+
+// When the response says nothing about its shape (an error, a stream without a usage chunk),
+// the request path names the API it belongs to; a path several APIs share names none, and a
+// shape in the body wins over the path.
+func TestProviderFromRequestPath(t *testing.T) {
+	tests := []struct{ url, body, want string }{
+		{"https://api.groq.com/openai/v1/chat/completions", `{"error":{"message":"rate limited"}}`, OpenAI},
+		{"http://vllm.internal:8000/v1/embeddings", `{}`, OpenAI},
+		{"https://llm.corp/v1/responses", `{}`, OpenAI},
+		{"https://api.minimax.io/anthropic/v1/messages", `{}`, Anthropic},
+		{"https://cohere.corp/v2/chat", `{}`, Cohere},
+		{"https://cohere.corp/v1/embed", `{}`, Cohere},
+		{"https://api.jina.ai/v1/rerank", `{}`, ""},
+		{"https://llm.corp/v1/things", `{}`, ""},
+		{"https://llm.corp/v1/chat/completions", `{"meta":{"billed_units":{"input_tokens":3}}}`, Cohere},
+	}
+	for _, tt := range tests {
+		u, _ := url.Parse(tt.url)
+		m := NewMeter(u, nil, 200, http.Header{"Content-Type": {js}})
+		m.Write([]byte(tt.body))
+		if got := m.Tokens().Provider; got != tt.want {
+			t.Errorf("%s %s: Provider = %q, want %q", tt.url, tt.body, got, tt.want)
+		}
+		if got := m.Provider(); got != "" {
+			t.Errorf("%s: Provider() = %q: the host names no provider", tt.url, got)
 		}
 	}
 }
