@@ -13,7 +13,8 @@
 // metered too. The upstream host (else the path) names the provider and picks the model; on
 // any other host the body's shape names the wire format it has (Bedrock invocation metrics,
 // Anthropic event types, Cohere's billed_units/tokens, OpenAI's prompt_tokens/completion_tokens
-// and *_tokens_details), since Gemini's usageMetadata is shared with Vertex AI it names none.
+// and *_tokens_details; Gemini's usageMetadata, shared with Vertex AI, names none), else the
+// request path's API (shapeOfPath).
 //
 // Usage shapes, by where they sit in a response record (a JSON body, an element of a
 // top-level array, an NDJSON line, an SSE event's data, a Bedrock stream chunk):
