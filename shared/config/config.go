@@ -139,6 +139,9 @@ type Endpoint struct {
 	// IncludeCostInStreamingUsage adds `cost` to the final usage event of OpenAI and Anthropic
 	// streams, as litellm_settings.include_cost_in_streaming_usage does for every route.
 	IncludeCostInStreamingUsage bool
+	// Provider names who serves the endpoint in its usage records and metrics ("" : detected
+	// from the upstream host, else the response's shape). For compatible endpoints and proxies.
+	Provider string
 }
 
 // Name identifies the endpoint in messages: its position and path.

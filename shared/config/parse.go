@@ -337,6 +337,25 @@ var fieldDecoders = map[string]func(p *parser, e *Endpoint, field string, n *yam
 	"include_cost_in_streaming_usage": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error {
 		return decodeBool(n, &e.IncludeCostInStreamingUsage)
 	},
+	"provider": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeProvider(n, &e.Provider) },
+}
+
+// decodeProvider reads a provider name. It becomes a metric dimension and an Athena value, so
+// it is kept to a short, plain token.
+func decodeProvider(n *yaml.Node, dst *string) error {
+	var s string
+	if err := decodeString(n, &s); err != nil {
+		return err
+	}
+	ok := s != "" && len(s) <= 64
+	for _, r := range s {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+	}
+	if !ok {
+		return fmt.Errorf("must be a provider name such as openai, anthropic, cohere, gemini, vertex_ai or bedrock (lowercase letters, digits, _ - . and at most 64 characters), found %q", s)
+	}
+	*dst = s
+	return nil
 }
 
 func decodeTags(n *yaml.Node, dst *[]string) error {

@@ -59,6 +59,7 @@ func (e *Endpoint) Spec() []byte {
 		b.raw("tags", t)
 	}
 	b.flag("include_cost_in_streaming_usage", e.IncludeCostInStreamingUsage)
+	b.str("provider", e.Provider)
 	if len(e.Guardrails) > 0 {
 		var g specWriter
 		for _, x := range e.Guardrails {

@@ -172,3 +172,34 @@ general_settings:
 		}
 	}
 }
+
+// `provider:` names who serves an endpoint; it survives a routes push (Spec) and only a plain
+// name is accepted, since it becomes a metric dimension.
+func TestEndpointProvider(t *testing.T) {
+	res := config.Parse([]byte(`
+general_settings:
+  pass_through_endpoints:
+    - {path: /groq, target: "https://api.groq.com/openai", include_subpath: true, auth: false, provider: groq}
+`))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	e := res.Config.Endpoints[0]
+	if e.Provider != "groq" {
+		t.Fatalf("Provider = %q, want groq", e.Provider)
+	}
+	want := `{"path":"/groq","target":"https://api.groq.com/openai","include_subpath":true,"auth":false,"provider":"groq"}`
+	if got := string(e.Spec()); got != want {
+		t.Errorf("Spec =\n%s\nwant\n%s", got, want)
+	}
+	back, _, err := config.ParseEndpoint(e.Spec())
+	if err != nil || back.Provider != "groq" {
+		t.Errorf("round trip: provider %q, err %v", back.Provider, err)
+	}
+	for _, bad := range []string{`"Groq AI"`, `""`, `[openai]`, strings.Repeat("a", 65)} {
+		res := config.Parse([]byte("general_settings:\n  pass_through_endpoints:\n    - {path: /x, target: \"https://h.example.com\", auth: false, provider: " + bad + "}\n"))
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "provider: must be") {
+			t.Errorf("provider %s: err %v, want a provider error", bad, res.Err)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func TestFiftyMegabytes(t *testing.T) {
 			usage.Tokens{Provider: OpenAI, Model: "gpt-4o-mini", Input: n(8), Output: n(1500000)}},
 		{"SSE stream without model in the request", "https://llm.example.com/v1/chat/completions", sse, ``,
 			"", chunk, `data: {"choices":[],"usage":{"prompt_tokens":8,"completion_tokens":1500000}}` + "\n\n",
-			usage.Tokens{Model: "gpt-4o-mini-2024-07-18", Input: n(8), Output: n(1500000)}},
+			usage.Tokens{Provider: OpenAI, Model: "gpt-4o-mini-2024-07-18", Input: n(8), Output: n(1500000)}},
 		{"one 50 MB SSE event, then usage", "https://api.anthropic.com/v1/messages", sse, `{"model":"claude"}`,
 			`event: content_block_delta` + "\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"`, "lorem ipsum \\\" dolor ", `"}}` + "\n\n" +
 				`event: message_delta` + "\n" + `data: {"type":"message_delta","usage":{"input_tokens":3,"output_tokens":9000000}}` + "\n\n",
@@ -151,17 +151,17 @@ func TestScannerLimits(t *testing.T) {
 		want       usage.Tokens
 	}{
 		{"usage object over the capture limit is dropped", `{"usage":{"prompt_tokens":1,"pad":"` + long + `"}}`, usage.Tokens{}},
-		{"…and the next one is read", `{"usage":{"prompt_tokens":1,"pad":"` + long + `"}}` + "\n" + `{"usage":{"prompt_tokens":2}}`, usage.Tokens{Input: n(2)}},
-		{"model over the capture limit is dropped", `{"model":"` + long + `","usage":{"prompt_tokens":1}}`, usage.Tokens{Input: n(1)}},
-		{"long keys never match", `{"` + strings.Repeat("k", 1000) + `":{"usage":1},"usage":{"prompt_tokens":4}}`, usage.Tokens{Input: n(4)}},
+		{"…and the next one is read", `{"usage":{"prompt_tokens":1,"pad":"` + long + `"}}` + "\n" + `{"usage":{"prompt_tokens":2}}`, usage.Tokens{Provider: OpenAI, Input: n(2)}},
+		{"model over the capture limit is dropped", `{"model":"` + long + `","usage":{"prompt_tokens":1}}`, usage.Tokens{Provider: OpenAI, Input: n(1)}},
+		{"long keys never match", `{"` + strings.Repeat("k", 1000) + `":{"usage":1},"usage":{"prompt_tokens":4}}`, usage.Tokens{Provider: OpenAI, Input: n(4)}},
 		{"escaped keys never match", `{"us\u0061ge":{"prompt_tokens":1}}`, usage.Tokens{}},
-		{"deep nesting costs nothing", `{"a":` + strings.Repeat(`[{"b":`, 100000) + `1` + strings.Repeat(`}]`, 100000) + `,"usage":{"prompt_tokens":8}}`, usage.Tokens{Input: n(8)}},
+		{"deep nesting costs nothing", `{"a":` + strings.Repeat(`[{"b":`, 100000) + `1` + strings.Repeat(`}]`, 100000) + `,"usage":{"prompt_tokens":8}}`, usage.Tokens{Provider: OpenAI, Input: n(8)}},
 		{"usage deep inside is not the record's", strings.Repeat("[", 10000) + `{"usage":{"prompt_tokens":1}}`, usage.Tokens{}},
-		{"nesting within the stack is followed", `{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,"usage":{"prompt_tokens":6}}`, usage.Tokens{Input: n(6)}},
-		{"deep values below the tracked depth never match", `{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"usage":{"prompt_tokens":1}}}}}}}}}},"usage":{"prompt_tokens":3}}`, usage.Tokens{Input: n(3)}},
-		{"strings full of escapes", `{"x":"` + strings.Repeat(`\"\\\/\n`, 5000) + `","usage":{"prompt_tokens":9}}`, usage.Tokens{Input: n(9)}},
-		{"mismatched brackets in a skipped value are only counted", `{"a":[1,2}}` + "\n" + `{"usage":{"prompt_tokens":2}}`, usage.Tokens{Input: n(2)}},
-		{"a malformed line is skipped", `{"a":tru,e}` + "\n" + `{"usage":{"prompt_tokens":2}}`, usage.Tokens{Input: n(2)}},
+		{"nesting within the stack is followed", `{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,"usage":{"prompt_tokens":6}}`, usage.Tokens{Provider: OpenAI, Input: n(6)}},
+		{"deep values below the tracked depth never match", `{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"usage":{"prompt_tokens":1}}}}}}}}}},"usage":{"prompt_tokens":3}}`, usage.Tokens{Provider: OpenAI, Input: n(3)}},
+		{"strings full of escapes", `{"x":"` + strings.Repeat(`\"\\\/\n`, 5000) + `","usage":{"prompt_tokens":9}}`, usage.Tokens{Provider: OpenAI, Input: n(9)}},
+		{"mismatched brackets in a skipped value are only counted", `{"a":[1,2}}` + "\n" + `{"usage":{"prompt_tokens":2}}`, usage.Tokens{Provider: OpenAI, Input: n(2)}},
+		{"a malformed line is skipped", `{"a":tru,e}` + "\n" + `{"usage":{"prompt_tokens":2}}`, usage.Tokens{Provider: OpenAI, Input: n(2)}},
 	}
 	for _, tt := range tests {
 		for _, size := range []int{0, 1, 5} {
@@ -182,7 +182,7 @@ func TestScannerLinearOnEscapes(t *testing.T) {
 	u, _ := url.Parse("https://api.example.com/v1/x")
 	m := NewMeter(u, nil, 200, http.Header{"Content-Type": {js}})
 	m.Write(body)
-	checkTokens(t, m.Tokens(), usage.Tokens{Input: n(1)})
+	checkTokens(t, m.Tokens(), usage.Tokens{Provider: OpenAI, Input: n(1)})
 }
 
 func ExampleMeter() {

@@ -151,9 +151,13 @@ func details(raw []byte) (cached, reasoning count) {
 //   - Bedrock converse and Nova: inputTokens (cache excluded), outputTokens,
 //     cacheReadInputTokens/cacheReadInputTokenCount, cacheWriteInputTokens/…Count.
 //   - Cohere v2: billed_units, else tokens.
-func (c *counts) usage(raw []byte) {
+//
+// It returns the shape the object had: shapeOpenAI for OpenAI's own field names
+// (prompt_tokens, completion_tokens, *_tokens_details), shapeCohere for Cohere's
+// (billed_units, tokens), else 0.
+func (c *counts) usage(raw []byte) (shape uint8) {
 	if !isObject(raw) {
-		return // null (OpenAI chunks before the last), or not an object
+		return 0 // null (OpenAI chunks before the last), or not an object
 	}
 	var (
 		prompt, completion, total, cacheHit          count
@@ -166,14 +170,15 @@ func (c *counts) usage(raw []byte) {
 	members(raw, func(k, v []byte) {
 		switch string(k) {
 		case "prompt_tokens":
-			prompt = num(v)
+			prompt, shape = num(v), shape|shapeOpenAI
 		case "completion_tokens":
-			completion = num(v)
+			completion, shape = num(v), shape|shapeOpenAI
 		case "total_tokens":
 			total = num(v)
 		case "prompt_cache_hit_tokens":
 			cacheHit = num(v)
 		case "prompt_tokens_details", "input_tokens_details", "input_token_details":
+			shape |= shapeOpenAI
 			if isObject(v) {
 				if k[0] == 'i' {
 					inputInclusive = true
@@ -183,6 +188,7 @@ func (c *counts) usage(raw []byte) {
 				}
 			}
 		case "completion_tokens_details", "output_tokens_details":
+			shape |= shapeOpenAI
 			if _, r := details(v); r.ok {
 				reasoning = r
 			}
@@ -239,6 +245,10 @@ func (c *counts) usage(raw []byte) {
 	c.setIf(fCacheWrite, cwCC)
 
 	c.cohereUnits(&billed, &tokens)
+	if billed.any() || tokens.any() {
+		shape |= shapeCohere
+	}
+	return shape
 }
 
 // cohereUnits reads Cohere's billed units, else its token counts.
@@ -252,8 +262,9 @@ func (c *counts) cohereUnits(billed, tokens *cohereUnits) {
 	c.setIf(fSearch, u.search)
 }
 
-// cohereMeta reads Cohere's meta object (v1 chat, embed, rerank).
-func (c *counts) cohereMeta(raw []byte) {
+// cohereMeta reads Cohere's meta object (v1 chat, embed, rerank); it reports whether the
+// object had Cohere's units (billed_units or tokens), which names the shape Cohere's.
+func (c *counts) cohereMeta(raw []byte) bool {
 	var billed, tokens cohereUnits
 	members(raw, func(k, v []byte) {
 		switch string(k) {
@@ -264,6 +275,7 @@ func (c *counts) cohereMeta(raw []byte) {
 		}
 	})
 	c.cohereUnits(&billed, &tokens)
+	return billed.any() || tokens.any()
 }
 
 // gemini reads Gemini/Vertex usageMetadata.

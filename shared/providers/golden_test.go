@@ -204,22 +204,22 @@ var golden = []goldenCase{
 	{"generic openai-compatible chat (Groq)", exchange{
 		url: "https://api.groq.com/openai/v1/chat/completions", header: ct(js), file: "generic_compat.json",
 		request: `{"model":"llama-3.3-70b-versatile","messages":[{"role":"user","content":"hi"}]}`},
-		"", usage.Tokens{Model: "llama-3.3-70b-versatile", Input: n(42), Output: n(4)}},
+		"", usage.Tokens{Provider: OpenAI, Model: "llama-3.3-70b-versatile", Input: n(42), Output: n(4)}},
 	{"generic prompt cache hits (DeepSeek)", exchange{
 		url: "https://api.deepseek.com/chat/completions", header: ct(js), file: "generic_deepseek.json",
 		request: `{"model":"deepseek-chat","messages":[]}`},
-		"", usage.Tokens{Model: "deepseek-chat", Input: n(128), Output: n(3), Cached: n(64)}},
+		"", usage.Tokens{Provider: OpenAI, Model: "deepseek-chat", Input: n(128), Output: n(3), Cached: n(64)}},
 	{"generic stream (vLLM)", exchange{
 		url: "http://vllm.internal:8000/v1/chat/completions", header: ct(sse), file: "generic_stream.sse",
 		request: `{"model":"Qwen/Qwen2.5-7B-Instruct","stream":true,"stream_options":{"include_usage":true},"messages":[]}`},
-		"", usage.Tokens{Model: "Qwen/Qwen2.5-7B-Instruct", Input: n(20), Output: n(7)}},
+		"", usage.Tokens{Provider: OpenAI, Model: "Qwen/Qwen2.5-7B-Instruct", Input: n(20), Output: n(7)}},
 	{"generic usageMetadata", exchange{
 		url: "https://llm.example.com/v1/generate", header: ct(js), file: "generic_gemini_shape.json"},
 		"", usage.Tokens{Input: n(100), Output: n(50)}},
 	{"generic meta.billed_units", exchange{
 		url: "https://rerank.example.com/v1/rerank", header: ct(js), file: "generic_cohere_shape.json",
 		request: `{"model":"my-reranker","query":"q","documents":["a"]}`},
-		"", usage.Tokens{Model: "my-reranker", SearchUnits: n(2)}},
+		"", usage.Tokens{Provider: Cohere, Model: "my-reranker", SearchUnits: n(2)}},
 	{"generic without usage", exchange{
 		url: "https://api.example.com/v1/things", header: ct(js), file: "generic_no_usage.json"},
 		"", usage.Tokens{}},

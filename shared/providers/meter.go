@@ -10,7 +10,11 @@
 //
 // The parsers are shape-driven rather than host-gated: every response is read for every
 // usage shape below, so an OpenAI-, Anthropic- or Gemini-compatible upstream behind any host is
-// metered too. The upstream host (else the path) only names the provider and picks the model.
+// metered too. The upstream host (else the path) names the provider and picks the model; on
+// any other host the body's shape names the wire format it has (Bedrock invocation metrics,
+// Anthropic event types, Cohere's billed_units/tokens, OpenAI's prompt_tokens/completion_tokens
+// and *_tokens_details; Gemini's usageMetadata, shared with Vertex AI, names none), else the
+// request path's API (shapeOfPath).
 //
 // Usage shapes, by where they sit in a response record (a JSON body, an element of a
 // top-level array, an NDJSON line, an SSE event's data, a Bedrock stream chunk):
@@ -89,7 +93,8 @@ type Meter struct {
 	mu sync.Mutex
 
 	provider  string // detected from the upstream URL
-	shape     uint8  // providers recognised from the body (shapeAnthropic, shapeBedrock)
+	pathShape string // the provider whose API the path has (shapeOfPath), the last resort
+	shape     uint8  // providers recognised from the body (shapeAnthropic, shapeBedrock, ...)
 	reqModel  string
 	pathModel string
 	respModel string
@@ -107,9 +112,13 @@ type Meter struct {
 	c counts
 }
 
+// Shapes a response can have that name a provider when its host does not. Gemini's
+// usageMetadata is not one: Gemini and Vertex AI share it.
 const (
 	shapeAnthropic uint8 = 1 << iota
 	shapeBedrock
+	shapeOpenAI // OpenAI's usage field names (chat, completions, embeddings, Responses)
+	shapeCohere // Cohere's billed_units / tokens
 )
 
 // NewMeter starts metering a response: upstream is the URL the request went to; request is a
@@ -129,6 +138,9 @@ func NewMeter(upstream *url.URL, request []byte, status int, header http.Header)
 		rawSegs = appendSegments(rawBuf[:0], rawPath)
 	}
 	m.provider = detect(host, path, segs)
+	if m.provider == "" {
+		m.pathShape = shapeOfPath(segs)
+	}
 	m.pathModel = modelFromPath(rawSegs)
 	m.pathFirst = m.provider == Bedrock
 	m.reqModel = requestModel(request)
@@ -252,22 +264,58 @@ func couldBeSSE(b []byte) bool {
 
 // Tokens returns the usage found so far: complete once the body ended, partial (the counts
 // seen so far) when it was cut. Provider is the detected provider, else the one the body's
-// shape identifies (Anthropic events, Bedrock invocation metrics), else empty.
+// shape identifies (shapeProvider), else empty.
 func (m *Meter) Tokens() usage.Tokens {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.c.tokens()
 	t.Provider = m.provider
 	if t.Provider == "" {
-		switch {
-		case m.shape&shapeBedrock != 0:
-			t.Provider = Bedrock
-		case m.shape&shapeAnthropic != 0:
-			t.Provider = Anthropic
-		}
+		t.Provider = m.shapeProvider()
 	}
 	t.Model = m.model()
 	return t
+}
+
+// shapeProvider names the provider whose wire format the body had, for a compatible endpoint
+// or a proxy on another host: Bedrock's invocation metrics first (Anthropic models on
+// Bedrock send Anthropic events inside them), then Anthropic's event types, Cohere's units,
+// OpenAI's usage names. It names the format, not who ran the model: a route's provider field
+// says that.
+func (m *Meter) shapeProvider() string {
+	switch {
+	case m.shape&shapeBedrock != 0:
+		return Bedrock
+	case m.shape&shapeAnthropic != 0:
+		return Anthropic
+	case m.shape&shapeCohere != 0:
+		return Cohere
+	case m.shape&shapeOpenAI != 0:
+		return OpenAI
+	}
+	return m.pathShape
+}
+
+// shapeOfPath names the API a request path belongs to when the response said nothing (an
+// error, a stream without a usage chunk): OpenAI's chat/completions, completions,
+// embeddings and responses; Anthropic's v1/messages; Cohere's v2 chat, embed and rerank and
+// v1 embed. Paths several APIs share (v1/rerank: Cohere and Jina) name none.
+func shapeOfPath(segs []string) string {
+	var a, b string // the last two segments
+	if n := len(segs); n >= 2 {
+		a, b = segs[n-2], segs[n-1]
+	} else if n == 1 {
+		b = segs[0]
+	}
+	switch {
+	case b == "completions", b == "embeddings", b == "responses": // chat/completions too
+		return OpenAI
+	case a == "v1" && b == "messages":
+		return Anthropic
+	case a == "v2" && (b == "chat" || b == "embed" || b == "rerank"), a == "v1" && b == "embed":
+		return Cohere
+	}
+	return ""
 }
 
 // Provider names the provider NewMeter detected from the upstream URL ("openai",
@@ -303,7 +351,7 @@ func (m *Meter) want(l leaf) bool {
 func (m *Meter) found(l leaf, raw []byte) {
 	switch l {
 	case leafUsage:
-		m.c.usage(raw)
+		m.shape |= m.c.usage(raw)
 	case leafModel:
 		if s, ok := jsonString(raw); ok && s != "" {
 			m.respModel = s
@@ -311,7 +359,9 @@ func (m *Meter) found(l leaf, raw []byte) {
 	case leafGemini:
 		m.c.gemini(raw)
 	case leafMeta:
-		m.c.cohereMeta(raw)
+		if m.c.cohereMeta(raw) {
+			m.shape |= shapeCohere
+		}
 	case leafType:
 		if s, ok := jsonString(raw); ok && isAnthropicType(s) {
 			m.shape |= shapeAnthropic

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -32,17 +33,44 @@ func TestGoldenRandomChunks(t *testing.T) {
 	}
 }
 
-// Any prefix of any fixture is safe to read; the full body gives the golden tokens.
+// Any prefix of any fixture is safe to read and never reports more than the full body: a cut
+// call is never billed above the whole one (each count the prefix reports, the full body
+// reports too, at least as high).
 func TestGoldenPrefixes(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range golden {
 		body := tc.x.body(t)
 		for range 50 {
 			m := tc.x.meter(t)
-			feed(m, body[:r.IntN(len(body)+1)], 1+r.IntN(50))
-			_ = m.Tokens()
+			cut := r.IntN(len(body) + 1)
+			feed(m, body[:cut], 1+r.IntN(50))
+			if d := exceeds(m.Tokens(), tc.want); d != "" {
+				t.Fatalf("%s cut at %d of %d bytes: %s", tc.name, cut, len(body), d)
+			}
 		}
 	}
+}
+
+// exceeds names the first count of got that the full body's want lacks or is below.
+func exceeds(got, want usage.Tokens) string {
+	fields := []struct {
+		name      string
+		got, want *int64
+	}{
+		{"input", got.Input, want.Input}, {"output", got.Output, want.Output},
+		{"cached", got.Cached, want.Cached}, {"cache_write", got.CacheWrite, want.CacheWrite},
+		{"reasoning", got.Reasoning, want.Reasoning}, {"search_units", got.SearchUnits, want.SearchUnits},
+	}
+	for _, f := range fields {
+		switch {
+		case f.got == nil:
+		case f.want == nil:
+			return fmt.Sprintf("%s = %d, the full body reports none", f.name, *f.got)
+		case *f.got > *f.want:
+			return fmt.Sprintf("%s = %d, above the full body's %d", f.name, *f.got, *f.want)
+		}
+	}
+	return ""
 }
 
 func goldenByName(t *testing.T, name string) goldenCase {
@@ -224,20 +252,20 @@ func TestUsageShapes(t *testing.T) {
 		want       usage.Tokens
 	}{
 		{"audio transcription tokens", `{"text":"hi","usage":{"type":"tokens","input_tokens":14,"input_token_details":{"text_tokens":0,"audio_tokens":14},"output_tokens":45,"total_tokens":59}}`,
-			usage.Tokens{Input: n(14), Output: n(45)}},
+			usage.Tokens{Provider: OpenAI, Input: n(14), Output: n(45)}},
 		{"audio transcription duration", `{"text":"hi","usage":{"type":"duration","seconds":9}}`, usage.Tokens{}},
 		{"image generation", `{"created":1,"data":[{"b64_json":"aGk="}],"usage":{"total_tokens":100,"input_tokens":50,"output_tokens":50,"input_tokens_details":{"text_tokens":10,"image_tokens":40}}}`,
-			usage.Tokens{Input: n(50), Output: n(50)}},
+			usage.Tokens{Provider: OpenAI, Input: n(50), Output: n(50)}},
 		{"openai-format usage with anthropic cache fields (LiteLLM)", `{"usage":{"prompt_tokens":100,"completion_tokens":5,"total_tokens":105,"prompt_tokens_details":{"cached_tokens":80},"cache_read_input_tokens":80,"cache_creation_input_tokens":10}}`,
-			usage.Tokens{Input: n(100), Output: n(5), Cached: n(80), CacheWrite: n(10)}},
+			usage.Tokens{Provider: OpenAI, Input: n(100), Output: n(5), Cached: n(80), CacheWrite: n(10)}},
 		{"cohere billed units as doubles", `{"meta":{"billed_units":{"input_tokens":12.0,"output_tokens":3.0}}}`,
-			usage.Tokens{Input: n(12), Output: n(3)}},
+			usage.Tokens{Provider: Cohere, Input: n(12), Output: n(3)}},
 		{"cohere tokens without billed units", `{"meta":{"tokens":{"input_tokens":70,"output_tokens":4}}}`,
-			usage.Tokens{Input: n(70), Output: n(4)}},
-		{"numeric strings", `{"usage":{"prompt_tokens":"10","completion_tokens":"2"}}`, usage.Tokens{Input: n(10), Output: n(2)}},
+			usage.Tokens{Provider: Cohere, Input: n(70), Output: n(4)}},
+		{"numeric strings", `{"usage":{"prompt_tokens":"10","completion_tokens":"2"}}`, usage.Tokens{Provider: OpenAI, Input: n(10), Output: n(2)}},
 		{"wrong types are skipped, not fatal", `{"usage":{"prompt_tokens":{"x":1},"completion_tokens":7,"prompt_tokens_details":5,"completion_tokens_details":{"reasoning_tokens":3}}}`,
-			usage.Tokens{Output: n(7), Reasoning: n(3)}},
-		{"negative and fractional counts are not counts", `{"usage":{"prompt_tokens":-1,"completion_tokens":2.5}}`, usage.Tokens{}},
+			usage.Tokens{Provider: OpenAI, Output: n(7), Reasoning: n(3)}},
+		{"negative and fractional counts are not counts", `{"usage":{"prompt_tokens":-1,"completion_tokens":2.5}}`, usage.Tokens{Provider: OpenAI}},
 		{"usage not at the record root is not this call's", `{"choices":[{"usage":{"prompt_tokens":9}}],"data":{"usage":{"input_tokens":9}}}`, usage.Tokens{}},
 		{"gemini tool-use prompt tokens are input", `{"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5,"toolUsePromptTokenCount":7,"totalTokenCount":22}}`,
 			usage.Tokens{Input: n(17), Output: n(5)}},
@@ -245,11 +273,11 @@ func TestUsageShapes(t *testing.T) {
 			usage.Tokens{Input: n(10), Output: n(0)}},
 		{"null usage", `{"usage":null}`, usage.Tokens{}},
 		{"top-level array of records", `[{"usage":{"prompt_tokens":1,"completion_tokens":1}},{"usage":{"prompt_tokens":1,"completion_tokens":2}}]`,
-			usage.Tokens{Input: n(1), Output: n(2)}},
+			usage.Tokens{Provider: OpenAI, Input: n(1), Output: n(2)}},
 		{"NDJSON records", "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n{\"usage\":{\"completion_tokens\":6}}\n",
-			usage.Tokens{Input: n(5), Output: n(6)}},
+			usage.Tokens{Provider: OpenAI, Input: n(5), Output: n(6)}},
 		{"NDJSON with a garbage line", "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\nnot json at all\n{\"usage\":{\"completion_tokens\":6}}\n",
-			usage.Tokens{Input: n(5), Output: n(6)}},
+			usage.Tokens{Provider: OpenAI, Input: n(5), Output: n(6)}},
 	}
 	for _, tt := range tests {
 		u, _ := url.Parse("https://api.example.com/v1/x")
@@ -264,7 +292,7 @@ func TestUsageShapes(t *testing.T) {
 func TestBodyModes(t *testing.T) {
 	chat := `{"usage":{"prompt_tokens":3,"completion_tokens":4}}`
 	sseChat := "data: " + chat + "\n\ndata: [DONE]\n\n"
-	want := usage.Tokens{Input: n(3), Output: n(4)}
+	want := usage.Tokens{Provider: OpenAI, Input: n(3), Output: n(4)}
 	tests := []struct {
 		name   string
 		url    string
@@ -409,8 +437,18 @@ func TestProviderFromShape(t *testing.T) {
 		{"bedrock anthropic chunks are bedrock", "https://llm.corp/invoke", awsES,
 			append(bedrockChunk(`{"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}`),
 				bedrockChunk(`{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":3,"outputTokenCount":4}}`)...), Bedrock},
-		{"openai-compatible stays unnamed", "https://llm.corp/v1/chat/completions", js,
-			[]byte(`{"object":"chat.completion","model":"x","usage":{"prompt_tokens":3,"completion_tokens":4}}`), ""},
+		{"openai-compatible chat is openai", "https://llm.corp/v1/chat/completions", js,
+			[]byte(`{"object":"chat.completion","model":"x","usage":{"prompt_tokens":3,"completion_tokens":4}}`), OpenAI},
+		{"openai-compatible stream is openai", "https://api.groq.com/openai/v1/chat/completions", sse,
+			[]byte("data: {\"choices\":[]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\ndata: [DONE]\n\n"), OpenAI},
+		{"openai Responses API shape is openai", "https://llm.corp/v1/responses", js,
+			[]byte(`{"object":"response","usage":{"input_tokens":3,"input_tokens_details":{"cached_tokens":0},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":0}}}`), OpenAI},
+		{"cohere v2 shape is cohere", "https://llm.corp/v2/chat", js,
+			[]byte(`{"id":"c","usage":{"billed_units":{"input_tokens":3,"output_tokens":4},"tokens":{"input_tokens":9,"output_tokens":4}}}`), Cohere},
+		{"cohere v1 meta is cohere", "https://llm.corp/v1/chat", js,
+			[]byte(`{"text":"hi","meta":{"billed_units":{"input_tokens":3,"output_tokens":4}}}`), Cohere},
+		{"anthropic usage names are not openai", "https://llm.corp/generate", js,
+			[]byte(`{"usage":{"input_tokens":3,"output_tokens":4}}`), ""},
 		{"gemini-shaped stays unnamed", "https://llm.corp/generate", js,
 			[]byte(`{"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4}}`), ""},
 		{"a known host is not renamed by its body", "https://api.openai.com/v1/chat/completions", js,
@@ -426,6 +464,34 @@ func TestProviderFromShape(t *testing.T) {
 		}
 		if got.Input == nil || got.Output == nil || *got.Input != 3 || *got.Output != 4 {
 			t.Errorf("%s: tokens %s/%s, want 3/4", tt.name, show(got.Input), show(got.Output))
+		}
+	}
+}
+
+// When the response says nothing about its shape (an error, a stream without a usage chunk),
+// the request path names the API it belongs to; a path several APIs share names none, and a
+// shape in the body wins over the path.
+func TestProviderFromRequestPath(t *testing.T) {
+	tests := []struct{ url, body, want string }{
+		{"https://api.groq.com/openai/v1/chat/completions", `{"error":{"message":"rate limited"}}`, OpenAI},
+		{"http://vllm.internal:8000/v1/embeddings", `{}`, OpenAI},
+		{"https://llm.corp/v1/responses", `{}`, OpenAI},
+		{"https://api.minimax.io/anthropic/v1/messages", `{}`, Anthropic},
+		{"https://cohere.corp/v2/chat", `{}`, Cohere},
+		{"https://cohere.corp/v1/embed", `{}`, Cohere},
+		{"https://api.jina.ai/v1/rerank", `{}`, ""},
+		{"https://llm.corp/v1/things", `{}`, ""},
+		{"https://llm.corp/v1/chat/completions", `{"meta":{"billed_units":{"input_tokens":3}}}`, Cohere},
+	}
+	for _, tt := range tests {
+		u, _ := url.Parse(tt.url)
+		m := NewMeter(u, nil, 200, http.Header{"Content-Type": {js}})
+		m.Write([]byte(tt.body))
+		if got := m.Tokens().Provider; got != tt.want {
+			t.Errorf("%s %s: Provider = %q, want %q", tt.url, tt.body, got, tt.want)
+		}
+		if got := m.Provider(); got != "" {
+			t.Errorf("%s: Provider() = %q: the host names no provider", tt.url, got)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sync/atomic"
 	"syscall"
@@ -88,6 +89,9 @@ func (d *idleDeadline) expired() bool {
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *url.URL, hdr http.Header) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// Whether the request went out decides what a failed call may cost: once its headers are
+	// written the upstream may have received it (and may bill it).
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { c.sent.Store(true) }})
 	idle := newIdleDeadline(c.route.Timeout, cancel)
 	defer idle.pause()
 
@@ -267,7 +271,18 @@ func (h *Handler) streamBroken(r *http.Request, c *call, err error, timedOut boo
 }
 
 // upstreamFailed answers when no upstream response arrived: 504 on timeout, 502 otherwise.
+// A call the upstream provably never got (refused, DNS, TLS, a dial timeout) costs nothing;
+// one it may have received and never answered has an unknown cost, since the provider may
+// still bill it.
 func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call, err error, idle *idleDeadline) {
+	c.noCall = !c.sent.Load() && neverSent(err)
+	c.unanswered = !c.noCall
+	if c.unanswered && idle.expired() && !functionTimedOut(r) {
+		c.logger().Warn("upstream did not answer", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "timeout", idle.timeout)
+		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout,
+			fmt.Sprintf("Upstream did not respond within the %s timeout.", idle.timeout), "upstream_no_answer")
+		return
+	}
 	var ne net.Error
 	switch {
 	case functionTimedOut(r) && !idle.expired():
@@ -283,11 +298,41 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, c *call
 			fmt.Sprintf("Upstream did not respond within the %s timeout.", idle.timeout), "upstream_timeout")
 	case errors.As(err, &ne) && ne.Timeout():
 		c.logger().Warn("upstream connection timed out", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
-		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout, "Connecting to the upstream timed out.", "upstream_timeout")
+		c.fail(w, http.StatusGatewayTimeout, apierror.TypeTimeout, "Connecting to the upstream timed out.", failClass(c, "upstream_timeout"))
 	default:
 		c.logger().Warn("upstream request failed", "call_id", c.id, "route", c.route.Path, "upstream", c.upstream, "error", err)
-		c.fail(w, http.StatusBadGateway, apierror.TypeUpstream, "Upstream request failed: "+describe(err)+".", "upstream_connect")
+		c.fail(w, http.StatusBadGateway, apierror.TypeUpstream, "Upstream request failed: "+describe(err)+".", failClass(c, "upstream_connect"))
 	}
+}
+
+// failClass is the error class of a failed exchange: notReached when the upstream never got
+// the request, upstream_no_answer when it may have.
+func failClass(c *call, notReached string) string {
+	if c.noCall {
+		return notReached
+	}
+	return "upstream_no_answer"
+}
+
+// neverSent reports whether a transport error proves the request never reached the upstream:
+// the connection was refused or never made (DNS, dial, proxy dial) or TLS failed, all before a
+// byte of the request was written.
+func neverSent(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	var cert *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dns):
+		return true
+	case errors.As(err, &op) && op.Op == "dial":
+		return true
+	case errors.As(err, &cert), errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &record):
+		return true
+	}
+	return false
 }
 
 // describe names a transport failure without internals (addresses, stack, Go types).

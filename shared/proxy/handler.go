@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -136,10 +138,14 @@ type call struct {
 	rate         *RateDecision // the caller's rate limit, echoed on the response
 	bytesOut     int64
 	streamed     bool
+	sent         atomic.Bool // the request's headers went out on a connection (from the transport)
+	noCall       bool        // the upstream provably never got the request (refused, DNS, TLS)
+	unanswered   bool        // the upstream got the request and sent no response
 	errClass     string
 	partial      bool
 	redact       []string // values detailed-debug logs must hide: the key, the route's secrets
 	info         RequestInfo
+	sourceIP     string
 	base, log    *slog.Logger // log is base with the request's ids, made on first use
 }
 
@@ -172,6 +178,13 @@ func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
 func (h *Handler) newCall(r *http.Request) *call {
 	c := &call{id: uuid.NewString(), start: time.Now(), method: r.Method, base: h.log}
 	c.info, _ = r.Context().Value(requestInfoKey{}).(RequestInfo)
+	if c.info.SourceIP == "" { // served directly (local): the TCP peer is the source
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			c.sourceIP = host
+		}
+	} else {
+		c.sourceIP = c.info.SourceIP
+	}
 	return c
 }
 
@@ -185,6 +198,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			abort = h.recovered(w, r, c, p)
 		}
 		c.settle(w, abort)
+		c.countRefusedBody(r)
 		h.usage.Record(context.WithoutCancel(r.Context()), c.record(h.pricer))
 		if abort {
 			// Headers are out: the only honest signal left is to cut the response, which the
@@ -355,10 +369,42 @@ func (h *Handler) secretFailed(w http.ResponseWriter, c *call, err error) {
 	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "The provider credential for this route is unavailable; try again shortly.", "secret")
 }
 
-// fail answers the request with a LiteLLM error.
+// fail answers the request with a LiteLLM error; its body counts in bytes_out.
 func (c *call) fail(w http.ResponseWriter, status int, typ, msg, class string) {
 	c.status, c.errClass, c.headerSent = status, class, true
-	apierror.Write(w, status, typ, msg)
+	cw := &countingWriter{ResponseWriter: w}
+	apierror.Write(cw, status, typ, msg)
+	c.bytesOut += cw.n
+}
+
+// countingWriter counts the body bytes written through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// refusedBodyLimit is what is read of a body the gateway refused without forwarding: the
+// amount net/http's server discards anyway after a handler to keep the connection
+// (maxPostHandlerReadBytes), so reading it here costs nothing more and bytes_in says what
+// arrived.
+const refusedBodyLimit = 256 << 10
+
+// countRefusedBody reads (and discards) up to refusedBodyLimit of the body of a request
+// that was answered without being forwarded, so bytes_in counts what the gateway received.
+// A client that waits for "100 Continue" has sent nothing and is not asked to.
+func (c *call) countRefusedBody(r *http.Request) {
+	if c.in != nil || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 ||
+		strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return
+	}
+	c.in = &countingBody{rc: r.Body, progress: func() {}}
+	_, _ = io.CopyN(io.Discard, c.in, refusedBodyLimit)
 }
 
 func (c *call) record(pricer Pricer) usage.Record {
@@ -366,6 +412,7 @@ func (c *call) record(pricer Pricer) usage.Record {
 		SchemaVersion: usage.SchemaVersion,
 		CallID:        c.id,
 		RequestID:     c.info.RequestID,
+		SourceIP:      c.sourceIP,
 		Time:          c.start.UTC(),
 		Method:        c.method,
 		UpstreamHost:  c.upstream,
@@ -392,6 +439,9 @@ func (c *call) record(pricer Pricer) usage.Record {
 		return rec
 	}
 	rec.Route = c.route.Path
+	if c.route.Provider != "" { // the operator knows who serves a compatible endpoint
+		rec.Provider = c.route.Provider
+	}
 	rec.Tags = slices.Concat(c.route.Tags, c.principal.Tags, rec.Tags)
 	c.settleCost(&rec, pricer)
 	return rec

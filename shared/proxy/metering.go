@@ -65,10 +65,14 @@ func (c *call) settleCost(rec *usage.Record, pricer Pricer) {
 	switch {
 	case c.upstreamCost != nil:
 		rec.CostUSD, rec.CostSource = c.upstreamCost, usage.CostFromUpstream
-	case c.upstream == "":
-		// Never sent upstream (auth, routing, secrets): nothing was spent.
+	case c.upstream == "" || c.noCall:
+		// Never reached an upstream (auth, routing, secrets; refused, DNS, TLS): nothing spent.
 		zero := 0.0
 		rec.CostUSD, rec.CostSource = &zero, usage.CostNoUpstreamCall
+	case c.unanswered:
+		// Received but never answered (timed out, caller gone, connection closed): the
+		// provider may have run and billed it, so the cost is unknown, not 0.
+		rec.CostUnknown = true
 	case c.route.CostPerRequest != nil && c.status > 0 && c.status < 400:
 		rec.CostUSD, rec.CostSource = c.route.CostPerRequest, usage.CostFromCostPerRequest
 	case pricer != nil && hasTokens(rec.Tokens):

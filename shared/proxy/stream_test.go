@@ -199,7 +199,7 @@ func TestUpstreamTimeouts(t *testing.T) {
 	resp, body := do(t, "POST", g.URL+"/anthropic/slow-headers", strings.NewReader(`{}`), map[string]string{"X-Api-Key": masterKey})
 	wantStatus(t, resp, body, 504)
 	wantBody(t, body, errorJSON("504", "timeout_error", "Upstream did not respond within the 200ms timeout."))
-	if rec := g.usage.next(t); rec.ErrorClass != "upstream_timeout" || rec.Status != 504 {
+	if rec := g.usage.next(t); rec.ErrorClass != "upstream_no_answer" || rec.Status != 504 || !rec.CostUnknown {
 		t.Errorf("record %+v", rec)
 	}
 

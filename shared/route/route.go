@@ -36,6 +36,9 @@ type Route struct {
 	Tags []string
 	// InjectCost adds `cost` to the final usage event of OpenAI and Anthropic streams.
 	InjectCost bool
+	// Provider is the endpoint's `provider:`, which names the provider in usage records over
+	// what the meter detects ("": detected).
+	Provider string
 
 	target   *url.URL
 	query    query // the target's own query, parsed once
@@ -78,6 +81,7 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		Guardrails:     e.Guardrails,
 		Tags:           e.Tags,
 		InjectCost:     e.IncludeCostInStreamingUsage,
+		Provider:       e.Provider,
 		target:         target,
 		query:          q,
 		configured:     map[string]bool{},

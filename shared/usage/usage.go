@@ -34,20 +34,27 @@ const (
 	CostFromUpstream       = "upstream_header"  // the upstream's x-litellm-response-cost
 	CostFromCostPerRequest = "cost_per_request" // the route's flat price
 	CostComputed           = "computed"         // tokens × the price table
-	CostUpstreamError      = "upstream_error"   // the upstream refused the call: nothing billed
-	CostNoUpstreamCall     = "no_upstream_call" // the gateway answered itself: nothing spent
+	CostUpstreamError      = "upstream_error"   // the upstream answered with a refusal: nothing billed
+	CostNoUpstreamCall     = "no_upstream_call" // the call never reached an upstream: nothing spent
 )
 
 // Record is one call.
 type Record struct {
-	SchemaVersion int       `json:"schema_version"`
-	CallID        string    `json:"call_id"` // the x-litellm-call-id the client saw
-	RequestID     string    `json:"request_id,omitempty"`
-	Time          time.Time `json:"timestamp"`
-	Route         string    `json:"route"`
-	Method        string    `json:"method"`
-	UpstreamHost  string    `json:"upstream_host,omitempty"`
-	Status        int       `json:"status"`
+	SchemaVersion int    `json:"schema_version"`
+	CallID        string `json:"call_id"` // the x-litellm-call-id the client saw
+	RequestID     string `json:"request_id,omitempty"`
+	// SourceIP is the caller's address as the front door saw it: the REST API's
+	// requestContext.identity.sourceIp, the HTTP API's and the Function URL's
+	// requestContext.http.sourceIp (the address that connected to AWS, not X-Forwarded-For:
+	// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format,
+	// https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads);
+	// locally the TCP peer.
+	SourceIP     string    `json:"source_ip,omitempty"`
+	Time         time.Time `json:"timestamp"`
+	Route        string    `json:"route"`
+	Method       string    `json:"method"`
+	UpstreamHost string    `json:"upstream_host,omitempty"`
+	Status       int       `json:"status"`
 	Tokens
 	CostUSD     *float64 `json:"cost_usd"` // null when unknown, never a silent 0
 	CostSource  string   `json:"cost_source,omitempty"`
@@ -62,9 +69,12 @@ type Record struct {
 	// KeyMetadata is the virtual key's metadata (owner, cost center, ...), as stored with it.
 	KeyMetadata map[string]string `json:"key_metadata,omitempty"`
 	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret, routes,
-	// rate_limit, rate_limit_unavailable, upstream_connect, upstream_timeout, upstream_reset,
-	// upstream_status, client_disconnect, function_timeout (the Lambda deadline came first),
-	// response_too_large (too large for a buffered Lambda response), internal.
+	// rate_limit, rate_limit_unavailable, upstream_connect (never reached the upstream),
+	// upstream_no_answer (the upstream received the call and sent no response: the idle
+	// timeout, or it closed the connection), upstream_timeout (silent mid-response),
+	// upstream_reset, upstream_status, client_disconnect, function_timeout (the Lambda
+	// deadline came first), response_too_large (too large for a buffered Lambda response),
+	// internal.
 	ErrorClass string `json:"error_class,omitempty"`
 	// Partial is true when the client or the upstream ended the response early.
 	Partial bool `json:"partial"`
