@@ -82,3 +82,59 @@ general_settings:
 		t.Errorf("no secret-missing log line naming the secret in:\n%s", logs)
 	}
 }
+
+// Detailed-debug lines hide every credential-like query value the client sent (Azure SAS `sig`,
+// OAuth `code`, `api_key`...), in the client's URL and the upstream's, and keep the others.
+func TestDetailedDebugRedactsQueryCredentials(t *testing.T) {
+	const cfg = `
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - path: /blob
+      target: "{{UP}}/blob"
+      auth: false
+`
+	up := startUpstream(t, jsonReply(200, `{}`))
+	g := startGateway(t, cfg, up.URL, proxy.WithDetailedDebug(true))
+	resp, body := do(t, "GET", g.URL+"/blob?sv=2024&sig=SIGVALUE1&code=CODEVALUE2&api_key=KEYVALUE3&pwd=PWDVALUE4", nil, nil)
+	wantStatus(t, resp, body, 200)
+	logs := g.logs.String()
+	for _, line := range []string{"client request", "upstream request"} {
+		if !strings.Contains(logs, `msg="`+line+`"`) {
+			t.Fatalf("no %q line in:\n%s", line, logs)
+		}
+	}
+	for _, v := range []string{"SIGVALUE1", "CODEVALUE2", "KEYVALUE3", "PWDVALUE4"} {
+		if strings.Contains(logs, v) {
+			t.Errorf("query credential %s in logs:\n%s", v, logs)
+		}
+	}
+	if !strings.Contains(logs, "sv=2024") {
+		t.Errorf("non-credential parameter sv hidden too:\n%s", logs)
+	}
+}
+
+// A transport failure's log line (which carries the Go error) never shows a resolved query secret.
+func TestUpstreamFailureLogHidesQuerySecret(t *testing.T) {
+	const cfg = `
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - path: /g
+      target: "{{UP}}/v1"
+      auth: false
+      default_query_params: {key: "os.environ/COHERE_API_KEY"}
+`
+	up := startUpstream(t, nil)
+	up.Close() // connection refused
+	g := startGateway(t, cfg, up.URL)
+	resp, body := do(t, "GET", g.URL+"/g", nil, nil)
+	wantStatus(t, resp, body, 502)
+	logs := g.logs.String()
+	if !strings.Contains(logs, `msg="upstream request failed"`) {
+		t.Fatalf("no failure line in:\n%s", logs)
+	}
+	if strings.Contains(logs, "co-xyz") || strings.Contains(string(body), "co-xyz") {
+		t.Errorf("resolved query secret in the log or the answer:\n%s\n%s", logs, body)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -134,6 +135,10 @@ func (r *Route) addHeader(h header) {
 
 // Target is the upstream URL as configured.
 func (r *Route) Target() *url.URL { return r.target }
+
+// RedactedTarget is the target for log lines: credential-like query values hidden (see
+// redact.URL), os.environ/ references shown as written.
+func (r *Route) RedactedTarget() string { return redact.URL(r.target) }
 
 // SetsHeader reports whether the route configures the (canonical) header name.
 func (r *Route) SetsHeader(name string) bool { return r.configured[name] }
