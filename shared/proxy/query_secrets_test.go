@@ -138,3 +138,34 @@ general_settings:
 		t.Errorf("resolved query secret in the log or the answer:\n%s\n%s", logs, body)
 	}
 }
+
+// A client's own os.environ/ text is never resolved: otherwise any caller could have a secret
+// sent to a URL it reads, on routes with and without query references alike.
+func TestClientQueryReferencesAreNotResolved(t *testing.T) {
+	const cfg = `
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - path: /with
+      target: "{{UP}}/with"
+      auth: false
+      default_query_params: {alt: "os.environ/COHERE_API_KEY"}
+    - path: /without
+      target: "{{UP}}/without?a=1"
+      auth: false
+`
+	up := startUpstream(t, jsonReply(200, `{}`))
+	g := startGateway(t, cfg, up.URL)
+	tests := []struct{ path, want string }{
+		{"/with?x=os.environ/ANTHROPIC_API_KEY", "/with?alt=co-xyz&x=os.environ%2FANTHROPIC_API_KEY"},
+		{"/with?alt=os.environ/ANTHROPIC_API_KEY", "/with?alt=os.environ%2FANTHROPIC_API_KEY"},
+		{"/without?x=os.environ%2FANTHROPIC_API_KEY", "/without?a=1&x=os.environ%2FANTHROPIC_API_KEY"},
+	}
+	for _, tt := range tests {
+		resp, body := do(t, "GET", g.URL+tt.path, nil, nil)
+		wantStatus(t, resp, body, 200)
+		if got := up.last(t).URI; got != tt.want {
+			t.Errorf("GET %s: upstream URI = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
