@@ -133,13 +133,14 @@ func (e *Endpoint) queryValues() []Param {
 	return out
 }
 
-// literalQueryCredentials lists the query parameters of e that carry a credential-like name (see
-// redact.IsCredentialParam) with a literal value rather than an os.environ/ reference.
+// literalQueryCredentials lists the query parameters of e that carry a well-known credential name
+// (redact.IsKnownCredentialParam: exact names, since a false positive blocks a push) with a
+// literal value rather than an os.environ/ reference.
 func literalQueryCredentials(e *Endpoint) []string {
 	var out []string
 	for _, p := range e.queryValues() {
 		name := p.Name[strings.LastIndexAny(p.Name, ". ")+1:]
-		if redact.IsCredentialParam(name) && p.Value != "" && refName(p.Value) == "" {
+		if redact.IsKnownCredentialParam(name) && p.Value != "" && refName(p.Value) == "" {
 			out = append(out, e.Name()+" "+p.Name)
 		}
 	}

@@ -112,7 +112,7 @@ func TestLiteralCredentialsInQuery(t *testing.T) {
     - path: /g
       target: "https://h.example/v1?key=AIzaLITERAL&alt=sse&sig=os.environ/SIG"
       auth: true
-      default_query_params: {api_key: literal, token: "os.environ/T", v: "1"}
+      default_query_params: {api_key: literal, token: "os.environ/T", v: "1", author: ann, monkey: "1"}
 `
 	res := config.Parse([]byte(doc))
 	if res.Err != nil {

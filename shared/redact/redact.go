@@ -22,6 +22,23 @@ var credentialNames = map[string]bool{
 	"sig": true, "code": true, "pass": true, "pwd": true, "jwt": true, "session": true, "sid": true,
 }
 
+// knownCredentialNames are the names APIs actually use for a credential in a query string
+// (normalised as credentialNames): Google's `key`, `api_key`, OAuth's `access_token`, Azure SAS's
+// `sig`, presigned S3's X-Amz-*. Unlike IsCredentialParam they are exact, for checks that refuse
+// a config (a false positive there blocks a deploy instead of hiding a log value).
+var knownCredentialNames = map[string]bool{
+	"key": true, "apikey": true, "token": true, "accesstoken": true, "authtoken": true, "sig": true,
+	"signature": true, "secret": true, "clientsecret": true, "password": true, "subscriptionkey": true,
+	"xamzsignature": true, "xamzsecuritytoken": true, "xamzcredential": true, "xgoogapikey": true,
+}
+
+func normalise(name string) string {
+	return strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(name))
+}
+
+// IsKnownCredentialParam reports whether name is one of the well-known credential parameter names.
+func IsKnownCredentialParam(name string) bool { return knownCredentialNames[normalise(name)] }
+
 // credentialWords mark a query parameter name as a credential wherever they appear in it
 // (api_key, access_token, client_secret, X-Amz-Signature, X-Amz-Credential, password...).
 // Hiding a harmless value now and then costs a log reader little; showing a key costs a rotation.
@@ -30,7 +47,7 @@ var credentialWords = []string{"key", "token", "secret", "password", "passwd", "
 // IsCredentialParam reports whether a query parameter called name carries a credential.
 func IsCredentialParam(name string) bool {
 	n := strings.ToLower(name)
-	if credentialNames[strings.NewReplacer("-", "", "_", "").Replace(n)] {
+	if credentialNames[normalise(n)] || IsKnownCredentialParam(n) {
 		return true
 	}
 	for _, w := range credentialWords {

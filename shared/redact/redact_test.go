@@ -67,3 +67,17 @@ func TestIsCredentialParam(t *testing.T) {
 		}
 	}
 }
+
+func TestIsKnownCredentialParam(t *testing.T) {
+	for _, name := range []string{"key", "api_key", "API-KEY", "apikey", "token", "access_token", "sig", "signature", "client_secret", "password", "subscription-key", "X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Credential", "x-goog-api-key"} {
+		if !redact.IsKnownCredentialParam(name) || !redact.IsCredentialParam(name) {
+			t.Errorf("%q: known %v, credential %v; want both true", name, redact.IsKnownCredentialParam(name), redact.IsCredentialParam(name))
+		}
+	}
+	// Words a log hides on a guess are not enough to refuse a config.
+	for _, name := range []string{"monkey", "author", "keyword", "code", "tokens_max", "alt", "api-version"} {
+		if redact.IsKnownCredentialParam(name) {
+			t.Errorf("IsKnownCredentialParam(%q) = true, want false", name)
+		}
+	}
+}
