@@ -99,6 +99,13 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		user, pass := secrets.ParseTemplate(e.LangfusePublicKey), secrets.ParseTemplate(e.LangfuseSecretKey)
 		r.addHeader(header{name: "Authorization", basicUser: &user, basicPass: &pass})
 	}
+	r.collectSecrets()
+	return r, nil
+}
+
+// collectSecrets lists, once, the secret names the headers and query values reference, so the
+// proxy can prefetch them, redact them and drop them when an upstream rejects them.
+func (r *Route) collectSecrets() {
 	for _, h := range r.headers {
 		for _, t := range []*secrets.Template{&h.value, h.basicUser, h.basicPass} {
 			if t != nil && t.IsSecret() {
@@ -107,8 +114,8 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		}
 	}
 	for _, q := range []*query{&r.defaults, &r.query} {
-		for _, vv := range q.values {
-			for _, v := range vv {
+		for _, k := range q.keys { // in order: SecretNames is stable from call to call
+			for _, v := range q.values[k] {
 				if t := secrets.ParseTemplate(v); t.IsSecret() {
 					r.querySecrets = true
 					r.addSecret(t.Name)
@@ -116,7 +123,6 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 			}
 		}
 	}
-	return r, nil
 }
 
 func (r *Route) addSecret(name string) {
