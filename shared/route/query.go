@@ -81,7 +81,8 @@ func parseQuery(raw string) (query, error) {
 // never changes.
 func (q *query) render(ctx context.Context, res secrets.Resolver) (query, error) {
 	out := query{keys: q.keys, values: make(map[string][]string, len(q.values))}
-	for k, vv := range q.values {
+	for _, k := range q.keys { // in order: the first missing secret is always the same one
+		vv := q.values[k]
 		rendered := make([]string, len(vv))
 		for i, v := range vv {
 			s, err := secrets.ParseTemplate(v).Render(ctx, res)
