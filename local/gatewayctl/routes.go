@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/ssmroutes"
 )
@@ -148,7 +149,7 @@ func routesList(fs *flag.FlagSet) action {
 		routesDir := ssmroutes.RouteName(p, "")
 		for _, e := range snap.Config.Endpoints {
 			name := ssmroutes.RouteName(p, e.RouteID())
-			fmt.Fprintf(s.stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), e.Target)
+			fmt.Fprintf(s.stdout, "%-28s v%-3d %-30s %-28s -> %s\n", strings.TrimPrefix(name, routesDir), snap.Versions[name], e.Path, strings.Join(e.Methods, ","), redact.String(e.Target))
 		}
 		for _, r := range snap.Rejected {
 			fmt.Fprintf(s.stdout, "%-28s v%-3d INVALID: %s\n", strings.TrimPrefix(r.Name, routesDir), r.Version, r.Reason)

@@ -165,7 +165,7 @@ func (c *Config) EffectiveTimeout(e *Endpoint) time.Duration {
 }
 
 // SecretRefs lists every os.environ/ name the configuration uses, once each: the master key's
-// first, then endpoint by endpoint, its headers before its Langfuse keys.
+// first, then endpoint by endpoint, its headers before its Langfuse keys and its query values.
 func (c *Config) SecretRefs() []string {
 	var names []string
 	seen := map[string]bool{}
@@ -186,6 +186,9 @@ func (c *Config) SecretRefs() []string {
 		}
 		add(e.LangfusePublicKey)
 		add(e.LangfuseSecretKey)
+		for _, p := range e.queryValues() {
+			add(p.Value)
+		}
 	}
 	return names
 }
@@ -225,6 +228,11 @@ func (c *Config) usersOf(name string) []string {
 		if refName(e.LangfuseSecretKey) == name {
 			users = append(users, e.Name()+" headers.LANGFUSE_SECRET_KEY")
 		}
+		for _, p := range e.queryValues() {
+			if refName(p.Value) == name {
+				users = append(users, e.Name()+" "+p.Name)
+			}
+		}
 	}
 	return users
 }
@@ -233,7 +241,8 @@ func (c *Config) usersOf(name string) []string {
 var credentialHeaders = []string{"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "ocp-apim-subscription-key"}
 
 // LiteralCredentials lists the places where the configuration writes a credential itself instead
-// of referencing it (os.environ/NAME): the master key and credential headers. Such values must not
+// of referencing it (os.environ/NAME): the master key, credential headers and credential-like
+// query parameters (default_query_params, the target's query). Such values must not
 // be stored where a secret would not be.
 func (c *Config) LiteralCredentials() []string {
 	var out []string
@@ -252,6 +261,7 @@ func (c *Config) LiteralCredentials() []string {
 				out = append(out, e.Name()+" headers."+name)
 			}
 		}
+		out = append(out, literalQueryCredentials(e)...)
 	}
 	slices.Sort(out)
 	return out

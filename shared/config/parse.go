@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -190,6 +191,9 @@ func checkKey(k *KeySpec, expires string, aliases map[string]bool) error {
 	aliases[k.Alias] = true
 	if err := checkSecretRef(k.Key); err != nil {
 		return fmt.Errorf("key: %v", err)
+	}
+	if err := keyRefError(k); err != nil {
+		return err
 	}
 	for _, r := range k.Routes {
 		if !strings.HasPrefix(r, "/") {
@@ -428,6 +432,9 @@ func (p *parser) validate(e *Endpoint, given map[string]bool) {
 	} else if err := CheckTarget(e.Target); err != nil {
 		p.errorf("%s: target: %v", name, err)
 	}
+	for _, err := range endpointRefErrors(e) {
+		p.errorf("%s: %v", name, err)
+	}
 	if e.CustomAuthParser != "" && e.CustomAuthParser != "langfuse" {
 		p.errorf("%s: custom_auth_parser: %q is not supported (the only parser is \"langfuse\")", name, e.CustomAuthParser)
 	}
@@ -468,28 +475,41 @@ func checkPath(p string) error {
 	return nil
 }
 
-// CheckTarget accepts an absolute http(s) URL with a host and no fragment.
+// CheckTarget accepts an absolute http(s) URL with a host and no fragment, whose os.environ/
+// references (if any) are in query parameter values.
 func CheckTarget(t string) error {
 	if adapterPattern.MatchString(t) {
 		return fmt.Errorf("%q names an adapter (module.instance); adapter targets are not supported yet, use an absolute http(s) URL", t)
 	}
 	u, err := url.Parse(t)
 	if err != nil {
-		return fmt.Errorf("%q is not a valid URL: %v", t, err)
+		// url.Error quotes the whole input, query included: say what is wrong without it.
+		return fmt.Errorf("%q is not a valid URL: %v", redact.String(t), errors.Unwrap(err))
+	}
+	// Messages below never show a credential-like query value; the rest is quoted as written.
+	shown := t
+	if before, query, ok := strings.Cut(t, "?"); ok {
+		query, fragment, hasFragment := strings.Cut(query, "#")
+		shown = before + "?" + redact.Query(query)
+		if hasFragment {
+			shown += "#" + fragment
+		}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q must be an absolute http:// or https:// URL", t)
+		return fmt.Errorf("%q must be an absolute http:// or https:// URL", shown)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", t)
+		return fmt.Errorf("%q has no host", shown)
 	}
 	if u.Fragment != "" || strings.Contains(t, "#") {
-		return fmt.Errorf("%q must not have a #fragment", t)
+		return fmt.Errorf("%q must not have a #fragment", shown)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%s must not carry credentials (user:password@); put them in headers, e.g. Authorization: \"Basic os.environ/NAME\"", u.Redacted())
+		c := *u
+		c.RawQuery = redact.Query(u.RawQuery)
+		return fmt.Errorf("%s must not carry credentials (user:password@); put them in headers, e.g. Authorization: \"Basic os.environ/NAME\"", c.Redacted())
 	}
-	return nil
+	return checkTargetRefs(u, t)
 }
 
 func (p *parser) headers(e *Endpoint, _ string, n *yaml.Node) error {

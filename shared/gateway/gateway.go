@@ -108,7 +108,7 @@ func LogRoutes(log *slog.Logger, t *route.Table) {
 		if r.IncludeSubpath {
 			path = strings.TrimSuffix(path, "/") + "/**"
 		}
-		log.Info("route", "path", path, "methods", strings.Join(r.Methods, ","), "target", r.Target().Redacted(), "auth", r.Auth.String())
+		log.Info("route", "path", path, "methods", strings.Join(r.Methods, ","), "target", r.RedactedTarget(), "auth", r.Auth.String())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/route"
 )
 
@@ -78,7 +79,6 @@ func holdsSecret(v string, secrets []string) bool {
 // redactURL hides user info, the values of credential-like query parameters, and secrets.
 func redactURL(u *url.URL, secrets []string) string {
 	c := *u
-	c.User = nil
 	if c.RawQuery != "" {
 		q := c.Query()
 		for k, vv := range q {
@@ -88,7 +88,7 @@ func redactURL(u *url.URL, secrets []string) string {
 		}
 		c.RawQuery = q.Encode()
 	}
-	s := c.String()
+	s := redact.URL(&c) // user info and the shared list of credential-like parameters
 	for _, secret := range secrets {
 		s = strings.ReplaceAll(s, secret, Redacted)
 	}

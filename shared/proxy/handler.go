@@ -263,17 +263,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
-	u, err := rt.UpstreamURL(route.RawSubpath(reqPath, m.Subpath), withoutKey(r.URL.RawQuery, key))
-	if err != nil {
-		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
-		return
-	}
-	out := outboundHeader(r.Header, rt, key, carrier)
 	if p, ok := h.secrets.(secretPrefetcher); ok {
 		if names := rt.SecretNames(); len(names) > 0 {
 			p.Prefetch(ctx, names)
 		}
 	}
+	u, err := rt.UpstreamURLContext(ctx, h.secrets, route.RawSubpath(reqPath, m.Subpath), withoutKey(r.URL.RawQuery, key))
+	if err != nil {
+		if se := (*route.SecretError)(nil); errors.As(err, &se) {
+			h.secretFailed(w, c, se.Err)
+			return
+		}
+		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
+		return
+	}
+	out := outboundHeader(r.Header, rt, key, carrier)
 	if err := rt.WriteHeaders(ctx, out, h.secrets); err != nil {
 		h.secretFailed(w, c, err)
 		return

@@ -1,9 +1,12 @@
 package route
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/passthru/gateway/shared/secrets"
 )
 
 // query is an ordered multi-map of query parameters. net/url.Values loses order, and LiteLLM's
@@ -71,4 +74,24 @@ func parseQuery(raw string) (query, error) {
 		q.add(key, val)
 	}
 	return q, nil
+}
+
+// render returns a copy of q with every value's os.environ/ reference resolved through res (the
+// text before it kept, as in a header value). q itself is shared by concurrent requests and
+// never changes.
+func (q *query) render(ctx context.Context, res secrets.Resolver) (query, error) {
+	out := query{keys: q.keys, values: make(map[string][]string, len(q.values))}
+	for _, k := range q.keys { // in order: the first missing secret is always the same one
+		vv := q.values[k]
+		rendered := make([]string, len(vv))
+		for i, v := range vv {
+			s, err := secrets.ParseTemplate(v).Render(ctx, res)
+			if err != nil {
+				return query{}, fmt.Errorf("%s: %w", k, err)
+			}
+			rendered[i] = s
+		}
+		out.values[k] = rendered
+	}
+	return out, nil
 }

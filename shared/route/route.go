@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -43,8 +44,11 @@ type Route struct {
 	target   *url.URL
 	query    query // the target's own query, parsed once
 	defaults query
-	headers  []header
-	secrets  []string // the secret names the headers reference, computed once
+	// querySecrets: a value of query or defaults holds an os.environ/ reference, rendered per
+	// request like a header's.
+	querySecrets bool
+	headers      []header
+	secrets      []string // the secret names the headers and query values reference, computed once
 	// configured holds the canonical names of the headers the route sets; they win over the
 	// client's.
 	configured map[string]bool
@@ -99,14 +103,36 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		user, pass := secrets.ParseTemplate(e.LangfusePublicKey), secrets.ParseTemplate(e.LangfuseSecretKey)
 		r.addHeader(header{name: "Authorization", basicUser: &user, basicPass: &pass})
 	}
+	r.collectSecrets()
+	return r, nil
+}
+
+// collectSecrets lists, once, the secret names the headers and query values reference, so the
+// proxy can prefetch them, redact them and drop them when an upstream rejects them.
+func (r *Route) collectSecrets() {
 	for _, h := range r.headers {
 		for _, t := range []*secrets.Template{&h.value, h.basicUser, h.basicPass} {
-			if t != nil && t.IsSecret() && !slices.Contains(r.secrets, t.Name) {
-				r.secrets = append(r.secrets, t.Name)
+			if t != nil && t.IsSecret() {
+				r.addSecret(t.Name)
 			}
 		}
 	}
-	return r, nil
+	for _, q := range []*query{&r.defaults, &r.query} {
+		for _, k := range q.keys { // in order: SecretNames is stable from call to call
+			for _, v := range q.values[k] {
+				if t := secrets.ParseTemplate(v); t.IsSecret() {
+					r.querySecrets = true
+					r.addSecret(t.Name)
+				}
+			}
+		}
+	}
+}
+
+func (r *Route) addSecret(name string) {
+	if !slices.Contains(r.secrets, name) {
+		r.secrets = append(r.secrets, name)
+	}
 }
 
 func (r *Route) addHeader(h header) {
@@ -119,6 +145,10 @@ func (r *Route) addHeader(h header) {
 
 // Target is the upstream URL as configured.
 func (r *Route) Target() *url.URL { return r.target }
+
+// RedactedTarget is the target for log lines: credential-like query values hidden (see
+// redact.URL), os.environ/ references shown as written.
+func (r *Route) RedactedTarget() string { return redact.URL(r.target) }
 
 // SetsHeader reports whether the route configures the (canonical) header name.
 func (r *Route) SetsHeader(name string) bool { return r.configured[name] }
@@ -135,8 +165,8 @@ func (r *Route) SecretHeaders() []string {
 	return names
 }
 
-// SecretNames lists the secret names the route's headers reference, once each. The slice is
-// shared: callers must not change it.
+// SecretNames lists the secret names the route's headers and query values reference, once each.
+// The slice is shared: callers must not change it.
 func (r *Route) SecretNames() []string { return r.secrets }
 
 // WriteHeaders sets the route's configured headers on dst, resolving secrets through res.
@@ -167,10 +197,33 @@ func (r *Route) WriteHeaders(ctx context.Context, dst http.Header, res secrets.R
 // Allows reports whether the route serves method.
 func (r *Route) Allows(method string) bool { return slices.Contains(r.Methods, method) }
 
-// UpstreamURL builds the URL to call: the target, the subpath joined safely onto it (include_subpath
-// routes only), and the query merged per LiteLLM's rules (defaults < target < client, the
-// client's repeated keys kept).
+// SecretError is a secret that a query value references and that could not be resolved: the
+// caller answers 503 for it, as for a header's, where any other UpstreamURL error is the
+// client's (400).
+type SecretError struct{ Err error }
+
+func (e *SecretError) Error() string { return "query parameter: " + e.Err.Error() }
+func (e *SecretError) Unwrap() error { return e.Err }
+
+// noResolver is UpstreamURL's resolver: it has none to offer.
+type noResolver struct{}
+
+func (noResolver) Resolve(_ context.Context, name string) (string, error) {
+	return "", fmt.Errorf("secret %q is referenced by a query value but no resolver was given (use UpstreamURLContext)", name)
+}
+
+// UpstreamURL is UpstreamURLContext without a resolver, for routes whose query values reference
+// no secret (a route that does gets a *SecretError).
 func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
+	return r.UpstreamURLContext(context.Background(), noResolver{}, subpath, clientQuery)
+}
+
+// UpstreamURLContext builds the URL to call: the target, the subpath joined safely onto it
+// (include_subpath routes only), and the query merged per LiteLLM's rules (defaults < target <
+// client, the client's repeated keys kept). os.environ/ references in the defaults' and the
+// target's query values are resolved through res on every call, exactly as WriteHeaders does for
+// headers, so a rotated secret is picked up the same way and a missing one is a *SecretError.
+func (r *Route) UpstreamURLContext(ctx context.Context, res secrets.Resolver, subpath, clientQuery string) (*url.URL, error) {
 	u := *r.target
 	if r.IncludeSubpath && subpath != "" {
 		joined, err := JoinSubpath(r.target, subpath)
@@ -179,7 +232,7 @@ func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
 		}
 		u = *joined
 	}
-	q, err := r.upstreamQuery(clientQuery)
+	q, err := r.upstreamQuery(ctx, res, clientQuery)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +241,10 @@ func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
 	return &u, nil
 }
 
-func (r *Route) upstreamQuery(clientRaw string) (string, error) {
+func (r *Route) upstreamQuery(ctx context.Context, res secrets.Resolver, clientRaw string) (string, error) {
+	if r.querySecrets {
+		return r.renderedQuery(ctx, res, clientRaw)
+	}
 	if clientRaw == "" && len(r.defaults.keys) == 0 {
 		return r.target.RawQuery, nil
 	}
@@ -206,6 +262,29 @@ func (r *Route) upstreamQuery(clientRaw string) (string, error) {
 	var merged query
 	merged.merge(&r.defaults)
 	merged.merge(&r.query)
+	merged.merge(&client)
+	return merged.encode(), nil
+}
+
+// renderedQuery is upstreamQuery for a route whose defaults or target query reference secrets:
+// the client's query is checked first (a bad one is the client's 400 whatever the secrets' state),
+// then the references are rendered and everything merged.
+func (r *Route) renderedQuery(ctx context.Context, res secrets.Resolver, clientRaw string) (string, error) {
+	client, err := parseQuery(clientRaw)
+	if err != nil {
+		return "", err
+	}
+	defaults, err := r.defaults.render(ctx, res)
+	if err != nil {
+		return "", &SecretError{Err: err}
+	}
+	own, err := r.query.render(ctx, res)
+	if err != nil {
+		return "", &SecretError{Err: err}
+	}
+	var merged query
+	merged.merge(&defaults)
+	merged.merge(&own)
 	merged.merge(&client)
 	return merged.encode(), nil
 }

@@ -166,7 +166,7 @@ func (t *Table) String() string {
 		if r.IncludeSubpath {
 			sub = "/**"
 		}
-		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, r.target.Redacted(), r.Auth)
+		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, r.RedactedTarget(), r.Auth)
 	}
 	return b.String()
 }

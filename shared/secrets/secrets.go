@@ -1,5 +1,5 @@
 // Package secrets resolves the `os.environ/NAME` references that LiteLLM configs put in header
-// values. Where a name is looked up is the Resolver's business: the environment locally, Secrets
+// values (and this gateway in query parameter values too). Where a name is looked up is the Resolver's business: the environment locally, Secrets
 // Manager on Lambda. Values never leave this package except through Render's result.
 package secrets
 

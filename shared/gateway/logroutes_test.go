@@ -1,0 +1,50 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// The start-up route listing never prints a literal credential written in a target's query;
+// references are shown as written, other parameters kept.
+func TestLogRoutesRedactsTargetQuery(t *testing.T) {
+	const cfg = `general_settings:
+  pass_through_endpoints:
+    - path: /gemini
+      target: "https://generativelanguage.example/v1beta?key=AIzaLITERAL&alt=sse"
+      auth: false
+    - path: /ref
+      target: "https://up.example/v1?api_key=os.environ/UP_KEY&sig=SIGLITERAL"
+      auth: false
+`
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	_, table, err := gateway.LoadBytes(context.Background(), "cfg", []byte(cfg), secrets.Inline{"UP_KEY": "v"}, gateway.FailOnMissingSecrets, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	gateway.LogRoutes(log, table)
+	want := []string{
+		`msg=route path=/gemini methods=GET,POST,PUT,DELETE,PATCH target="https://generativelanguage.example/v1beta?key=[REDACTED]&alt=sse" auth=public`,
+		`msg=route path=/ref methods=GET,POST,PUT,DELETE,PATCH target="https://up.example/v1?api_key=os.environ/UP_KEY&sig=[REDACTED]" auth=public`,
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		if _, rest, _ := strings.Cut(lines[i], " level=INFO "); rest != w {
+			t.Errorf("line %d = %q, want %q", i, rest, w)
+		}
+	}
+	if s := table.String(); strings.Contains(s, "LITERAL") || !strings.Contains(s, "key=[REDACTED]&alt=sse") {
+		t.Errorf("Table.String() = %q, want literal query credentials hidden", s)
+	}
+}
