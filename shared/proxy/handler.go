@@ -138,7 +138,7 @@ type call struct {
 	streamed     bool
 	errClass     string
 	partial      bool
-	redact       []string // values detailed-debug logs must hide: the key, the route's secrets
+	redact       redaction // values detailed-debug logs must hide: the keys, the route's secrets
 	info         RequestInfo
 	base, log    *slog.Logger // log is base with the request's ids, made on first use
 }
@@ -228,20 +228,26 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
 	found := foundKey{}
 	found.key, found.carrier, found.err = auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
+	own, ownErr := h.ownKeys(ctx, r, rt)
 	if h.debug {
-		c.redact = h.debugSecrets(ctx, rt, found.key)
+		c.redact = h.debugSecrets(ctx, rt, own, found.key)
 		h.logClientRequest(r, c)
 	}
 	key, carrier, ok := h.authenticate(w, r, c, found)
 	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
-	u, err := rt.UpstreamURL(route.RawSubpath(r.URL, m.Subpath), withoutKey(r.URL.RawQuery, key))
+	if ownErr != nil { // the master key is unknown, so it could not be kept from the upstream
+		h.keysUnavailable(w, r, c, ownErr)
+		return
+	}
+	own = own.With(key)
+	u, err := rt.UpstreamURL(route.RawSubpath(r.URL, m.Subpath), withoutOwnKeys(r.URL.RawQuery, own))
 	if err != nil {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return
 	}
-	out := outboundHeader(r.Header, rt, key, carrier)
+	out := outboundHeader(r.Header, rt, own, carrier)
 	if p, ok := h.secrets.(secretPrefetcher); ok {
 		if names := rt.SecretNames(); len(names) > 0 {
 			p.Prefetch(ctx, names)
@@ -251,7 +257,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		h.secretFailed(w, c, err)
 		return
 	}
-	applyPassHeaders(r.Header, out, key)
+	applyPassHeaders(r.Header, out, own)
 	if _, ok := out["User-Agent"]; !ok {
 		out["User-Agent"] = []string{""} // send none rather than Go's default
 	}
@@ -305,10 +311,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	if err != nil {
 		if !isAuthError(err) {
-			if r.Context().Err() == nil && h.keysDown.CompareAndSwap(false, true) {
-				c.logger().Error("key verification is unavailable", "call_id", c.id, "error", err)
-			}
-			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
+			h.keysUnavailable(w, r, c, err)
 			return "", "", false
 		}
 		c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, err.Error(), "auth")
@@ -323,6 +326,14 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 		return "", "", false
 	}
 	return f.key, f.carrier, true
+}
+
+// keysUnavailable answers 503 when a key cannot be checked, logging the outage once.
+func (h *Handler) keysUnavailable(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	if r.Context().Err() == nil && h.keysDown.CompareAndSwap(false, true) {
+		c.logger().Error("key verification is unavailable", "call_id", c.id, "error", err)
+	}
+	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
 }
 
 func isAuthError(err error) bool {
