@@ -241,7 +241,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		h.keysUnavailable(w, r, c, ownErr)
 		return
 	}
-	own = own.With(key)
+	own = h.withQueryKeys(ctx, r.URL.RawQuery, own.With(key))
 	u, err := rt.UpstreamURL(route.RawSubpath(r.URL, m.Subpath), withoutOwnKeys(r.URL.RawQuery, own))
 	if err != nil {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")

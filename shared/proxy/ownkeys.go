@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -70,4 +71,34 @@ func queryPartHolds(s string, own auth.OwnKeys) bool {
 	}
 	v, err := url.QueryUnescape(s)
 	return err == nil && own.HeldBy(v)
+}
+
+// maxQueryKeyChecks bounds the key verifications one request's query can cause.
+const maxQueryKeyChecks = 2
+
+// withQueryKeys adds to own the values of the query's `key` parameters (where LiteLLM reads a
+// key from the query and Google SDKs send theirs) that the verifier knows as a gateway key,
+// valid or not: a key from the config file's `keys` need not start with sk-gw-. A value it
+// cannot check (key store down), and any past the first maxQueryKeyChecks, is treated as one:
+// dropped rather than risked.
+func (h *Handler) withQueryKeys(ctx context.Context, raw string, own auth.OwnKeys) auth.OwnKeys {
+	if !strings.Contains(raw, "key=") {
+		return own
+	}
+	q, _ := url.ParseQuery(raw) // a pair that does not parse is skipped; the rest still count
+	checked := 0
+	for _, v := range q["key"] {
+		if v == "" || own.HeldBy(v) {
+			continue
+		}
+		if checked++; checked > maxQueryKeyChecks {
+			own = own.With(v)
+			continue
+		}
+		_, err := h.keys.Verify(ctx, v)
+		if err == nil || errors.Is(err, auth.ErrInactiveKey) || !isAuthError(err) {
+			own = own.With(v)
+		}
+	}
+	return own
 }

@@ -37,6 +37,8 @@ func virtualKeys() proxy.Option {
 	store := keys.NewMemory(
 		keys.Key{Hash: auth.Hash(validVirtual), Alias: "valid", Routes: []string{"/"}},
 		keys.Key{Hash: auth.Hash(revokedVirtual), Alias: "revoked", Disabled: true},
+		keys.Key{Hash: auth.Hash("team-plain-key"), Alias: "config-file key"}, // keys: in a config file
+		keys.Key{Hash: auth.Hash("team-revoked-key"), Alias: "revoked config-file key", Disabled: true},
 	)
 	return proxy.WithKeys(keys.NewVerifier(auth.NewMasterKey(masterKey), store))
 }
@@ -146,6 +148,9 @@ func TestPublicRouteKeepsCallerCredentials(t *testing.T) {
 		{"master key in ?key= on a public route", "/pub/x?key=" + masterKey + "&b=2", nil, "/pub/x?b=2", ""},
 		{"virtual key in ?key=, none in headers", "/pub/x?key=" + validVirtual, nil, "/pub/x", ""},
 		{"revoked key in ?api_key=", "/pub/x?a=1&api_key=" + revokedVirtual + "&z=3", nil, "/pub/x?a=1&z=3", ""},
+		{"config-file key in ?key=", "/pub/x?key=team-plain-key&b=2", nil, "/pub/x?b=2", ""},
+		{"revoked config-file key in ?key=", "/pub/x?b=2&key=team-revoked-key", nil, "/pub/x?b=2", ""},
+		{"past two unknown ?key= values, the rest are dropped", "/pub/x?key=a1&key=a2&key=team-plain-key", nil, "/pub/x?key=a1&key=a2", ""},
 		{"caller's own query key passes", "/pub/x?key=AIza-caller&b=2", nil, "/pub/x?key=AIza-caller&b=2", ""},
 		{"caller's own bearer passes, master in the query goes", "/pub/x?key=" + masterKey, map[string]string{"Authorization": "Bearer caller-own"}, "/pub/x", "Bearer caller-own"},
 		{"query left byte for byte when clean", "/pub/x?b=%2c&a=1&a=2", nil, "/pub/x?b=%2c&a=1&a=2", ""},
