@@ -15,11 +15,12 @@ import (
 // ownKeys starts the request's set of gateway credentials that must never reach the upstream:
 // every sk-gw- value and the master key. The master key is asked of the verifier only when
 // something the caller controls can go upstream besides the body (a query, its headers with
-// forward_headers, x-pass- headers), so a route that forwards nothing of the caller's does not
-// depend on it. An error means the master key is unknown: the request cannot be forwarded safely.
+// forward_headers, x-pass- headers) or detailed-debug logs show the request, so a route that
+// forwards nothing of the caller's does not depend on it. An error means the master key is
+// unknown: the request cannot be forwarded safely.
 func (h *Handler) ownKeys(ctx context.Context, r *http.Request, rt *route.Route) (auth.OwnKeys, error) {
 	m, ok := h.keys.(auth.MasterHolder)
-	if !ok || !carriesCallerValues(r, rt) {
+	if !ok || !(h.debug || carriesCallerValues(r, rt)) {
 		return auth.NewOwnKeys(), nil
 	}
 	master, err := m.Master(ctx)
