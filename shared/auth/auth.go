@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -75,6 +74,7 @@ func (p Principal) CanCall(path string) bool {
 type MasterKey struct {
 	digest [sha256.Size]byte
 	set    bool
+	key    string // for Master: the proxy looks for it in what goes upstream
 }
 
 // NewMasterKey returns a verifier for key; an empty key makes one that rejects every key.
@@ -82,7 +82,7 @@ func NewMasterKey(key string) MasterKey {
 	if key == "" {
 		return MasterKey{}
 	}
-	return MasterKey{digest: sha256.Sum256([]byte(key)), set: true}
+	return MasterKey{digest: sha256.Sum256([]byte(key)), set: true, key: key}
 }
 
 // Verify implements the proxy's key verifier.
@@ -106,10 +106,8 @@ type Options struct {
 	Langfuse bool
 }
 
-// keyHeaders are the standard places, in LiteLLM's order; the first present one wins.
-var keyHeaders = []string{"X-Litellm-Api-Key", "Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
-
-// Extract returns the gateway key and the canonical name of the header that carried it.
+// Extract returns the gateway key, from the first of keyHeaders present (then the route's own
+// header), and the canonical name of the header that carried it.
 func Extract(h http.Header, o Options) (key, carrier string, err error) {
 	for _, name := range keyHeaders {
 		v := h.Get(name)
@@ -163,11 +161,11 @@ func fromAuthorization(v string, langfuse bool) (string, error) {
 	case strings.EqualFold(scheme, "bearer"):
 		return rest, nil
 	case strings.EqualFold(scheme, "basic"):
-		raw, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
+		raw := BasicCredentials(v)
+		if raw == "" {
 			return "", ErrMalformedKey
 		}
-		user, pass, _ := strings.Cut(string(raw), ":")
+		user, pass, _ := strings.Cut(raw, ":")
 		if langfuse {
 			return user, nil
 		}

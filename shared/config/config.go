@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -237,9 +238,6 @@ func (c *Config) usersOf(name string) []string {
 	return users
 }
 
-// credentialHeaders are header names whose values are credentials.
-var credentialHeaders = []string{"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "ocp-apim-subscription-key"}
-
 // LiteralCredentials lists the places where the configuration writes a credential itself instead
 // of referencing it (os.environ/NAME): the master key, credential headers and credential-like
 // query parameters (default_query_params, the target's query). Such values must not
@@ -252,7 +250,7 @@ func (c *Config) LiteralCredentials() []string {
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]
 		for _, h := range e.Headers {
-			if slices.Contains(credentialHeaders, strings.ToLower(h.Name)) && refName(h.Value) == "" {
+			if auth.IsCredentialHeader(h.Name) && refName(h.Value) == "" { // auth owns the one list
 				out = append(out, e.Name()+" headers."+h.Name)
 			}
 		}

@@ -49,3 +49,16 @@ func (m TableMasterKey) Verify(ctx context.Context, key string) (auth.Principal,
 	}
 	return auth.NewMasterKey(master).Verify(ctx, key)
 }
+
+// Master implements auth.MasterHolder: the master key the current table names, resolved
+// through the same cache as Verify ("" when none is configured).
+func (m TableMasterKey) Master(ctx context.Context) (string, error) {
+	t, err := m.Routes.Table(ctx)
+	if err != nil {
+		return "", err
+	}
+	if t.MasterKey == "" {
+		return "", nil
+	}
+	return secrets.ParseTemplate(t.MasterKey).Render(ctx, m.Secrets)
+}

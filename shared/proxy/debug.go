@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/route"
 )
@@ -15,18 +16,11 @@ import (
 // Redacted replaces every credential in detailed-debug logs.
 const Redacted = "[REDACTED]"
 
-// credentialHeaders are redacted wherever they appear.
-var credentialHeaders = map[string]bool{
-	"Authorization": true, "Proxy-Authorization": true, "Api-Key": true, "X-Api-Key": true,
-	"X-Goog-Api-Key": true, "X-Litellm-Api-Key": true, "Cookie": true, "Set-Cookie": true,
-	"Ocp-Apim-Subscription-Key": true, "X-Amz-Security-Token": true,
-}
-
 // sensitiveWords mark a header or query parameter name as a credential.
 var sensitiveWords = []string{"key", "token", "secret", "auth", "signature", "credential", "password", "cookie", "session"}
 
 func sensitiveName(name string) bool {
-	if credentialHeaders[name] {
+	if auth.IsCredentialHeader(name) {
 		return true
 	}
 	lower := strings.ToLower(name)
@@ -39,27 +33,28 @@ func sensitiveName(name string) bool {
 }
 
 // debugSecrets lists the values detailed-debug logs must hide wherever they appear: the key the
-// request carries and the route's resolved secrets (an upstream may echo one back).
-func (h *Handler) debugSecrets(ctx context.Context, rt *route.Route, key string) []string {
-	var values []string
-	if key != "" {
-		values = append(values, key)
-	}
+// request carries, the gateway's own keys (the master key, any sk-gw- value: a caller may put
+// one in any header or the query) and the route's resolved secrets (an upstream may echo one).
+func (h *Handler) debugSecrets(ctx context.Context, rt *route.Route, own auth.OwnKeys, key string) redaction {
+	values := []string{}
 	for _, name := range rt.SecretNames() {
 		if v, err := h.secrets.Resolve(ctx, name); err == nil && len(v) >= 4 {
 			values = append(values, v)
 		}
 	}
-	return values
+	return redaction{own: own.With(key).With(values...)}
 }
 
+// redaction is what detailed-debug logs hide besides credential names.
+type redaction struct{ own auth.OwnKeys }
+
 // redactHeader renders headers for a log line, hiding credentials by name, the headers named
-// in extra (the route's secret headers), and any value holding one of secrets.
-func redactHeader(h http.Header, extra, secrets []string) map[string]string {
+// in extra (the route's secret headers), and any value holding a secret or one of the gateway's keys.
+func redactHeader(h http.Header, extra []string, red redaction) map[string]string {
 	out := make(map[string]string, len(h))
 	for name, vv := range h {
 		v := strings.Join(vv, ", ")
-		if sensitiveName(name) || slices.Contains(extra, name) || holdsSecret(v, secrets) {
+		if sensitiveName(name) || slices.Contains(extra, name) || red.own.HeldBy(v) {
 			v = Redacted
 		}
 		out[name] = v
@@ -67,32 +62,21 @@ func redactHeader(h http.Header, extra, secrets []string) map[string]string {
 	return out
 }
 
-func holdsSecret(v string, secrets []string) bool {
-	for _, s := range secrets {
-		if strings.Contains(v, s) || strings.Contains(basicCredentials(v), s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactURL hides user info, the values of credential-like query parameters, and secrets.
-func redactURL(u *url.URL, secrets []string) string {
+// redactURL hides user info, the values of credential-like query parameters, secrets and the
+// gateway's keys (in the path too).
+func redactURL(u *url.URL, red redaction) string {
 	c := *u
 	if c.RawQuery != "" {
 		q := c.Query()
 		for k, vv := range q {
-			if sensitiveName(k) || holdsSecret(strings.Join(vv, " "), secrets) {
+			if sensitiveName(k) || red.own.HeldBy(k) || red.own.HeldBy(strings.Join(vv, " ")) {
 				q[k] = []string{Redacted}
 			}
 		}
 		c.RawQuery = q.Encode()
 	}
-	s := redact.URL(&c) // user info and the shared list of credential-like parameters
-	for _, secret := range secrets {
-		s = strings.ReplaceAll(s, secret, Redacted)
-	}
-	return s
+	// User info and the shared list of credential-like parameters, then the keys and secrets.
+	return red.own.Mask(redact.URL(&c), Redacted)
 }
 
 func (h *Handler) logClientRequest(r *http.Request, c *call) {

@@ -143,7 +143,7 @@ type call struct {
 	unanswered   bool        // the upstream got the request and sent no response
 	errClass     string
 	partial      bool
-	redact       []string // values detailed-debug logs must hide: the key, the route's secrets
+	redact       redaction // values detailed-debug logs must hide: the keys, the route's secrets
 	info         RequestInfo
 	sourceIP     string
 	base, log    *slog.Logger // log is base with the request's ids, made on first use
@@ -255,20 +255,26 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
 	found := foundKey{}
 	found.key, found.carrier, found.err = auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
+	own, ownErr := h.ownKeys(ctx, r, rt)
 	if h.debug {
-		c.redact = h.debugSecrets(ctx, rt, found.key)
+		c.redact = h.debugSecrets(ctx, rt, own, found.key)
 		h.logClientRequest(r, c)
 	}
 	key, carrier, ok := h.authenticate(w, r, c, found)
 	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
 		return
 	}
+	if ownErr != nil { // the master key is unknown, so it could not be kept from the upstream
+		h.keysUnavailable(w, r, c, ownErr)
+		return
+	}
+	own = h.withQueryKeys(ctx, r.URL.RawQuery, own.With(key))
 	if p, ok := h.secrets.(secretPrefetcher); ok {
 		if names := rt.SecretNames(); len(names) > 0 {
 			p.Prefetch(ctx, names)
 		}
 	}
-	u, err := rt.UpstreamURLContext(ctx, h.secrets, route.RawSubpath(reqPath, m.Subpath), withoutKey(r.URL.RawQuery, key))
+	u, err := rt.UpstreamURLContext(ctx, h.secrets, route.RawSubpath(reqPath, m.Subpath), withoutOwnKeys(r.URL.RawQuery, own))
 	if err != nil {
 		if se := (*route.SecretError)(nil); errors.As(err, &se) {
 			h.secretFailed(w, c, se.Err)
@@ -277,12 +283,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return
 	}
-	out := outboundHeader(r.Header, rt, key, carrier)
+	out := outboundHeader(r.Header, rt, own, carrier)
 	if err := rt.WriteHeaders(ctx, out, h.secrets); err != nil {
 		h.secretFailed(w, c, err)
 		return
 	}
-	applyPassHeaders(r.Header, out, key)
+	applyPassHeaders(r.Header, out, own)
 	if _, ok := out["User-Agent"]; !ok {
 		out["User-Agent"] = []string{""} // send none rather than Go's default
 	}
@@ -336,10 +342,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	if err != nil {
 		if !isAuthError(err) {
-			if r.Context().Err() == nil && h.keysDown.CompareAndSwap(false, true) {
-				c.logger().Error("key verification is unavailable", "call_id", c.id, "error", err)
-			}
-			c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
+			h.keysUnavailable(w, r, c, err)
 			return "", "", false
 		}
 		c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, err.Error(), "auth")
@@ -354,6 +357,14 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, c *call, 
 		return "", "", false
 	}
 	return f.key, f.carrier, true
+}
+
+// keysUnavailable answers 503 when a key cannot be checked, logging the outage once.
+func (h *Handler) keysUnavailable(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	if r.Context().Err() == nil && h.keysDown.CompareAndSwap(false, true) {
+		c.logger().Error("key verification is unavailable", "call_id", c.id, "error", err)
+	}
+	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable, "Key verification is unavailable; try again shortly.", "auth")
 }
 
 func isAuthError(err error) bool {

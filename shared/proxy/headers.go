@@ -1,12 +1,11 @@
 package proxy
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"strings"
 
+	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/route"
 )
 
@@ -35,24 +34,18 @@ var bodyHeaders = []string{"Content-Type", "Content-Encoding"}
 // passPrefix turns `x-pass-<name>` into `<name>` upstream.
 const passPrefix = "X-Pass-"
 
-// protectedPass are names an x-pass- header may not set: credentials and protocol framing.
-var protectedPass = func() map[string]bool {
-	m := map[string]bool{
-		"Authorization": true, "Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true,
-		"X-Litellm-Api-Key": true, "Ocp-Apim-Subscription-Key": true, "Cookie": true,
-	}
-	for k := range neverForwarded {
-		m[k] = true
-	}
-	return m
-}()
+// protectedPass are names an x-pass- header may not set: credentials (auth's one list) and
+// protocol framing. Names starting with X-Amz- are refused as well (applyPassHeaders).
+func protectedPass(name string) bool {
+	return auth.IsCredentialHeader(name) || neverForwarded[name]
+}
 
 // outboundHeader starts the upstream headers: with forward_headers, the client's headers, minus
 // those that never go upstream, the ones the route configures (the route wins), the header that
-// carried the gateway key, and any other header whose value contains that key.
+// carried the gateway key, and any header whose value holds one of the gateway's own keys.
 // Without forward_headers only the body's own description (Content-Type, Content-Encoding)
 // goes along, because the body does: the upstream cannot read it without them.
-func outboundHeader(in http.Header, rt *route.Route, key, carrier string) http.Header {
+func outboundHeader(in http.Header, rt *route.Route, own auth.OwnKeys, carrier string) http.Header {
 	out := make(http.Header, 8)
 	if !rt.ForwardHeaders {
 		for _, name := range bodyHeaders {
@@ -65,7 +58,7 @@ func outboundHeader(in http.Header, rt *route.Route, key, carrier string) http.H
 	conn := connectionTokens(in)
 	for name, vv := range in {
 		if neverForwarded[name] || name == carrier || rt.SetsHeader(name) || conn[name] ||
-			strings.HasPrefix(name, passPrefix) || containsKey(vv, key) {
+			strings.HasPrefix(name, passPrefix) || holdsOwnKey(vv, own) {
 			continue
 		}
 		out[name] = vv
@@ -75,13 +68,13 @@ func outboundHeader(in http.Header, rt *route.Route, key, carrier string) http.H
 
 // applyPassHeaders forwards every `x-pass-<name>` as `<name>`, after the configured headers so it
 // can override them (LiteLLM's order), except for protected names.
-func applyPassHeaders(in, out http.Header, key string) {
+func applyPassHeaders(in, out http.Header, own auth.OwnKeys) {
 	for name, vv := range in {
-		if !strings.HasPrefix(name, passPrefix) || containsKey(vv, key) {
+		if !strings.HasPrefix(name, passPrefix) || holdsOwnKey(vv, own) {
 			continue
 		}
 		target := textproto.CanonicalMIMEHeaderKey(name[len(passPrefix):])
-		if target == "" || protectedPass[target] || strings.HasPrefix(target, "X-Amz-") {
+		if target == "" || protectedPass(target) || strings.HasPrefix(target, "X-Amz-") {
 			continue
 		}
 		out[target] = vv
@@ -126,48 +119,13 @@ func connectionTokens(h http.Header) map[string]bool {
 	return m
 }
 
-// containsKey reports whether any value holds the gateway key, as written or inside Basic
-// credentials (`Basic base64(user:key)`).
-func containsKey(vv []string, key string) bool {
-	if key == "" {
-		return false
-	}
+// holdsOwnKey reports whether any value holds one of the gateway's own keys (Basic
+// credentials decoded).
+func holdsOwnKey(vv []string, own auth.OwnKeys) bool {
 	for _, v := range vv {
-		if strings.Contains(v, key) || strings.Contains(basicCredentials(v), key) {
+		if own.HeldBy(v) {
 			return true
 		}
 	}
 	return false
-}
-
-// basicCredentials decodes `Basic <base64>`, or returns "".
-func basicCredentials(v string) string {
-	scheme, rest, ok := strings.Cut(strings.TrimSpace(v), " ")
-	if !ok || !strings.EqualFold(scheme, "basic") {
-		return ""
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
-	if err != nil {
-		return ""
-	}
-	return string(raw)
-}
-
-// withoutKey drops query parameters that carry the gateway key (the Gemini SDKs send keys as
-// ?key=), leaving the query byte for byte when none does.
-func withoutKey(raw, key string) string {
-	if key == "" || raw == "" {
-		return raw
-	}
-	if unescaped, err := url.QueryUnescape(raw); err == nil && !strings.Contains(unescaped, key) {
-		return raw
-	}
-	var kept []string
-	for _, pair := range strings.Split(raw, "&") {
-		if v, err := url.QueryUnescape(pair); err == nil && strings.Contains(v, key) {
-			continue
-		}
-		kept = append(kept, pair)
-	}
-	return strings.Join(kept, "&")
 }
