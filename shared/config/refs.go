@@ -146,3 +146,23 @@ func literalQueryCredentials(e *Endpoint) []string {
 	}
 	return out
 }
+
+// checkSecretRef refuses a malformed os.environ/ reference: one naming no variable, or a name
+// holding white space (the name runs to the end of the value, so a space is a typo).
+func checkSecretRef(v string) error {
+	i := strings.Index(v, secrets.RefPrefix)
+	if i < 0 {
+		return nil
+	}
+	name := v[i+len(secrets.RefPrefix):]
+	if name == "" {
+		return fmt.Errorf("%s names no variable", secrets.RefPrefix)
+	}
+	if strings.ContainsAny(name, " \t\r\n") {
+		return fmt.Errorf("secret name %q must not contain white space (the name runs to the end of the value)", name)
+	}
+	return nil
+}
+
+// refName is the variable an os.environ/ reference in v names, empty when v holds none.
+func refName(v string) string { return secrets.ParseTemplate(v).Name }
