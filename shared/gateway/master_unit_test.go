@@ -29,19 +29,7 @@ func TestTableMasterKeyMaster(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			yaml := "general_settings:\n"
-			if tt.master != "" {
-				yaml += "  master_key: " + tt.master + "\n"
-			}
-			yaml += "  pass_through_endpoints:\n    - {path: /x, target: \"https://x.example.com\", auth: false}\n"
-			res := config.Parse([]byte(yaml))
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			table, err := route.NewTable(res.Config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, table := tableWithMaster(t, tt.master)
 			var h auth.MasterHolder = gateway.TableMasterKey{Routes: table, Secrets: tt.secrets}
 			got, err := h.Master(context.Background())
 			if got != tt.want || (err != nil) != tt.wantErr {
@@ -69,21 +57,9 @@ func TestMasterKeyVerifiersAgree(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			yaml := "general_settings:\n"
-			if tt.master != "" {
-				yaml += "  master_key: " + tt.master + "\n"
-			}
-			yaml += "  pass_through_endpoints:\n    - {path: /x, target: \"https://x.example.com\", auth: false}\n"
-			res := config.Parse([]byte(yaml))
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			table, err := route.NewTable(res.Config)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg, table := tableWithMaster(t, tt.master)
 			ctx := context.Background()
-			startup, err := gateway.MasterKey(ctx, res.Config, tt.secrets, slog.New(slog.DiscardHandler))
+			startup, err := gateway.MasterKey(ctx, cfg, tt.secrets, slog.New(slog.DiscardHandler))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("MasterKey error = %v, want error %v", err, tt.wantErr)
 			}
@@ -104,4 +80,23 @@ func TestMasterKeyVerifiersAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tableWithMaster parses a one-route configuration naming master ("" for none) as its master key.
+func tableWithMaster(t *testing.T, master string) (*config.Config, *route.Table) {
+	t.Helper()
+	yaml := "general_settings:\n"
+	if master != "" {
+		yaml += "  master_key: " + master + "\n"
+	}
+	yaml += "  pass_through_endpoints:\n    - {path: /x, target: \"https://x.example.com\", auth: false}\n"
+	res := config.Parse([]byte(yaml))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	table, err := route.NewTable(res.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Config, table
 }
