@@ -66,7 +66,7 @@ func TestRateLimit(t *testing.T) {
 		if got := resp.Header.Get("X-Ratelimit-Remaining-Requests"); got != remaining || resp.Header.Get("X-Ratelimit-Limit-Requests") != "2" {
 			t.Errorf("request %d: remaining %q limit %q", i, got, resp.Header.Get("X-Ratelimit-Limit-Requests"))
 		}
-		if rec := g.usage.next(t); rec.KeyAlias != "team-a" || strings.Join(rec.Tags, ",") != "key-tag" {
+		if rec := g.usage.Next(t); rec.KeyAlias != "team-a" || strings.Join(rec.Tags, ",") != "key-tag" {
 			t.Errorf("record %+v", rec)
 		}
 	}
