@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -24,18 +23,7 @@ import (
 
 const masterKey = "sk-1234"
 
-// fakeSecrets is a Resolver over a map.
-type fakeSecrets map[string]string
-
-func (f fakeSecrets) Resolve(_ context.Context, name string) (string, error) {
-	v, ok := f[name]
-	if !ok {
-		return "", &secrets.NotFoundError{Name: name}
-	}
-	return v, nil
-}
-
-var testSecrets = fakeSecrets{
+var testSecrets = secrets.Inline{
 	"COHERE_API_KEY":      "co-xyz",
 	"LANGFUSE_PUBLIC_KEY": "pk-lf-1",
 	"LANGFUSE_SECRET_KEY": "sk-lf-2",
