@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/awssecrets"
+	"github.com/passthru/gateway/shared/clocktest"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -35,7 +36,7 @@ func fixture() map[string]string {
 	return m
 }
 
-func newResolver(f *fakeSM, c *fakeClock, opts ...awssecrets.Option) *awssecrets.Resolver {
+func newResolver(f *fakeSM, c *clocktest.Manual, opts ...awssecrets.Option) *awssecrets.Resolver {
 	return awssecrets.New(f, append([]awssecrets.Option{awssecrets.WithPrefix("gw/"), awssecrets.WithClock(c.Now)}, opts...)...)
 }
 
@@ -80,7 +81,7 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
 			f := newFakeSM(fixture())
-			got, err := newResolver(f, newClock()).Resolve(context.Background(), tt.ref)
+			got, err := newResolver(f, clocktest.New()).Resolve(context.Background(), tt.ref)
 			gotErr := ""
 			if err != nil {
 				gotErr = err.Error()
@@ -102,7 +103,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveWithoutPrefix(t *testing.T) {
 	f := newFakeSM(map[string]string{"LITELLM_MASTER_KEY": "sk-master"})
-	r := awssecrets.New(f, awssecrets.WithClock(newClock().Now))
+	r := awssecrets.New(f, awssecrets.WithClock(clocktest.New().Now))
 	if got, err := r.Resolve(context.Background(), "LITELLM_MASTER_KEY"); got != "sk-master" || err != nil {
 		t.Errorf("Resolve = %q, %v", got, err)
 	}
@@ -127,7 +128,7 @@ func TestResolveCachesForTTL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			f, clock := newFakeSM(fixture()), newClock()
+			f, clock := newFakeSM(fixture()), clocktest.New()
 			r := newResolver(f, clock, tt.opts...)
 			for i := range 10 {
 				ref := []string{"JSON:api_key", "JSON", "JSON:port"}[i%3]
@@ -166,7 +167,7 @@ func TestResolveCachesForTTL(t *testing.T) {
 // A missing secret is remembered for 10 s only, so one created after a 503 is picked up soon.
 func TestResolveMissingCachedBriefly(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	r := newResolver(f, clock)
 	var nf *secrets.NotFoundError
 	for range 5 {
@@ -193,7 +194,7 @@ func TestResolveMissingCachedBriefly(t *testing.T) {
 
 func TestInvalidate(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	r := newResolver(f, clock)
 	for _, ref := range []string{"JSON:api_key", "PLAIN"} {
 		if _, err := r.Resolve(ctx, ref); err != nil {
@@ -225,7 +226,7 @@ func TestInvalidate(t *testing.T) {
 // A missing secret that is invalidated is asked for again at once.
 func TestInvalidateMissing(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	r := newResolver(f, clock)
 	if _, err := r.Resolve(ctx, "LATE"); err == nil {
 		t.Fatal("want not found")
@@ -242,7 +243,7 @@ func TestInvalidateMissing(t *testing.T) {
 // its end are logged once, and the value is served for at most an hour past its TTL.
 func TestStaleOnError(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	var logs bytes.Buffer
 	r := newResolver(f, clock, awssecrets.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -298,7 +299,7 @@ level=INFO msg="secrets refreshed after an outage"
 // Manager and gets its error.
 func TestStaleValueExpiresAfterTheGrace(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	r := newResolver(f, clock)
 	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
 		t.Fatal(err)
@@ -320,7 +321,7 @@ func TestStaleValueExpiresAfterTheGrace(t *testing.T) {
 // once, one refresh is in flight, and it ends at the timeout.
 func TestHangingRefreshDoesNotHoldRequests(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	gate := make(chan struct{}) // never released: Secrets Manager accepts and never answers
 	r := newResolver(f, clock, awssecrets.WithTimeout(50*time.Millisecond))
 	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
@@ -354,7 +355,7 @@ func TestHangingRefreshDoesNotHoldRequests(t *testing.T) {
 // fail at once, with an error that names the secrets and no value.
 func TestColdHangCostsOneTimeout(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	f.gate = make(chan struct{}) // never released
 	r := newResolver(f, clock, awssecrets.WithTimeout(100*time.Millisecond))
 	refs := []string{"PLAIN", "JSON:api_key", "OTHER"}
@@ -386,7 +387,7 @@ func TestColdHangCostsOneTimeout(t *testing.T) {
 // nothing is logged and the next request refreshes again.
 func TestFrozenRefreshIsHarmless(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	var logs bytes.Buffer
 	r := newResolver(f, clock, awssecrets.WithTimeout(20*time.Millisecond), awssecrets.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
@@ -441,7 +442,7 @@ func TestErrorWithNothingCached(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, clock := newFakeSM(fixture()), newClock()
+			f, clock := newFakeSM(fixture()), clocktest.New()
 			r := newResolver(f, clock)
 			tt.setup(r, f)
 			clock.Advance(time.Minute)
@@ -470,7 +471,7 @@ func TestPrefetch(t *testing.T) {
 		refs = append(refs, id, id+":field") // every name twice
 	}
 	refs = append(refs, "GONE1", "PLAIN", "GONE2:x")
-	f, clock := newFakeSM(secretsByID), newClock()
+	f, clock := newFakeSM(secretsByID), clocktest.New()
 	r := newResolver(f, clock)
 	// Three are fresh already: Prefetch skips them.
 	for _, ref := range []string{"K00", "K07", "PLAIN"} {
@@ -522,7 +523,7 @@ func TestPrefetch(t *testing.T) {
 
 func TestPrefetchNothing(t *testing.T) {
 	f := newFakeSM(fixture())
-	r := newResolver(f, newClock())
+	r := newResolver(f, clocktest.New())
 	r.Prefetch(context.Background(), nil)
 	if len(f.batches) != 0 {
 		t.Errorf("%d batch calls for no refs", len(f.batches))
@@ -546,7 +547,7 @@ func TestPrefetchErrorsLeftToResolve(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeSM(fixture())
 			tt.setup(f)
-			r := newResolver(f, newClock())
+			r := newResolver(f, clocktest.New())
 			r.Prefetch(ctx, []string{"PLAIN", "JSON:api_key"})
 			if got, err := r.Resolve(ctx, "PLAIN"); got != "s3cr3t-plain-value" || err != nil {
 				t.Errorf("PLAIN = %q, %v", got, err)
@@ -568,7 +569,7 @@ func TestConcurrentMissesMakeOneCall(t *testing.T) {
 	f.gate, f.entered = gate, make(chan struct{}, 100)
 	release := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(release) // a failed test leaves no goroutine parked
-	r := newResolver(f, newClock())
+	r := newResolver(f, clocktest.New())
 	const n = 20
 	type result struct {
 		v   string
@@ -606,7 +607,7 @@ func TestConcurrentMissesForAMissingSecret(t *testing.T) {
 	f.gate, f.entered = gate, make(chan struct{}, 100)
 	release := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(release) // a failed test leaves no goroutine parked
-	r := newResolver(f, newClock())
+	r := newResolver(f, clocktest.New())
 	const n = 20
 	errs := make(chan error, n)
 	for range n {
@@ -633,7 +634,7 @@ func TestConcurrentMissesForAMissingSecret(t *testing.T) {
 // 10 s, so that costs one Secrets Manager call per 10 s, not one per request.
 func TestInvalidateIsRateLimited(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	r := newResolver(f, clock)
 	resolve := func() {
 		if _, err := r.Resolve(ctx, "JSON"); err != nil {
@@ -663,7 +664,7 @@ func TestInvalidateIsRateLimited(t *testing.T) {
 // Concurrent requests for one route's secrets share one batch call.
 func TestConcurrentPrefetchSharesOneBatch(t *testing.T) {
 	f := newFakeSM(fixture())
-	r := newResolver(f, newClock())
+	r := newResolver(f, clocktest.New())
 	f.mu.Lock()
 	f.batchErr = nil
 	f.mu.Unlock()
@@ -691,7 +692,7 @@ func TestConcurrentPrefetchSharesOneBatch(t *testing.T) {
 // WaitBackground waits for a refresh in flight, but no longer than its context allows.
 func TestWaitBackground(t *testing.T) {
 	ctx := context.Background()
-	f, clock := newFakeSM(fixture()), newClock()
+	f, clock := newFakeSM(fixture()), clocktest.New()
 	gate := make(chan struct{})
 	r := newResolver(f, clock, awssecrets.WithTimeout(5*time.Second))
 	if _, err := r.Resolve(ctx, "PLAIN"); err != nil {
@@ -789,7 +790,7 @@ func TestRefreshSettlesEveryBatchedSecret(t *testing.T) {
 	refs := []string{"PLAIN", "JSON:api_key"}
 	for _, tt := range unsettledCases {
 		t.Run(tt.name, func(t *testing.T) {
-			f, clock := newFakeSM(fixture()), newClock()
+			f, clock := newFakeSM(fixture()), clocktest.New()
 			r := newResolver(f, clock)
 			r.Prefetch(ctx, refs)
 			clock.Advance(awssecrets.DefaultTTL)
@@ -822,7 +823,7 @@ func TestPrefetchSettlesEveryBatchedSecret(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeSM(fixture())
 			tt.change(f)
-			r := newResolver(f, newClock())
+			r := newResolver(f, clocktest.New())
 			r.Prefetch(ctx, []string{"PLAIN", "JSON:api_key"})
 			checkJSONKey(t, r, tt.notFound, tt.value)
 			checkJSONKey(t, r, tt.notFound, tt.value) // from the cache

@@ -157,28 +157,6 @@ func (f *fakeSM) BatchGetSecretValue(ctx context.Context, in *secretsmanager.Bat
 	return out, nil
 }
 
-// fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // waitForFollowers waits until n goroutines are parked in the resolver's wait for the call in
 // flight, so that releasing that call cannot race with a late caller. Goroutine stacks are the
 // only way to see a goroutine parked there.

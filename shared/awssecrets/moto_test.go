@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/passthru/gateway/shared/awssecrets"
+	"github.com/passthru/gateway/shared/clocktest"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/secrets"
 )
@@ -55,7 +56,7 @@ func TestMotoResolve(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := motoSecrets(t, ctx)
-	r := awssecrets.New(client, awssecrets.WithPrefix("llm-gateway/"), awssecrets.WithClock(newClock().Now))
+	r := awssecrets.New(client, awssecrets.WithPrefix("llm-gateway/"), awssecrets.WithClock(clocktest.New().Now))
 	for ref, want := range map[string]string{
 		"COHERE_API_KEY":  "co-s3cr3t",
 		"LANGFUSE:public": "pk-lf-1",
@@ -86,7 +87,7 @@ func TestMotoPrefetch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := motoSecrets(t, ctx)
-	r := awssecrets.New(client, awssecrets.WithPrefix("llm-gateway/"), awssecrets.WithClock(newClock().Now))
+	r := awssecrets.New(client, awssecrets.WithPrefix("llm-gateway/"), awssecrets.WithClock(clocktest.New().Now))
 	r.Prefetch(ctx, []string{"COHERE_API_KEY", "LANGFUSE:public", "LANGFUSE:secret", "MISSING"})
 	wantBatch := [][]string{{"llm-gateway/COHERE_API_KEY", "llm-gateway/LANGFUSE", "llm-gateway/MISSING"}}
 	if !reflect.DeepEqual(client.batches, wantBatch) {
@@ -113,7 +114,7 @@ func TestMotoRotation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := motoSecrets(t, ctx)
-	clock := newClock()
+	clock := clocktest.New()
 	r := awssecrets.New(client, awssecrets.WithPrefix("llm-gateway/"), awssecrets.WithClock(clock.Now))
 	if got, _ := r.Resolve(ctx, "COHERE_API_KEY"); got != "co-s3cr3t" {
 		t.Fatalf("before rotation: %q", got)

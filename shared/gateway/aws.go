@@ -34,16 +34,10 @@ type TableMasterKey struct {
 	Secrets secrets.Resolver
 }
 
-// Verify implements the proxy's key verifier.
+// Verify implements the proxy's key verifier. Without a master key (Master returns "")
+// auth.NewMasterKey("") refuses every key with auth.ErrNoMasterKey.
 func (m TableMasterKey) Verify(ctx context.Context, key string) (auth.Principal, error) {
-	t, err := m.Routes.Table(ctx)
-	if err != nil {
-		return auth.Principal{}, err
-	}
-	if t.MasterKey == "" {
-		return auth.Principal{}, auth.ErrNoMasterKey
-	}
-	master, err := secrets.ParseTemplate(t.MasterKey).Render(ctx, m.Secrets)
+	master, err := m.Master(ctx)
 	if err != nil {
 		return auth.Principal{}, err
 	}
@@ -57,8 +51,5 @@ func (m TableMasterKey) Master(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t.MasterKey == "" {
-		return "", nil
-	}
-	return secrets.ParseTemplate(t.MasterKey).Render(ctx, m.Secrets)
+	return renderMasterKey(ctx, t.MasterKey, m.Secrets)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/motoserver"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 // silentAWS is an SDK configuration whose every endpoint hangs.
@@ -45,7 +46,7 @@ func TestRateLimitTableHanging(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 16)}, jsonLogger(logs), false))
+		srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), jsonLogger(logs), false))
 		for i := range 2 {
 			start := time.Now()
 			// The client gives up after 15 s (the package's client), so a missing bound fails
@@ -102,7 +103,7 @@ func TestColdReadsOfAHangingAWSAreBounded(t *testing.T) {
 			if took := time.Since(start); took > timeout+3*time.Second { // generous: a shared machine
 				t.Errorf("startup took %v, want about %v", took, timeout)
 			}
-			srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 16)}, quiet, false))
+			srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
 			defer srv.Close()
 			start = time.Now()
 			status, body, _ := callHeader(t, &httptest.Server{URL: srv.URL}, "/v1/rerank", map[string]string{"Authorization": "Bearer " + c.key})

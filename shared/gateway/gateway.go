@@ -73,11 +73,21 @@ func MasterKey(ctx context.Context, cfg *config.Config, res secrets.Resolver, lo
 		}
 		return auth.NewMasterKey(""), nil
 	}
-	key, err := secrets.ParseTemplate(cfg.MasterKey).Render(ctx, res)
+	key, err := renderMasterKey(ctx, cfg.MasterKey, res)
 	if err != nil {
 		return auth.MasterKey{}, fmt.Errorf("general_settings.master_key: %w", err)
 	}
 	return auth.NewMasterKey(key), nil
+}
+
+// renderMasterKey resolves general_settings.master_key (a literal or an os.environ/ reference)
+// through res; "" when none is configured. The start-up verifier (MasterKey) and the per-table
+// one (TableMasterKey) both call it, so a file and a pushed table read the same key the same way.
+func renderMasterKey(ctx context.Context, ref string, res secrets.Resolver) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	return secrets.ParseTemplate(ref).Render(ctx, res)
 }
 
 func needsKey(cfg *config.Config) bool {

@@ -11,7 +11,6 @@ import (
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/keys"
-	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/ratelimit"
 	"github.com/passthru/gateway/shared/secrets"
 )
@@ -71,16 +70,8 @@ func (s *Sources) rateLimiter(o SourceOptions, loadAWS func() (aws.Config, error
 		}
 		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable, ratelimit.WithTimeout(o.RateLimitTimeout))
 	}
-	s.Limiter, s.FailOpen = limiter{l}, o.RateLimitFailOpen
+	s.Limiter, s.FailOpen = l, o.RateLimitFailOpen
 	return nil
-}
-
-// limiter adapts a ratelimit.Limiter to the proxy's seam.
-type limiter struct{ l ratelimit.Limiter }
-
-func (a limiter) Allow(ctx context.Context, key string, rpm int) (proxy.RateDecision, error) {
-	d, err := a.l.Allow(ctx, key, rpm)
-	return proxy.RateDecision(d), err
 }
 
 // resolveRef renders a literal or os.environ/ value through the sources' resolver.

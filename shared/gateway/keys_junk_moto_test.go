@@ -13,6 +13,7 @@ import (
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 // countingHTTP counts the gateway's AWS calls that name target (the X-Amz-Target of DynamoDB's JSON API).
@@ -49,7 +50,7 @@ func TestDynamoDBJunkKeysNoRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 64)}, quiet, false))
+	srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
 	t.Cleanup(srv.Close)
 	for _, junk := range []string{"sk-never-issued", "sk-gw-short", rerankKey + "x", strings.Repeat("k", 4000), "sk-gw-" + strings.Repeat("-", 32)} {
 		if status, _, body := keyCall(t, srv.URL+"/v1/rerank", junk); status != 401 || body != invalidKeyBody {

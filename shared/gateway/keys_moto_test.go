@@ -17,6 +17,7 @@ import (
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/ratelimit"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 const (
@@ -60,7 +61,7 @@ func dynamoGateway(t *testing.T, upstream string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 256)}, quiet, false))
+	srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -132,7 +133,7 @@ func TestDynamoDBLimiterUnreachable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 16)}, quiet, false))
+		srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
 		status, _, body := keyCall(t, srv.URL+"/v1/rerank", rerankKey)
 		srv.Close()
 		want, wantBody := 503, `{"error":{"message":"Rate limiting is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 const (
@@ -65,13 +66,13 @@ func upstreamCounter(t *testing.T, hits *atomic.Int64) string {
 }
 
 // keysGateway serves keysConfig from memory and returns its URL and the usage records.
-func keysGateway(t *testing.T, upstream string) (string, *collect) {
+func keysGateway(t *testing.T, upstream string) (string, *usagetest.Sink) {
 	t.Helper()
 	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: keysConfig(upstream), Secrets: "inline", SecretsInline: "{}"}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &collect{got: make(chan struct{}, 256)} // room for a whole burst's records
+	sink := usagetest.NewSink()
 	srv := httptest.NewServer(gateway.NewHandler(src, sink, quiet, false))
 	t.Cleanup(srv.Close)
 	return srv.URL, sink
@@ -210,7 +211,7 @@ func TestSuccessCarriesRemaining(t *testing.T) {
 		if status != 200 || h.Get("x-ratelimit-remaining-requests") != fmt.Sprint(9-i) || h.Get("x-ratelimit-limit-requests") != "10" {
 			t.Fatalf("call %d: %d remaining %q limit %q", i, status, h.Get("x-ratelimit-remaining-requests"), h.Get("x-ratelimit-limit-requests"))
 		}
-		rec := sink.next(t)
+		rec := sink.Next(t)
 		if rec.KeyAlias != "rerank-only" || strings.Join(rec.Tags, ",") != "team:search" || len(rec.KeyMetadata) != 1 || rec.KeyMetadata["owner"] != "ana" {
 			t.Errorf("usage record key %q tags %v metadata %v, want rerank-only [team:search] map[owner:ana]", rec.KeyAlias, rec.Tags, rec.KeyMetadata)
 		}

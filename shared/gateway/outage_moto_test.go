@@ -19,6 +19,7 @@ import (
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 const outageTTL = 100 * time.Millisecond
@@ -127,7 +128,7 @@ func outageGateway(t *testing.T, moto *motoserver.Instance, h *switchingHTTP) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, &collect{got: make(chan struct{}, 100000)}, log, false))
+	srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), log, false))
 	t.Cleanup(srv.Close)
 	return srv, up, virtual, logs
 }

@@ -8,40 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
-
-type collect struct {
-	mu   sync.Mutex
-	recs []usage.Record
-	got  chan struct{}
-}
-
-func newCollect() *collect { return &collect{got: make(chan struct{}, 16)} }
-
-func (c *collect) Record(_ context.Context, r usage.Record) {
-	c.mu.Lock()
-	c.recs = append(c.recs, r)
-	c.mu.Unlock()
-	c.got <- struct{}{}
-}
-
-func (c *collect) next(t *testing.T) usage.Record {
-	t.Helper()
-	select {
-	case <-c.got:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no usage record")
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.recs[len(c.recs)-1]
-}
 
 var anthropicEvents = []string{
 	"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":1000,\"cache_read_input_tokens\":200,\"output_tokens\":1}}}\n\n",
@@ -94,7 +67,7 @@ func gatewayWithUsage(t *testing.T, upstream string, sink usage.Sink) string {
 // upstream sends the next one, and the record has the exact tokens and cost.
 func TestMeteredStreamIsNotDelayed(t *testing.T) {
 	sent := make(chan time.Time, len(anthropicEvents))
-	sink := newCollect()
+	sink := usagetest.NewSink()
 	url := gatewayWithUsage(t, startAnthropic(t, 50*time.Millisecond, sent, nil), sink)
 	req, _ := http.NewRequest("POST", url+"/anthropic/v1/messages", strings.NewReader(`{"model":"claude-sonnet-4-5","stream":true}`))
 	resp, err := http.DefaultClient.Do(req)
@@ -120,7 +93,7 @@ func TestMeteredStreamIsNotDelayed(t *testing.T) {
 			t.Errorf("event %d reached the client after event %d was sent: metering delayed it", i, i+1)
 		}
 	}
-	rec := sink.next(t)
+	rec := sink.Next(t)
 	// Anthropic's input_tokens excludes cache reads; the record's Input includes them.
 	want := 1000*3e-6 + 200*0.3e-6 + 50*15e-6 // uncached input, cache reads, output (claude-sonnet-4-5)
 	if rec.Provider != "anthropic" || rec.Model != "claude-sonnet-4-5" || *rec.Input != 1200 || *rec.Cached != 200 ||
@@ -133,7 +106,7 @@ func TestMeteredStreamIsNotDelayed(t *testing.T) {
 func TestClientDisconnectYieldsPartialRecord(t *testing.T) {
 	hold := make(chan struct{})
 	defer close(hold)
-	sink := newCollect()
+	sink := usagetest.NewSink()
 	url := gatewayWithUsage(t, startAnthropic(t, 0, nil, hold), sink)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/anthropic/v1/messages", strings.NewReader(`{"model":"claude-sonnet-4-5","stream":true}`))
@@ -146,7 +119,7 @@ func TestClientDisconnectYieldsPartialRecord(t *testing.T) {
 		t.Fatalf("first line %q", line)
 	}
 	cancel()
-	rec := sink.next(t)
+	rec := sink.Next(t)
 	if !rec.Partial || rec.ErrorClass != "client_disconnect" || rec.Input == nil || *rec.Input != 1200 || rec.Model != "claude-sonnet-4-5" {
 		t.Errorf("record %+v", rec)
 	}

@@ -22,12 +22,9 @@ import (
 	"github.com/passthru/gateway/shared/lambdahttp"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/usage"
 )
-
-type fakeSecrets map[string]string
-
-func (f fakeSecrets) Resolve(_ context.Context, name string) (string, error) { return f[name], nil }
 
 // upstream answers like the providers behind local/config.yaml and remembers what it got.
 type upstream struct {
@@ -88,9 +85,9 @@ func gatewayFor(t testing.TB, u string) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := fakeSecrets{"COHERE_API_KEY": "co-xyz", "LANGFUSE_PUBLIC_KEY": "pk-lf-1", "LANGFUSE_SECRET_KEY": "sk-lf-2",
+	resolver := secrets.Inline{"COHERE_API_KEY": "co-xyz", "LANGFUSE_PUBLIC_KEY": "pk-lf-1", "LANGFUSE_SECRET_KEY": "sk-lf-2",
 		"ANTHROPIC_API_KEY": "sk-ant", "OPENAI_API_KEY": "sk-oai"}
-	return proxy.New(table, proxy.WithKeys(auth.NewMasterKey("sk-1234")), proxy.WithSecrets(secrets),
+	return proxy.New(table, proxy.WithKeys(auth.NewMasterKey("sk-1234")), proxy.WithSecrets(resolver),
 		proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 }
 
@@ -312,7 +309,7 @@ func TestRequestInfoReachesLogsAndUsage(t *testing.T) {
 	res := config.Parse(bytes.ReplaceAll(data, []byte("http://127.0.0.1:4010"), []byte(dead.URL)))
 	table, _ := route.NewTable(res.Config)
 	rec := &recorder{}
-	h := proxy.New(table, proxy.WithKeys(auth.NewMasterKey("sk-1234")), proxy.WithSecrets(fakeSecrets{"COHERE_API_KEY": "co"}),
+	h := proxy.New(table, proxy.WithKeys(auth.NewMasterKey("sk-1234")), proxy.WithSecrets(secrets.Inline{"COHERE_API_KEY": "co"}),
 		proxy.WithUsage(rec), proxy.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	a := lambdahttp.New(h, lambdahttp.Options{})
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-7"})

@@ -24,7 +24,7 @@ general_settings:
 			value := "caller-value-" + strings.ToLower(name)
 			resp, body := do(t, "GET", g.URL+"/pub", nil, map[string]string{"X-Pass-" + name: value, name: value, "X-Note": "copy " + masterKey})
 			wantStatus(t, resp, body, 200)
-			g.usage.next(t)
+			g.usage.Next(t)
 			if got := up.last(t).Header.Values(name); len(got) != 0 {
 				t.Errorf("x-pass-%s set %s upstream: %q", name, name, got)
 			}
@@ -36,7 +36,7 @@ general_settings:
 	// A request that forwards nothing of the caller's still has the master key hidden in the log.
 	resp, body := do(t, "GET", g.URL+"/pub", nil, map[string]string{"X-Note": "copy " + masterKey})
 	wantStatus(t, resp, body, 200)
-	g.usage.next(t)
+	g.usage.Next(t)
 	if logs := g.logs.String(); strings.Contains(logs, masterKey) {
 		t.Errorf("debug log shows the master key:\n%s", logs)
 	}

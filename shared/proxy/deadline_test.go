@@ -44,7 +44,7 @@ func TestFunctionTimeout(t *testing.T) {
 	resp, body := do(t, "POST", g.URL+"/anthropic/slow-headers", strings.NewReader(`{}`), map[string]string{"X-Api-Key": masterKey})
 	wantStatus(t, resp, body, 504)
 	wantBody(t, body, errorJSON("504", "timeout_error", "The gateway function ran out of time before the upstream answered."))
-	if rec := g.usage.next(t); rec.ErrorClass != "function_timeout" || rec.Status != 504 || rec.Partial {
+	if rec := g.usage.Next(t); rec.ErrorClass != "function_timeout" || rec.Status != 504 || rec.Partial {
 		t.Errorf("record %+v", rec)
 	}
 
@@ -53,7 +53,7 @@ func TestFunctionTimeout(t *testing.T) {
 	if string(got) != sseEvent(0) || err == nil {
 		t.Fatalf("stream: got %q, err %v; want the first event then an error", got, err)
 	}
-	if rec := g.usage.next(t); rec.ErrorClass != "function_timeout" || !rec.Partial || rec.Status != 200 {
+	if rec := g.usage.Next(t); rec.ErrorClass != "function_timeout" || !rec.Partial || rec.Status != 200 {
 		t.Errorf("record %+v", rec)
 	}
 	if logs := g.logs.String(); !strings.Contains(logs, "the function's time ran out mid-stream") {

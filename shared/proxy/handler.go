@@ -24,6 +24,7 @@ import (
 	"github.com/passthru/gateway/shared/apierror"
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/ratelimit"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/usage"
@@ -134,8 +135,8 @@ type call struct {
 	ttfb         time.Duration
 	in           *countingBody
 	meter        Meter
-	upstreamCost *float64      // from the upstream's x-litellm-response-cost
-	rate         *RateDecision // the caller's rate limit, echoed on the response
+	upstreamCost *float64            // from the upstream's x-litellm-response-cost
+	rate         *ratelimit.Decision // the caller's rate limit, echoed on the response
 	bytesOut     int64
 	streamed     bool
 	sent         atomic.Bool // the request's headers went out on a connection (from the transport)

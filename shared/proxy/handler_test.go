@@ -77,7 +77,7 @@ func TestCohereRerankPassThrough(t *testing.T) {
 		"Content-Length": strconv.Itoa(len(rerankBody)),
 	}
 	assertHeaders(t, got.Header, want, []string{"User-Agent"})
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if rec.Route != "/v1/rerank" || rec.Status != 200 || rec.KeyAlias != "master_key" || rec.BytesIn != int64(len(rerankBody)) ||
 		rec.BytesOut != int64(len(rerankReply)) || rec.CallID != resp.Header.Get("X-Litellm-Call-Id") || rec.Partial || rec.ErrorClass != "" {
 		t.Errorf("usage record = %+v", rec)
@@ -140,12 +140,12 @@ general_settings:
 		if tt.status == 401 && resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: 401 content-type = %q", tt.path, resp.Header.Get("Content-Type"))
 		}
-		if rec := g.usage.next(t); rec.Status != tt.status || rec.Route != tt.path {
+		if rec := g.usage.Next(t); rec.Status != tt.status || rec.Route != tt.path {
 			t.Errorf("%s: record %+v", tt.path, rec)
 		}
 	}
 	time.Sleep(50 * time.Millisecond) // a second record for any call would have been written by now
-	if extra := g.usage.drain(); len(extra) != 0 {
+	if extra := g.usage.Drain(); len(extra) != 0 {
 		t.Errorf("%d records more than calls: %+v", len(extra), extra)
 	}
 	if n := up.count(); n != 4 {
@@ -328,7 +328,7 @@ general_settings:
 	if up.last(t).Host != strings.TrimPrefix(up.URL, "http://") {
 		t.Errorf("upstream Host = %q", up.last(t).Host)
 	}
-	if rec := g.usage.next(t); !slices.Equal(rec.Tags, []string{"team-a", "exp-2"}) {
+	if rec := g.usage.Next(t); !slices.Equal(rec.Tags, []string{"team-a", "exp-2"}) {
 		t.Errorf("tags = %q, want [team-a exp-2]", rec.Tags)
 	}
 

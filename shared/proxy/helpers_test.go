@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -19,71 +18,16 @@ import (
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
-	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 const masterKey = "sk-1234"
 
-// fakeSecrets is a Resolver over a map.
-type fakeSecrets map[string]string
-
-func (f fakeSecrets) Resolve(_ context.Context, name string) (string, error) {
-	v, ok := f[name]
-	if !ok {
-		return "", &secrets.NotFoundError{Name: name}
-	}
-	return v, nil
-}
-
-var testSecrets = fakeSecrets{
+var testSecrets = secrets.Inline{
 	"COHERE_API_KEY":      "co-xyz",
 	"LANGFUSE_PUBLIC_KEY": "pk-lf-1",
 	"LANGFUSE_SECRET_KEY": "sk-lf-2",
 	"ANTHROPIC_API_KEY":   "sk-ant-real",
-}
-
-// records collects usage records; next hands them out in the order they were written.
-type records struct {
-	mu   sync.Mutex
-	list []usage.Record
-	read int
-	got  chan struct{}
-}
-
-func newRecords() *records { return &records{got: make(chan struct{}, 100)} }
-
-func (r *records) Record(_ context.Context, rec usage.Record) {
-	r.mu.Lock()
-	r.list = append(r.list, rec)
-	r.mu.Unlock()
-	r.got <- struct{}{}
-}
-
-// next waits for the next record.
-func (r *records) next(t *testing.T) usage.Record {
-	t.Helper()
-	select {
-	case <-r.got:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no usage record written")
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rec := r.list[r.read]
-	r.read++
-	return rec
-}
-
-// drain returns every record written so far that next has not handed out.
-func (r *records) drain() []usage.Record {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rest := r.list[r.read:]
-	r.read = len(r.list)
-	for range rest {
-		<-r.got
-	}
-	return rest
 }
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -107,7 +51,7 @@ func (s *syncBuffer) String() string {
 // gw is a gateway under test, served on loopback.
 type gw struct {
 	*httptest.Server
-	usage *records
+	usage *usagetest.Sink
 	logs  *syncBuffer
 }
 
@@ -128,7 +72,7 @@ func startWrappedGateway(t *testing.T, yamlText, upstream string, wrap func(http
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gw{usage: newRecords(), logs: &syncBuffer{}}
+	g := &gw{usage: usagetest.NewSink(), logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(g.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	all := append([]proxy.Option{
 		proxy.WithKeys(auth.NewMasterKey(masterKey)),

@@ -95,7 +95,7 @@ func TestMeteredRecord(t *testing.T) {
 	resp, got := do(t, "POST", g.URL+"/chat", strings.NewReader(body), map[string]string{"X-Litellm-Tags": "caller"})
 	wantStatus(t, resp, got, 200)
 	wantBody(t, got, strings.Join(chatStream, ""))
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if len(meters) != 1 || meters[0].fed.String() != string(got) || meters[0].request != body {
 		t.Fatalf("meter fed %q, request %q", meters[0].fed.String(), meters[0].request)
 	}
@@ -133,7 +133,7 @@ func TestCostSources(t *testing.T) {
 			g := startGateway(t, meteredConfig, up.URL, metering(&meters, &mu), proxy.WithPricing(p))
 			resp, got := do(t, "POST", g.URL+tt.path, strings.NewReader(`{}`), nil)
 			wantStatus(t, resp, got, 200)
-			rec := g.usage.next(t)
+			rec := g.usage.Next(t)
 			if (rec.CostUSD == nil) != (tt.cost == nil) || (tt.cost != nil && *rec.CostUSD != *tt.cost) ||
 				rec.CostSource != tt.source || rec.CostUnknown != tt.unknown {
 				t.Errorf("cost %v source %q unknown %v; want %v %q %v", deref(rec.CostUSD), rec.CostSource, rec.CostUnknown, deref(tt.cost), tt.source, tt.unknown)
@@ -168,7 +168,7 @@ func TestCostOfRefusedCalls(t *testing.T) {
 	} {
 		resp, body := do(t, "POST", g.URL+"/v1/rerank", strings.NewReader(`{}`), tt.header)
 		_ = body
-		rec := g.usage.next(t)
+		rec := g.usage.Next(t)
 		if rec.CostUSD == nil || *rec.CostUSD != 0 || rec.CostSource != tt.source || rec.CostUnknown || rec.Status != resp.StatusCode {
 			t.Errorf("status %d: cost %v %q unknown %v", resp.StatusCode, deref(rec.CostUSD), rec.CostSource, rec.CostUnknown)
 		}
@@ -188,7 +188,7 @@ func TestCostInjection(t *testing.T) {
 		"data: {\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"completion_tokens\":2,\"cost\":0.000123,\"prompt_tokens\":8,\"total_tokens\":10}}\n\n" +
 		chatStream[2]
 	wantBody(t, got, want)
-	if rec := g.usage.next(t); rec.CostUSD == nil || *rec.CostUSD != 0.000123 {
+	if rec := g.usage.Next(t); rec.CostUSD == nil || *rec.CostUSD != 0.000123 {
 		t.Errorf("record cost %v", deref(rec.CostUSD))
 	}
 	// Without the opt-in the same stream is relayed byte for byte.

@@ -51,7 +51,7 @@ func TestHeadForwardedOnGetRoute(t *testing.T) {
 	if s := up.last(t); s.Method != "HEAD" || s.URI != "/models?limit=2" {
 		t.Errorf("upstream got %s %s, want HEAD /models?limit=2", s.Method, s.URI)
 	}
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if rec.Method != "HEAD" || rec.Status != 200 || rec.Route != "/v1/models" || rec.ErrorClass != "" {
 		t.Errorf("record method %q status %d route %q class %q, want HEAD 200 /v1/models none", rec.Method, rec.Status, rec.Route, rec.ErrorClass)
 	}
@@ -77,7 +77,7 @@ func TestUpgradeRefused(t *testing.T) {
 		wantStatus(t, resp, body, 400)
 		wantBody(t, body, errorJSON("400", "invalid_request_error",
 			"Protocol upgrades are not supported: the gateway relays HTTP requests only, so a WebSocket (Upgrade: "+tt.proto+") cannot be opened through it."))
-		rec := g.usage.next(t)
+		rec := g.usage.Next(t)
 		if rec.Status != 400 || rec.ErrorClass != "upgrade" || rec.Route != "/v1/models" {
 			t.Errorf("record status %d class %q route %q, want 400 upgrade /v1/models", rec.Status, rec.ErrorClass, rec.Route)
 		}
@@ -129,7 +129,7 @@ func TestCORSPreflight(t *testing.T) {
 		"Access-Control-Allow-Credentials": "",
 		"Vary":                             "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
 	})
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if rec.Method != "OPTIONS" || rec.Status != 204 || rec.ErrorClass != "" || rec.UpstreamHost != "" {
 		t.Errorf("record %s %d class %q upstream %q, want OPTIONS 204, no class, no upstream", rec.Method, rec.Status, rec.ErrorClass, rec.UpstreamHost)
 	}

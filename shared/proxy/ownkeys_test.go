@@ -97,7 +97,7 @@ func TestGatewayKeysNeverReachUpstream(t *testing.T) {
 					header["X-Litellm-Api-Key"] = validVirtual // authenticates keyed routes
 				}
 				resp, body := do(t, "GET", g.URL+uri, nil, header)
-				g.usage.next(t) // the sink's buffer is small: take each record
+				g.usage.Next(t) // the sink's buffer is small: take each record
 				if up.count() == before {
 					continue // refused (401/403): nothing went upstream
 				}

@@ -9,19 +9,14 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/ratelimit"
 )
 
-// RateDecision is a limiter's answer for one request.
-type RateDecision struct {
-	Allowed   bool
-	Limit     int
-	Remaining int
-	Reset     time.Time // when the current window ends
-}
-
-// RateLimiter admits a key's requests per minute; the key is the gateway key's hash.
+// RateLimiter admits a key's requests per minute; the key is the gateway key's hash. The proxy
+// declares only the method it calls; ratelimit's limiters satisfy it as they are, and the
+// decision type is ratelimit's own so that no adapter has to copy one struct into a twin.
 type RateLimiter interface {
-	Allow(ctx context.Context, key string, rpm int) (RateDecision, error)
+	Allow(ctx context.Context, key string, rpm int) (ratelimit.Decision, error)
 }
 
 // WithRateLimiter enforces each key's RPM limit. failOpen admits requests while the limiter's
@@ -71,7 +66,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, c *call) bool {
 
 // setRateHeaders writes the OpenAI-style limit headers LiteLLM clients read, and returns the
 // seconds until the window resets that it wrote, so a refusal's Retry-After and message agree.
-func setRateHeaders(h http.Header, d RateDecision) (wait int) {
+func setRateHeaders(h http.Header, d ratelimit.Decision) (wait int) {
 	wait = secondsUntil(d.Reset)
 	h.Set("X-Ratelimit-Limit-Requests", strconv.Itoa(d.Limit))
 	h.Set("X-Ratelimit-Remaining-Requests", strconv.Itoa(max(d.Remaining, 0)))

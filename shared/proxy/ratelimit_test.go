@@ -11,6 +11,7 @@ import (
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/ratelimit"
 )
 
 // teamKey is a virtual key limited to 2 requests per minute.
@@ -31,17 +32,17 @@ type countingLimiter struct {
 	reset time.Time
 }
 
-func (l *countingLimiter) Allow(_ context.Context, key string, rpm int) (proxy.RateDecision, error) {
+func (l *countingLimiter) Allow(_ context.Context, key string, rpm int) (ratelimit.Decision, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
-		return proxy.RateDecision{}, l.err
+		return ratelimit.Decision{}, l.err
 	}
 	if key != auth.Hash("sk-team") {
-		return proxy.RateDecision{}, errors.New("the limiter got something other than the key's hash")
+		return ratelimit.Decision{}, errors.New("the limiter got something other than the key's hash")
 	}
 	l.hits++
-	return proxy.RateDecision{Allowed: l.hits <= rpm, Limit: rpm, Remaining: max(rpm-l.hits, 0), Reset: l.reset}, nil
+	return ratelimit.Decision{Allowed: l.hits <= rpm, Limit: rpm, Remaining: max(rpm-l.hits, 0), Reset: l.reset}, nil
 }
 
 const limitedConfig = `
@@ -65,7 +66,7 @@ func TestRateLimit(t *testing.T) {
 		if got := resp.Header.Get("X-Ratelimit-Remaining-Requests"); got != remaining || resp.Header.Get("X-Ratelimit-Limit-Requests") != "2" {
 			t.Errorf("request %d: remaining %q limit %q", i, got, resp.Header.Get("X-Ratelimit-Limit-Requests"))
 		}
-		if rec := g.usage.next(t); rec.KeyAlias != "team-a" || strings.Join(rec.Tags, ",") != "key-tag" {
+		if rec := g.usage.Next(t); rec.KeyAlias != "team-a" || strings.Join(rec.Tags, ",") != "key-tag" {
 			t.Errorf("record %+v", rec)
 		}
 	}

@@ -58,7 +58,7 @@ func TestCostOfUnansweredCalls(t *testing.T) {
 	wantStatus(t, resp, body, 504)
 	wantBody(t, body, timeout)
 	want := recordCost{504, "upstream_no_answer", nil, "", true, int64(len(timeout)), "127.0.0.1", true}
-	if got := costOf(g.usage.next(t)); got != want {
+	if got := costOf(g.usage.Next(t)); got != want {
 		t.Errorf("idle timeout: record %+v, want %+v", got, want)
 	}
 
@@ -67,7 +67,7 @@ func TestCostOfUnansweredCalls(t *testing.T) {
 	wantStatus(t, resp, body, 502)
 	wantBody(t, body, closed)
 	want = recordCost{502, "upstream_no_answer", nil, "", true, int64(len(closed)), "127.0.0.1", true}
-	if got := costOf(g.usage.next(t)); got != want {
+	if got := costOf(g.usage.Next(t)); got != want {
 		t.Errorf("closed before responding: record %+v, want %+v", got, want)
 	}
 
@@ -92,7 +92,7 @@ func TestCostOfUnansweredCalls(t *testing.T) {
 		t.Fatalf("client error %v", err)
 	}
 	want = recordCost{499, "client_disconnect", nil, "", true, 0, "127.0.0.1", true}
-	if got := costOf(g.usage.next(t)); got != want {
+	if got := costOf(g.usage.Next(t)); got != want {
 		t.Errorf("caller gone before headers: record %+v, want %+v", got, want)
 	}
 }
@@ -110,7 +110,7 @@ func TestCostOfUnreachableUpstream(t *testing.T) {
 	want := errorJSON("502", "upstream_error", "Upstream request failed: connection refused.")
 	wantStatus(t, resp, body, 502)
 	wantBody(t, body, want)
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if got, w := costOf(rec), (recordCost{502, "upstream_connect", 0.0, usage.CostNoUpstreamCall, false, int64(len(want)), "127.0.0.1", true}); got != w {
 		t.Errorf("record %+v, want %+v", got, w)
 	}
@@ -149,7 +149,7 @@ func TestRefusedRequestSizesAndSourceIP(t *testing.T) {
 			if tt.wantBody != "" {
 				wantBody(t, body, tt.wantBody)
 			}
-			rec := g.usage.next(t)
+			rec := g.usage.Next(t)
 			if rec.BytesOut != int64(len(body)) || rec.BytesIn != tt.wantIn || rec.SourceIP != "203.0.113.7" || rec.RequestID != "req-1" {
 				t.Errorf("bytes_in %d bytes_out %d source_ip %q request_id %q; want %d %d 203.0.113.7 req-1",
 					rec.BytesIn, rec.BytesOut, rec.SourceIP, rec.RequestID, tt.wantIn, len(body))
@@ -177,7 +177,7 @@ general_settings:
 	for _, tt := range []struct{ path, want string }{{"/groq", "groq"}, {"/chat", "openai"}} {
 		resp, body := do(t, "POST", g.URL+tt.path, strings.NewReader(`{}`), nil)
 		wantStatus(t, resp, body, 200)
-		if rec := g.usage.next(t); rec.Provider != tt.want || rec.Model != "gpt-test" {
+		if rec := g.usage.Next(t); rec.Provider != tt.want || rec.Model != "gpt-test" {
 			t.Errorf("%s: provider %q model %q, want %q gpt-test", tt.path, rec.Provider, rec.Model, tt.want)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
 // refusing is a ResponseWriter that stops taking the body after limit bytes and will send the
@@ -50,7 +51,7 @@ general_settings:
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := newRecords()
+	recs := usagetest.NewSink()
 	h := proxy.New(table, proxy.WithUsage(recs), proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	for _, tt := range []struct {
 		limit, status int
@@ -61,7 +62,7 @@ general_settings:
 	} {
 		w := &refusing{ResponseRecorder: httptest.NewRecorder(), limit: tt.limit}
 		h.ServeHTTP(w, httptest.NewRequest("POST", "/big", strings.NewReader(`{}`)))
-		rec := recs.next(t)
+		rec := recs.Next(t)
 		if rec.Status != tt.status || rec.ErrorClass != tt.class || rec.Partial {
 			t.Errorf("limit %d: record %d %q partial %v, want %d %q", tt.limit, rec.Status, rec.ErrorClass, rec.Partial, tt.status, tt.class)
 		}

@@ -87,7 +87,7 @@ func TestUpstreamResponsesRelayedUnchanged(t *testing.T) {
 		t.Errorf("upstream got %d requests, want %d (redirects are never followed)", n, len(tests))
 	}
 	for _, tt := range tests {
-		rec := g.usage.next(t)
+		rec := g.usage.Next(t)
 		if rec.Status != tt.status || rec.Route != "/p" {
 			t.Errorf("record %+v, want status %d on /p", rec, tt.status)
 		}
@@ -130,7 +130,7 @@ general_settings:
 		status int
 		class  string
 	}{{405, "method"}, {404, "not_found"}, {200, ""}} {
-		if rec := g.usage.next(t); rec.Status != want.status || rec.ErrorClass != want.class {
+		if rec := g.usage.Next(t); rec.Status != want.status || rec.ErrorClass != want.class {
 			t.Errorf("record %+v, want status %d class %q", rec, want.status, want.class)
 		}
 	}
@@ -181,7 +181,7 @@ general_settings:
 		wantStatus(t, resp, body, 500)
 		wantBody(t, body, errorJSON("500", "internal_server_error", "Internal server error."))
 	}
-	if rec := g.usage.next(t); rec.ErrorClass != "internal" || rec.Status != 500 {
+	if rec := g.usage.Next(t); rec.ErrorClass != "internal" || rec.Status != 500 {
 		t.Errorf("record %+v", rec)
 	}
 	if !strings.Contains(g.logs.String(), "panic while serving") {

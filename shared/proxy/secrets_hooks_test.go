@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/passthru/gateway/shared/proxy"
+	"github.com/passthru/gateway/shared/secrets"
 )
 
 // cachingSecrets is a resolver with the optional Prefetch and Invalidate hooks, recording calls.
 type cachingSecrets struct {
-	fakeSecrets
+	secrets.Inline
 	mu          sync.Mutex
 	prefetched  [][]string
 	invalidated [][]string
@@ -59,7 +60,7 @@ general_settings:
 			w.WriteHeader(500)
 		}
 	})
-	cs := &cachingSecrets{fakeSecrets: testSecrets}
+	cs := &cachingSecrets{Inline: testSecrets}
 	g := startGateway(t, cfg, up.URL, proxy.WithSecrets(cs))
 	want := []string{"LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"} // once each
 	tests := []struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
 )
 
 // providerTransport sends every upstream connection to one TLS test server, whatever host the
@@ -49,7 +50,7 @@ func TestSeedConfigsWorkVerbatim(t *testing.T) {
 		jsonReply(200, rerankReply)(w, r)
 	}))
 	defer provider.Close()
-	secrets := fakeSecrets{"COHERE_API_KEY": "co-xyz", "LANGFUSE_DEV_PUBLIC_KEY": "pk-lf-1", "LANGFUSE_DEV_SK_KEY": "sk-lf-2"}
+	resolver := secrets.Inline{"COHERE_API_KEY": "co-xyz", "LANGFUSE_DEV_PUBLIC_KEY": "pk-lf-1", "LANGFUSE_DEV_SK_KEY": "sk-lf-2"}
 	basic := func(s string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {
 		file, path, authorization string
@@ -72,14 +73,14 @@ func TestSeedConfigsWorkVerbatim(t *testing.T) {
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			if err := res.Config.CheckSecrets(context.Background(), secrets); err != nil {
+			if err := res.Config.CheckSecrets(context.Background(), resolver); err != nil {
 				t.Fatal(err)
 			}
 			table, err := route.NewTable(res.Config)
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := proxy.New(table, proxy.WithKeys(auth.NewMasterKey(res.Config.MasterKey)), proxy.WithSecrets(secrets),
+			h := proxy.New(table, proxy.WithKeys(auth.NewMasterKey(res.Config.MasterKey)), proxy.WithSecrets(resolver),
 				proxy.WithTransport(providerTransport(provider.Listener.Addr().String())),
 				proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 			srv := httptest.NewServer(h)

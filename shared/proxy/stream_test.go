@@ -88,7 +88,7 @@ func TestSSEEventsFlushedOneByOne(t *testing.T) {
 		}
 		t.Logf("event %d: delivered %v after the upstream sent it", i, received[i].Sub(sentAt[i]))
 	}
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if !rec.Streamed || rec.Partial || rec.BytesOut != totalLen(events) || rec.TTFBMS <= 0 {
 		t.Errorf("usage record %+v", rec)
 	}
@@ -171,7 +171,7 @@ func TestUpstreamDiesMidStream(t *testing.T) {
 	if string(body) != sseEvent(0) || err == nil {
 		t.Fatalf("client got %q, err %v; want the first event then an error", body, err)
 	}
-	rec := g.usage.next(t)
+	rec := g.usage.Next(t)
 	if !rec.Partial || rec.ErrorClass != "upstream_reset" || rec.Status != 200 || rec.BytesOut != int64(len(sseEvent(0))) {
 		t.Errorf("record %+v", rec)
 	}
@@ -199,7 +199,7 @@ func TestUpstreamTimeouts(t *testing.T) {
 	resp, body := do(t, "POST", g.URL+"/anthropic/slow-headers", strings.NewReader(`{}`), map[string]string{"X-Api-Key": masterKey})
 	wantStatus(t, resp, body, 504)
 	wantBody(t, body, errorJSON("504", "timeout_error", "Upstream did not respond within the 200ms timeout."))
-	if rec := g.usage.next(t); rec.ErrorClass != "upstream_no_answer" || rec.Status != 504 || !rec.CostUnknown {
+	if rec := g.usage.Next(t); rec.ErrorClass != "upstream_no_answer" || rec.Status != 504 || !rec.CostUnknown {
 		t.Errorf("record %+v", rec)
 	}
 
@@ -208,7 +208,7 @@ func TestUpstreamTimeouts(t *testing.T) {
 	if string(got) != sseEvent(0) || err == nil {
 		t.Fatalf("idle stream: got %q, err %v; want the first event then an error", got, err)
 	}
-	if rec := g.usage.next(t); rec.ErrorClass != "upstream_timeout" || !rec.Partial {
+	if rec := g.usage.Next(t); rec.ErrorClass != "upstream_timeout" || !rec.Partial {
 		t.Errorf("record %+v", rec)
 	}
 }
@@ -236,7 +236,7 @@ func TestUpstreamUnreachable(t *testing.T) {
 		resp.Body.Close()
 		wantStatus(t, resp, body, 502)
 		wantBody(t, body, errorJSON("502", "upstream_error", "Upstream request failed: connection refused."))
-		if rec := g.usage.next(t); rec.ErrorClass != "upstream_connect" || rec.Status != 502 {
+		if rec := g.usage.Next(t); rec.ErrorClass != "upstream_connect" || rec.Status != 502 {
 			t.Errorf("record %+v", rec)
 		}
 	}
@@ -268,7 +268,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("upstream request still running after the client left")
 	}
-	if rec := g.usage.next(t); !rec.Partial || rec.ErrorClass != "client_disconnect" {
+	if rec := g.usage.Next(t); !rec.Partial || rec.ErrorClass != "client_disconnect" {
 		t.Errorf("record %+v", rec)
 	}
 }
@@ -350,7 +350,7 @@ func TestTimeoutCountsOnlyUpstreamSilence(t *testing.T) {
 		t.Errorf("slow client got %q, want all three events", got)
 	}
 	for range 2 {
-		if rec := g.usage.next(t); rec.Partial || rec.ErrorClass != "" {
+		if rec := g.usage.Next(t); rec.Partial || rec.ErrorClass != "" {
 			t.Errorf("record %+v", rec)
 		}
 	}

@@ -174,28 +174,6 @@ func (f *fakeSSM) DeleteParameters(_ context.Context, in *ssm.DeleteParametersIn
 	return out, nil
 }
 
-// fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // logBuffer captures a logger's output as text lines without timestamps.
 type logBuffer struct {
 	mu  sync.Mutex

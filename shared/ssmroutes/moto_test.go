@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/passthru/gateway/shared/clocktest"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/route"
@@ -111,7 +112,7 @@ func TestMotoPushListServe(t *testing.T) {
 	}
 
 	// A source over moto serves them.
-	clock := newClock()
+	clock := clocktest.New()
 	log, logs := newLogger()
 	src := ssmroutes.New(client, "/gw", ssmroutes.WithTTL(5*time.Second), ssmroutes.WithClock(clock.Now), ssmroutes.WithLogger(log))
 	tbl, err := src.Table(ctx)
@@ -288,7 +289,7 @@ func BenchmarkWarmTable(b *testing.B) {
 	for i := range 200 {
 		f.set(fmt.Sprintf("/gw/routes/r%03d", i), spec(fmt.Sprintf("/r%03d", i), "https://r.example"))
 	}
-	src := ssmroutes.New(f, "gw", ssmroutes.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), ssmroutes.WithClock(newClock().Now))
+	src := ssmroutes.New(f, "gw", ssmroutes.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), ssmroutes.WithClock(clocktest.New().Now))
 	ctx := context.Background()
 	if _, err := src.Table(ctx); err != nil {
 		b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/passthru/gateway/shared/clocktest"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/ssmroutes"
 )
@@ -28,14 +29,14 @@ const (
 // stack is a fake SSM holding settings and routes /a and /b, and a source over it.
 type stack struct {
 	api   *fakeSSM
-	clock *fakeClock
+	clock *clocktest.Manual
 	logs  *logBuffer
 	src   *ssmroutes.Source
 }
 
 func newStack(t *testing.T, opts ...ssmroutes.Option) *stack {
 	t.Helper()
-	s := &stack{api: newFakeSSM(), clock: newClock()}
+	s := &stack{api: newFakeSSM(), clock: clocktest.New()}
 	s.api.set("/gw/settings", settingsMK)
 	s.api.set("/gw/routes/a", spec("/a", "https://a.example"))
 	s.api.set("/gw/routes/b", spec("/b", "https://b.example"))
@@ -533,7 +534,7 @@ func TestSourceManyPages(t *testing.T) {
 func TestSourceEmptyPrefixIsNoTable(t *testing.T) {
 	f := newFakeSSM()
 	logger, logs := newLogger()
-	s := ssmroutes.New(f, "/gw", ssmroutes.WithClock(newClock().Now), ssmroutes.WithLogger(logger))
+	s := ssmroutes.New(f, "/gw", ssmroutes.WithClock(clocktest.New().Now), ssmroutes.WithLogger(logger))
 	tbl, err := s.Table(context.Background())
 	want := "no route table loaded yet: no parameters under /gw: push routes with `gatewayctl routes push FILE --prefix /gw`"
 	if tbl != nil || !errors.Is(err, ssmroutes.ErrNoRoutes) || err.Error() != want {
@@ -547,7 +548,7 @@ func TestSourceNoValidRoute(t *testing.T) {
 	f := newFakeSSM()
 	f.set("/gw/settings", `{}`)
 	f.set("/gw/routes/bad", `{"path":"x"}`)
-	clock := newClock()
+	clock := clocktest.New()
 	logger, _ := newLogger()
 	s := ssmroutes.New(f, "/gw", ssmroutes.WithClock(clock.Now), ssmroutes.WithLogger(logger), ssmroutes.WithTTL(time.Second))
 	if tbl, err := s.Table(context.Background()); tbl != nil || !errors.Is(err, ssmroutes.ErrNoRoutes) ||
