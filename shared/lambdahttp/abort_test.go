@@ -5,14 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/lambdahttp"
-	"github.com/passthru/gateway/shared/proxy"
-	"github.com/passthru/gateway/shared/route"
 )
 
 // A buffered integration cannot return part of a response: when the upstream dies mid-body the
@@ -35,17 +31,8 @@ func TestBufferedAbortIsRecordedAsAnswered(t *testing.T) {
 		}
 	}))
 	t.Cleanup(up.Close)
-	res := config.Parse([]byte(strings.ReplaceAll(`
-general_settings:
-  pass_through_endpoints:
-    - {path: /x, target: "UP/x", include_subpath: true, auth: false}
-`, "UP", up.URL)))
-	table, err := route.NewTable(res.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := &records{}
-	a := lambdahttp.New(proxy.New(table, proxy.WithUsage(recs), proxy.WithLogger(discard)),
+	h, recs := publicRoute(t, up.URL)
+	a := lambdahttp.New(h,
 		lambdahttp.Options{RESTMode: lambdahttp.Buffered, Logger: discard, DeadlineReserve: 200 * time.Millisecond})
 	for _, tt := range []struct {
 		path, class, body string

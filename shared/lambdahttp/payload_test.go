@@ -43,6 +43,23 @@ func (r *records) take(t *testing.T) usage.Record {
 	return rec
 }
 
+// publicRoute is the proxy serving one public include_subpath route, /x → upstream/x, and the
+// usage records it writes.
+func publicRoute(t *testing.T, upstream string) (http.Handler, *records) {
+	t.Helper()
+	res := config.Parse([]byte(strings.ReplaceAll(`
+general_settings:
+  pass_through_endpoints:
+    - {path: /x, target: "UP/x", include_subpath: true, auth: false}
+`, "UP", upstream)))
+	table, err := route.NewTable(res.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := &records{}
+	return proxy.New(table, proxy.WithUsage(recs), proxy.WithLogger(discard)), recs
+}
+
 // encodedSize is the size of a buffered response as the runtime sends it to Lambda
 // (aws-lambda-go lambda/handler.go: encoding/json, HTML escaping off, no trailing newline).
 func encodedSize(t *testing.T, out any) int {
@@ -79,17 +96,7 @@ func TestBufferedCapOnEncodedSize(t *testing.T) {
 		_, _ = w.Write(body)
 	}))
 	t.Cleanup(up.Close)
-	res := config.Parse([]byte(strings.ReplaceAll(`
-general_settings:
-  pass_through_endpoints:
-    - {path: /x, target: "UP/x", include_subpath: true, auth: false}
-`, "UP", up.URL)))
-	table, err := route.NewTable(res.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := &records{}
-	h := proxy.New(table, proxy.WithUsage(recs), proxy.WithLogger(discard))
+	h, recs := publicRoute(t, up.URL)
 	a := lambdahttp.New(h, lambdahttp.Options{RESTMode: lambdahttp.Buffered, FunctionURLMode: lambdahttp.Buffered, Logger: discard})
 	tests := []struct {
 		name       string
