@@ -65,7 +65,7 @@ lint:
 
 ## keys-bench: per-request key verification + rate limit, in memory and on moto DynamoDB
 keys-bench:
-	go test -run '^$$' -bench 'AuthAndLimit' -benchmem ./shared/gateway
+	go test -run '^$$' -bench 'AuthAndLimit' -benchmem ./shared/wiring
 
 ## lambda-bench: artifact size, cold start under a fake Runtime API, and per-invocation cost
 lambda-bench:

@@ -9,12 +9,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 func main() {
 	s, err := settingsFromEnv(os.Getenv)
-	log := gateway.NewLogger(os.Stdout, s.logFormat, s.detailedDebug)
+	log := wiring.NewLogger(os.Stdout, s.logFormat, s.detailedDebug)
 	if err != nil {
 		log.Error("invalid settings", "error", err)
 		os.Exit(1)

@@ -8,15 +8,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/lambdahttp"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // settings are the function's environment variables (README: "Settings").
 type settings struct {
-	sources       gateway.SourceOptions
-	usage         gateway.UsageOptions
+	sources       wiring.SourceOptions
+	usage         wiring.UsageOptions
 	restMode      lambdahttp.Mode
 	urlMode       lambdahttp.Mode
 	basePath      string
@@ -26,21 +26,21 @@ type settings struct {
 
 func settingsFromEnv(getenv func(string) string) (settings, error) {
 	s := settings{
-		sources: gateway.SourceOptions{
+		sources: wiring.SourceOptions{
 			ConfigPath:     or(getenv("GATEWAY_CONFIG"), "config.yaml"),
 			ConfigYAML:     getenv("GATEWAY_CONFIG_YAML"),
 			RoutesPrefix:   getenv("GATEWAY_ROUTES_PREFIX"),
 			Secrets:        or(getenv("GATEWAY_SECRETS"), "secretsmanager"),
 			SecretsPrefix:  getenv("GATEWAY_SECRETS_PREFIX"),
 			SecretsInline:  getenv("GATEWAY_SECRETS_INLINE"),
-			MissingSecrets: gateway.WarnOnMissingSecrets,
+			MissingSecrets: wiring.WarnOnMissingSecrets,
 			KeysTable:      getenv("GATEWAY_KEYS_TABLE"),
 			RateLimitTable: getenv("GATEWAY_RATELIMIT_TABLE"),
 		},
-		usage: gateway.UsageOptions{
+		usage: wiring.UsageOptions{
 			FirehoseStream:   getenv("GATEWAY_USAGE_STREAM"),
 			MetricsNamespace: or(getenv("GATEWAY_METRICS_NAMESPACE"), usage.DefaultMetricsNamespace),
-			MetricModels:     gateway.SplitList(getenv("GATEWAY_METRICS_MODELS")),
+			MetricModels:     wiring.SplitList(getenv("GATEWAY_METRICS_MODELS")),
 			Stdout:           os.Stdout,
 		},
 		basePath:  getenv("GATEWAY_BASE_PATH"),
@@ -111,18 +111,18 @@ func (s settings) adapter(log *slog.Logger) lambdahttp.Options {
 // adapter: the handler, with the usage flush after each response and each request stopped in
 // time for that flush to finish before the invocation's deadline.
 func build(ctx context.Context, s settings, log *slog.Logger) (*lambdahttp.Adapter, error) {
-	src, err := gateway.OpenSources(ctx, s.sources, log)
+	src, err := wiring.OpenSources(ctx, s.sources, log)
 	if err != nil {
 		return nil, err
 	}
 	s.usage.Routes = src.Routes // model_prices overrides name priced models in the EMF too
-	u, err := gateway.OpenUsage(ctx, s.usage, log)
+	u, err := wiring.OpenUsage(ctx, s.usage, log)
 	if err != nil {
 		return nil, err
 	}
 	opts := s.adapter(log)
-	opts.AfterResponse, opts.DeadlineReserve = gateway.AfterResponse(src, u), max(u.DeadlineReserve, minDeadlineReserve)
-	return lambdahttp.New(gateway.NewHandler(src, u.Sink, log, s.detailedDebug), opts), nil
+	opts.AfterResponse, opts.DeadlineReserve = wiring.AfterResponse(src, u), max(u.DeadlineReserve, minDeadlineReserve)
+	return lambdahttp.New(wiring.NewHandler(src, u.Sink, log, s.detailedDebug), opts), nil
 }
 
 // minDeadlineReserve leaves time, even without a Firehose flush, for a request cut at the

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/local/mock"
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 const (
@@ -37,17 +37,17 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer) error {
-	log := gateway.NewLogger(os.Stderr, "text", false)
+	log := wiring.NewLogger(os.Stderr, "text", false)
 	if err := listen(upstreamAddr, mock.Handler(300*time.Millisecond)); err != nil {
 		return err
 	}
-	src, err := gateway.OpenSources(ctx, gateway.SourceOptions{ConfigPath: "local/config.yaml", MissingSecrets: gateway.FailOnMissingSecrets}, log)
+	src, err := wiring.OpenSources(ctx, wiring.SourceOptions{ConfigPath: "local/config.yaml", MissingSecrets: wiring.FailOnMissingSecrets}, log)
 	if err != nil {
 		return err
 	}
 	records := make(chan usage.Record, 4)
 	sink := recordFunc(func(r usage.Record) { records <- r })
-	if err := listen(gatewayAddr, gateway.NewHandler(src, sink, log.With("component", "gateway"), false)); err != nil {
+	if err := listen(gatewayAddr, wiring.NewHandler(src, sink, log.With("component", "gateway"), false)); err != nil {
 		return err
 	}
 	key := os.Getenv("LITELLM_MASTER_KEY")

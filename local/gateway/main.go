@@ -20,8 +20,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 func main() {
@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	metrics := fs.String("metrics-namespace", "", "also write one CloudWatch EMF line per call to stdout, in this namespace")
 	metricModels := fs.String("metrics-models", "", "comma-separated models used as the EMF Model dimension as sent, besides the priced ones (others: \"other\")")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	var src gateway.SourceOptions
+	var src wiring.SourceOptions
 	fs.StringVar(&src.RoutesPrefix, "routes-prefix", "", "read routes from SSM under this prefix instead of -config")
 	fs.DurationVar(&src.RoutesTTL, "routes-ttl", 0, "how long SSM routes are cached (default 30s)")
 	fs.StringVar(&src.Secrets, "secrets", "env", "where os.environ/ references are read: env, secretsmanager or inline")
@@ -57,9 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log := gateway.NewLogger(stderr, *logFormat, debug)
+	log := wiring.NewLogger(stderr, *logFormat, debug)
 	src.ConfigPath = *configPath
-	use := gateway.UsageOptions{File: *usageLog, MetricsNamespace: *metrics, MetricModels: gateway.SplitList(*metricModels), Stdout: stdout}
+	use := wiring.UsageOptions{File: *usageLog, MetricsNamespace: *metrics, MetricModels: wiring.SplitList(*metricModels), Stdout: stdout}
 	if err := serve(ctx, src, use, *addr, debug, log); err != nil {
 		log.Error(err.Error())
 		return 1
@@ -67,19 +67,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serve(ctx context.Context, src gateway.SourceOptions, use gateway.UsageOptions, addr string, debug bool, log *slog.Logger) error {
-	src.MissingSecrets = gateway.FailOnMissingSecrets
-	sources, err := gateway.OpenSources(ctx, src, log)
+func serve(ctx context.Context, src wiring.SourceOptions, use wiring.UsageOptions, addr string, debug bool, log *slog.Logger) error {
+	src.MissingSecrets = wiring.FailOnMissingSecrets
+	sources, err := wiring.OpenSources(ctx, src, log)
 	if err != nil {
 		return err
 	}
 	use.Routes = sources.Routes // model_prices overrides name priced models in the EMF too
-	u, err := gateway.OpenUsage(ctx, use, log)
+	u, err := wiring.OpenUsage(ctx, use, log)
 	if err != nil {
 		return err
 	}
 	defer u.Close()
-	h := gateway.NewHandler(sources, u.Sink, log, debug)
+	h := wiring.NewHandler(sources, u.Sink, log, debug)
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           h,
@@ -110,10 +110,10 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: gateway validate FILE")
 		return 2
 	}
-	log := gateway.NewLogger(stderr, "text", false)
-	cfg, table, err := gateway.Load(ctx, args[0], secrets.Env{}, gateway.FailOnMissingSecrets, log)
+	log := wiring.NewLogger(stderr, "text", false)
+	cfg, table, err := wiring.Load(ctx, args[0], secrets.Env{}, wiring.FailOnMissingSecrets, log)
 	if err == nil {
-		_, err = gateway.MasterKey(ctx, cfg, secrets.Env{}, log)
+		_, err = wiring.MasterKey(ctx, cfg, secrets.Env{}, log)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "invalid: %v\n", err)

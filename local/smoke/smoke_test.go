@@ -20,10 +20,10 @@ import (
 
 	"github.com/passthru/gateway/local/mock"
 	"github.com/passthru/gateway/shared/config"
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -140,15 +140,15 @@ func lambdaGateway(t *testing.T) http.Handler {
 	if !strings.Contains(yaml, upstream.URL+"/v1/rerank") || !strings.Contains(yaml, upstream.URL+"/anthropic") {
 		t.Fatalf("the Lambda config's targets changed; update the test:\n%s", data)
 	}
-	log := gateway.NewLogger(io.Discard, "text", false)
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+	log := wiring.NewLogger(io.Discard, "text", false)
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{
 		ConfigYAML: yaml, Secrets: "inline",
 		SecretsInline: `{"LITELLM_MASTER_KEY":"` + testKey + `","COHERE_API_KEY":"co","ANTHROPIC_API_KEY":"ant","OPENAI_API_KEY":"oai","LANGFUSE_PUBLIC_KEY":"pk","LANGFUSE_SECRET_KEY":"sk"}`,
 	}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return gateway.NewHandler(src, usage.Discard{}, log, false)
+	return wiring.NewHandler(src, usage.Discard{}, log, false)
 }
 
 // stage serves h under a REST API stage path, as API Gateway does (the event's path has no

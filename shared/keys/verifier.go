@@ -17,7 +17,7 @@ import (
 	"github.com/passthru/gateway/shared/inflight"
 )
 
-// MasterVerifier checks the master key (auth.MasterKey, gateway.TableMasterKey).
+// MasterVerifier checks the master key (auth.MasterKey, keys.TableMaster).
 type MasterVerifier interface {
 	Verify(ctx context.Context, key string) (auth.Principal, error)
 }

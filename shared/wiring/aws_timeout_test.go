@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/usage/usagetest"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // silentAWS is an SDK configuration whose every endpoint hangs.
@@ -39,14 +39,14 @@ func TestRateLimitTableHanging(t *testing.T) {
 		{true, 200, "ok"},
 	} {
 		logs := &logSink{}
-		src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+		src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{
 			ConfigYAML: keysConfig(up), Secrets: "inline", SecretsInline: "{}",
 			RateLimitTable: "counters", RateLimitFailOpen: c.failOpen, RateLimitTimeout: timeout, AWS: silentAWS(t),
 		}, quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), jsonLogger(logs), false))
+		srv := httptest.NewServer(wiring.NewHandler(src, usagetest.NewSink(), jsonLogger(logs), false))
 		for i := range 2 {
 			start := time.Now()
 			// The client gives up after 15 s (the package's client), so a missing bound fails
@@ -82,28 +82,28 @@ func TestColdReadsOfAHangingAWSAreBounded(t *testing.T) {
 		"    - {path: /v1/rerank, target: \"" + up + "/v1/rerank\", headers: {Authorization: \"Bearer os.environ/COHERE_API_KEY\"}}\n"
 	for _, c := range []struct {
 		name string
-		opts gateway.SourceOptions
+		opts wiring.SourceOptions
 		key  string
 		body string
 	}{
-		{"routes in SSM", gateway.SourceOptions{RoutesPrefix: "/gw", Secrets: "inline", SecretsInline: "{}"}, masterKey,
+		{"routes in SSM", wiring.SourceOptions{RoutesPrefix: "/gw", Secrets: "inline", SecretsInline: "{}"}, masterKey,
 			`{"error":{"message":"The gateway's route table is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
-		{"provider key in Secrets Manager", gateway.SourceOptions{ConfigYAML: routes, Secrets: "secretsmanager", MissingSecrets: gateway.WarnOnMissingSecrets}, masterKey,
+		{"provider key in Secrets Manager", wiring.SourceOptions{ConfigYAML: routes, Secrets: "secretsmanager", MissingSecrets: wiring.WarnOnMissingSecrets}, masterKey,
 			`{"error":{"message":"The provider credential for this route is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
-		{"virtual key in DynamoDB", gateway.SourceOptions{ConfigYAML: routes, Secrets: "inline", SecretsInline: `{"COHERE_API_KEY":"co-1"}`, KeysTable: "keys"}, "sk-gw-cold1000000000000000000000000000",
+		{"virtual key in DynamoDB", wiring.SourceOptions{ConfigYAML: routes, Secrets: "inline", SecretsInline: `{"COHERE_API_KEY":"co-1"}`, KeysTable: "keys"}, "sk-gw-cold1000000000000000000000000000",
 			`{"error":{"message":"Key verification is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.opts.AWS, c.opts.AWSTimeout = silentAWS(t), timeout
 			start := time.Now()
-			src, err := gateway.OpenSources(bounded(t), c.opts, quiet) // 30 s: fails rather than hangs
+			src, err := wiring.OpenSources(bounded(t), c.opts, quiet) // 30 s: fails rather than hangs
 			if err != nil {
 				t.Fatal(err)
 			}
 			if took := time.Since(start); took > timeout+3*time.Second { // generous: a shared machine
 				t.Errorf("startup took %v, want about %v", took, timeout)
 			}
-			srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
+			srv := httptest.NewServer(wiring.NewHandler(src, usagetest.NewSink(), quiet, false))
 			defer srv.Close()
 			start = time.Now()
 			status, body, _ := callHeader(t, &httptest.Server{URL: srv.URL}, "/v1/rerank", map[string]string{"Authorization": "Bearer " + c.key})

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"net/http"
@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/passthru/gateway/shared/auth"
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/usage/usagetest"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 const outageTTL = 100 * time.Millisecond
@@ -114,13 +114,13 @@ func outageGateway(t *testing.T, moto *motoserver.Instance, h *switchingHTTP) (*
 
 	logs := &logSink{}
 	log := jsonLogger(logs)
-	gwCfg, err := gateway.LoadAWS(bounded(t), log)
+	gwCfg, err := wiring.LoadAWS(bounded(t), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gwCfg.BaseEndpoint, gwCfg.Region, gwCfg.Credentials = cfg.BaseEndpoint, cfg.Region, cfg.Credentials
 	h.next, gwCfg.HTTPClient = gwCfg.HTTPClient, h
-	src, err := gateway.OpenSources(bounded(t), gateway.SourceOptions{
+	src, err := wiring.OpenSources(bounded(t), wiring.SourceOptions{
 		RoutesPrefix: routesPrefix, RoutesTTL: outageTTL,
 		Secrets: "secretsmanager", SecretsPrefix: secretsPrefix, SecretsTTL: outageTTL,
 		KeysTable: keysTable, KeysTTL: outageTTL, AWS: &gwCfg,
@@ -128,7 +128,7 @@ func outageGateway(t *testing.T, moto *motoserver.Instance, h *switchingHTTP) (*
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), log, false))
+	srv := httptest.NewServer(wiring.NewHandler(src, usagetest.NewSink(), log, false))
 	t.Cleanup(srv.Close)
 	return srv, up, virtual, logs
 }

@@ -1,4 +1,4 @@
-package gateway
+package wiring
 
 import (
 	"log/slog"
@@ -20,7 +20,7 @@ func NewHandler(src Sources, sink usage.Sink, log *slog.Logger, detailedDebug bo
 		proxy.WithSecrets(src.Secrets),
 		proxy.WithUsage(sink),
 		proxy.WithMetering(meter),
-		proxy.WithPricing(&TablePricer{Routes: src.Routes, Base: pricing.Default()}),
+		proxy.WithPricing(&pricing.Live{Routes: src.Routes, Base: pricing.Default()}),
 		proxy.WithRateLimiter(src.Limiter, src.FailOpen),
 		proxy.WithLogger(log),
 		proxy.WithDetailedDebug(detailedDebug))

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 // Virtual keys and per-key rate limits through the whole gateway: keys from the config file,
 // limits in memory (make run). The DynamoDB variants are in keys_moto_test.go.
@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/usage/usagetest"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 const (
@@ -68,12 +68,12 @@ func upstreamCounter(t *testing.T, hits *atomic.Int64) string {
 // keysGateway serves keysConfig from memory and returns its URL and the usage records.
 func keysGateway(t *testing.T, upstream string) (string, *usagetest.Sink) {
 	t.Helper()
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: keysConfig(upstream), Secrets: "inline", SecretsInline: "{}"}, quiet)
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: keysConfig(upstream), Secrets: "inline", SecretsInline: "{}"}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sink := usagetest.NewSink()
-	srv := httptest.NewServer(gateway.NewHandler(src, sink, quiet, false))
+	srv := httptest.NewServer(wiring.NewHandler(src, sink, quiet, false))
 	t.Cleanup(srv.Close)
 	return srv.URL, sink
 }

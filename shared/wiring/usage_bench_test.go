@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/pricing"
 	"github.com/passthru/gateway/shared/providers"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // BenchmarkStreamMetering is one streamed OpenAI chat call (40 chunks and the usage chunk)
@@ -33,7 +33,7 @@ func BenchmarkStreamMetering(b *testing.B) {
 	}))
 	defer up.Close()
 	cfg := fmt.Sprintf("general_settings:\n  pass_through_endpoints:\n    - {path: /v1/chat/completions, target: %q, auth: false}\n", up.URL+"/v1/chat/completions")
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: cfg, Secrets: "inline", SecretsInline: "{}"}, quiet)
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: cfg, Secrets: "inline", SecretsInline: "{}"}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func BenchmarkStreamMetering(b *testing.B) {
 		proxy.WithMetering(func(u *url.URL, req []byte, status int, h http.Header) proxy.Meter {
 			return providers.NewMeter(u, req, status, h)
 		}),
-		proxy.WithPricing(&gateway.TablePricer{Routes: src.Routes, Base: pricing.Default()}),
+		proxy.WithPricing(&pricing.Live{Routes: src.Routes, Base: pricing.Default()}),
 		proxy.WithUsage(usage.NewEMF(io.Discard, "LLMGateway")))
 	for _, tt := range []struct {
 		name string

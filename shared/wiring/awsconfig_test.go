@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // noCredentials empties every credential source of the SDK's chain but EC2 instance metadata,
@@ -75,10 +75,10 @@ func TestSDKLogsAreJSONAndLambdaSkipsIMDS(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			stderr := captureStderr(t)
-			_, err := gateway.OpenSources(bounded(t), gateway.SourceOptions{
+			_, err := wiring.OpenSources(bounded(t), wiring.SourceOptions{
 				ConfigYAML: "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n", Secrets: "secretsmanager",
-				MissingSecrets: gateway.WarnOnMissingSecrets,
-			}, gateway.NewLogger(&logs, "json", false))
+				MissingSecrets: wiring.WarnOnMissingSecrets,
+			}, wiring.NewLogger(&logs, "json", false))
 			if got := stderr(); got != "" {
 				t.Errorf("stderr: %q, want nothing", got)
 			}

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 // Virtual keys in DynamoDB and rate limits shared by several gateway instances, on moto.
 
@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/passthru/gateway/shared/auth"
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/ratelimit"
 	"github.com/passthru/gateway/shared/usage/usagetest"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 const (
@@ -54,14 +54,14 @@ func dynamoGateway(t *testing.T, upstream string) string {
 	cfg := keysConfig(upstream)
 	cfg = cfg[strings.Index(cfg, "general_settings:"):]
 	aws := motoserver.AtomicConfig(t)
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{
 		ConfigYAML: cfg, Secrets: "inline", SecretsInline: "{}",
 		KeysTable: keysTable, RateLimitTable: rateLimitTable, AWS: &aws,
 	}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
+	srv := httptest.NewServer(wiring.NewHandler(src, usagetest.NewSink(), quiet, false))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -126,14 +126,14 @@ func TestDynamoDBLimiterUnreachable(t *testing.T) {
 	for _, failOpen := range []bool{false, true} {
 		cfg := keysConfig(up)
 		aws := motoserver.Config(t)
-		src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+		src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{
 			ConfigYAML: cfg[strings.Index(cfg, "general_settings:"):], Secrets: "inline", SecretsInline: "{}",
 			KeysTable: keysTable, RateLimitTable: "no-such-table", RateLimitFailOpen: failOpen, AWS: &aws,
 		}, quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
+		srv := httptest.NewServer(wiring.NewHandler(src, usagetest.NewSink(), quiet, false))
 		status, _, body := keyCall(t, srv.URL+"/v1/rerank", rerankKey)
 		srv.Close()
 		want, wantBody := 503, `{"error":{"message":"Rate limiting is unavailable; try again shortly.","type":"service_unavailable","param":"None","code":"503"}}`

@@ -1,6 +1,7 @@
-// Package gateway assembles the proxy from a configuration: it is the part of every entry point
-// (local server, Lambda) that is the same everywhere.
-package gateway
+// Package wiring assembles the gateway from its settings: it opens the sources (routes, secrets,
+// keys, usage sinks), builds the proxy handler and schedules the after-response work. It is the
+// part of every entry point (local server, Lambda function, gatewayctl) that is the same everywhere.
+package wiring
 
 import (
 	"context"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
@@ -73,21 +75,11 @@ func MasterKey(ctx context.Context, cfg *config.Config, res secrets.Resolver, lo
 		}
 		return auth.NewMasterKey(""), nil
 	}
-	key, err := renderMasterKey(ctx, cfg.MasterKey, res)
+	key, err := keys.RenderMaster(ctx, cfg.MasterKey, res)
 	if err != nil {
 		return auth.MasterKey{}, fmt.Errorf("general_settings.master_key: %w", err)
 	}
 	return auth.NewMasterKey(key), nil
-}
-
-// renderMasterKey resolves general_settings.master_key (a literal or an os.environ/ reference)
-// through res; "" when none is configured. The start-up verifier (MasterKey) and the per-table
-// one (TableMasterKey) both call it, so a file and a pushed table read the same key the same way.
-func renderMasterKey(ctx context.Context, ref string, res secrets.Resolver) (string, error) {
-	if ref == "" {
-		return "", nil
-	}
-	return secrets.ParseTemplate(ref).Render(ctx, res)
 }
 
 func needsKey(cfg *config.Config) bool {

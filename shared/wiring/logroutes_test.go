@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"bytes"
@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // The start-up route listing never prints a literal credential written in a target's query;
@@ -25,12 +25,12 @@ func TestLogRoutesRedactsTargetQuery(t *testing.T) {
 `
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	_, table, err := gateway.LoadBytes(context.Background(), "cfg", []byte(cfg), secrets.Inline{"UP_KEY": "v"}, gateway.FailOnMissingSecrets, log)
+	_, table, err := wiring.LoadBytes(context.Background(), "cfg", []byte(cfg), secrets.Inline{"UP_KEY": "v"}, wiring.FailOnMissingSecrets, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf.Reset()
-	gateway.LogRoutes(log, table)
+	wiring.LogRoutes(log, table)
 	want := []string{
 		`msg=route path=/gemini methods=GET,POST,PUT,DELETE,PATCH target="https://generativelanguage.example/v1beta?key=[REDACTED]&alt=sse" auth=public`,
 		`msg=route path=/ref methods=GET,POST,PUT,DELETE,PATCH target="https://up.example/v1?api_key=os.environ/UP_KEY&sig=[REDACTED]" auth=public`,

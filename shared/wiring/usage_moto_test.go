@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"bytes"
@@ -18,9 +18,9 @@ import (
 	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // The usage flush on moto: delivered when Firehose works; when the stream is missing, the
@@ -72,7 +72,7 @@ func TestUsageFlushOutcomesOnMoto(t *testing.T) {
 			}
 			var stdout, logs bytes.Buffer
 			log := slog.New(slog.NewJSONHandler(&logs, nil))
-			u, err := gateway.OpenUsage(ctx, gateway.UsageOptions{FirehoseStream: tt.stream, Stdout: &stdout, FlushTimeout: timeout}, log)
+			u, err := wiring.OpenUsage(ctx, wiring.UsageOptions{FirehoseStream: tt.stream, Stdout: &stdout, FlushTimeout: timeout}, log)
 			if err != nil {
 				t.Fatal(err)
 			}

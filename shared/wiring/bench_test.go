@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/passthru/gateway/shared/config"
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/ssmroutes"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 const benchConfig = `
@@ -38,7 +38,7 @@ func BenchmarkRequest(b *testing.B) {
 	b.Run("file+env", func(b *testing.B) {
 		b.Setenv("MASTER", "sk-bench")
 		b.Setenv("K", "provider-key")
-		src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: yaml}, quiet)
+		src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: yaml}, quiet)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func BenchmarkRequest(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		src, err := gateway.OpenSources(ctx, gateway.SourceOptions{RoutesPrefix: "/bench", Secrets: "secretsmanager", SecretsPrefix: "bench/"}, quiet)
+		src, err := wiring.OpenSources(ctx, wiring.SourceOptions{RoutesPrefix: "/bench", Secrets: "secretsmanager", SecretsPrefix: "bench/"}, quiet)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func BenchmarkRequest(b *testing.B) {
 	})
 }
 
-func benchRequests(b *testing.B, src gateway.Sources) {
+func benchRequests(b *testing.B, src wiring.Sources) {
 	h := proxy.New(src.Routes, proxy.WithKeys(src.Keys), proxy.WithSecrets(src.Secrets), proxy.WithLogger(quiet))
 	call := func() {
 		req := httptest.NewRequest("POST", "/x", strings.NewReader(`{}`))

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 // Integration tests of the AWS mode against moto_server: routes from SSM Parameter Store,
 // provider credentials and the master key from Secrets Manager, served by the real proxy.
@@ -30,10 +30,11 @@ import (
 
 	"github.com/passthru/gateway/shared/awssecrets"
 	"github.com/passthru/gateway/shared/config"
-	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/ssmroutes"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -317,15 +318,15 @@ func configYAML(endpoints ...string) string {
 
 // ---- gateway ----
 
-// openGateway builds the sources with gateway.OpenSources (routes from SSM, secrets from
+// openGateway builds the sources with wiring.OpenSources (routes from SSM, secrets from
 // Secrets Manager) and serves the real proxy on loopback.
-func openGateway(t *testing.T, o gateway.SourceOptions, log *slog.Logger, opts ...proxy.Option) (*httptest.Server, gateway.Sources) {
+func openGateway(t *testing.T, o wiring.SourceOptions, log *slog.Logger, opts ...proxy.Option) (*httptest.Server, wiring.Sources) {
 	t.Helper()
 	o.RoutesPrefix, o.Secrets, o.SecretsPrefix = routesPrefix, "secretsmanager", secretsPrefix
 	if o.RoutesTTL == 0 {
 		o.RoutesTTL = routesTTL
 	}
-	s, err := gateway.OpenSources(bounded(t), o, log)
+	s, err := wiring.OpenSources(bounded(t), o, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,8 +340,8 @@ func openGateway(t *testing.T, o gateway.SourceOptions, log *slog.Logger, opts .
 func serveFrom(t *testing.T, a *awsEnv, api ssmroutes.API, log *slog.Logger) *httptest.Server {
 	t.Helper()
 	src := ssmroutes.New(api, routesPrefix, ssmroutes.WithTTL(routesTTL), ssmroutes.WithLogger(log))
-	res := gateway.SecretsManager(a.cfg, secretsPrefix, awssecrets.DefaultTTL)
-	h := proxy.New(src, proxy.WithKeys(gateway.TableMasterKey{Routes: src, Secrets: res}), proxy.WithSecrets(res), proxy.WithLogger(log))
+	res := wiring.SecretsManager(a.cfg, secretsPrefix, awssecrets.DefaultTTL)
+	h := proxy.New(src, proxy.WithKeys(keys.TableMaster{Routes: src, Secrets: res}), proxy.WithSecrets(res), proxy.WithLogger(log))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
@@ -433,7 +434,7 @@ func TestPushedRouteIsServedWithinTTLWithoutRestart(t *testing.T) {
 	a.push(t, configYAML(rerank))
 
 	logs := &logSink{}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(logs))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(logs))
 
 	status, body := call(t, srv, "/v1/rerank", masterKey)
 	expect(t, "existing route", status, body, 200, up.okBody("/v1/rerank"))
@@ -497,7 +498,7 @@ func TestSecureStringRoutesAreServed(t *testing.T) {
 	if out.Parameter.Type != ssmtypes.ParameterTypeSecureString {
 		t.Fatalf("parameter type %s", out.Parameter.Type)
 	}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(&logSink{}))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(&logSink{}))
 	status, body := call(t, srv, "/v1/rerank", masterKey)
 	expect(t, "SecureString route", status, body, 200, up.okBody("/v1/rerank"))
 	if got := up.last(t).Header.Get("Authorization"); got != "Bearer co-rerank-5e1d0b7c" {
@@ -515,7 +516,7 @@ func TestChangedTargetTakesEffect(t *testing.T) {
 	a.push(t, configYAML(endpoint("/v1/rerank", up1.URL+"/v1/rerank", "COHERE_API_KEY")))
 
 	logs := &logSink{}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(logs))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(logs))
 	status, body := call(t, srv, "/v1/rerank", masterKey)
 	expect(t, "first target", status, body, 200, up1.okBody("/v1/rerank"))
 
@@ -758,7 +759,7 @@ func testRotatedSecretAfterRejection(t *testing.T, rejectStatus int) {
 	a.push(t, configYAML(endpoint("/v1/rerank", up.URL+"/v1/rerank", "COHERE_API_KEY")))
 
 	logs := &logSink{}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(logs)) // secrets TTL: the default 5 min
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(logs)) // secrets TTL: the default 5 min
 	status, body := call(t, srv, "/v1/rerank", masterKey)
 	expect(t, "before the rotation", status, body, 200, up.okBody("/v1/rerank"))
 
@@ -815,7 +816,7 @@ func TestMissingSecretAnswers503NamingIt(t *testing.T) {
 		endpoint("/v1/missing", up.URL+"/v1/missing", "MISSING_PROVIDER_KEY"),
 	))
 	logs := &logSink{}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(logs))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(logs))
 
 	want := `{"error":{"message":"The provider credential for this route is unavailable: secret \"gw-test/MISSING_PROVIDER_KEY\" is not set.","type":"service_unavailable","param":"None","code":"503"}}`
 	for i := 0; i < 2; i++ { // also once the missing secret is cached as missing
@@ -852,7 +853,7 @@ func TestMissingSecretFieldAnswers503NamingTheStoredSecret(t *testing.T) {
         LANGFUSE_PUBLIC_KEY: os.environ/LANGFUSE:public
         LANGFUSE_SECRET_KEY: os.environ/LANGFUSE:secret`))
 	logs := &logSink{}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(logs))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(logs))
 
 	status, body := call(t, srv, "/api/public/ingestion", masterKey)
 	if n := len(up.calls()); n != 0 {
@@ -871,7 +872,7 @@ func TestMissingMasterKeySecretAnswers503(t *testing.T) {
 	a.setSecret(t, "COHERE_API_KEY", "co-rerank-5e1d0b7c")
 	a.push(t, configYAML(endpoint("/v1/rerank", up.URL+"/v1/rerank", "COHERE_API_KEY")))
 	logs := &logSink{}
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(logs))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(logs))
 
 	status, body := call(t, srv, "/v1/rerank", masterKey)
 	expect(t, "master key secret missing", status, body, 503, keysUnavailable)
@@ -918,7 +919,7 @@ func TestSecretsNeverAppearInLogs(t *testing.T) {
 
 	logs := &logSink{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, _ := openGateway(t, gateway.SourceOptions{}, log, proxy.WithDetailedDebug(true))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, log, proxy.WithDetailedDebug(true))
 
 	// A successful call.
 	status, body := call(t, srv, "/v1/rerank", masterKey)
@@ -985,7 +986,7 @@ func TestRotatedMasterKeyIsAcceptedAfterSecretsTTL(t *testing.T) {
 	a.setSecret(t, "LITELLM_MASTER_KEY", masterKey)
 	a.setSecret(t, "COHERE_API_KEY", "co-rerank-5e1d0b7c")
 	a.push(t, configYAML(endpoint("/v1/rerank", up.URL+"/v1/rerank", "COHERE_API_KEY")))
-	srv, _ := openGateway(t, gateway.SourceOptions{SecretsTTL: 300 * time.Millisecond}, jsonLogger(&logSink{}))
+	srv, _ := openGateway(t, wiring.SourceOptions{SecretsTTL: 300 * time.Millisecond}, jsonLogger(&logSink{}))
 
 	status, body := call(t, srv, "/v1/rerank", masterKey)
 	expect(t, "old master key", status, body, 200, up.okBody("/v1/rerank"))
@@ -1021,7 +1022,7 @@ func TestRotatedMasterKeyIsAcceptedAfterInvalidate(t *testing.T) {
 	a.setSecret(t, "LITELLM_MASTER_KEY", masterKey)
 	a.setSecret(t, "COHERE_API_KEY", "co-rerank-5e1d0b7c")
 	a.push(t, configYAML(endpoint("/v1/rerank", up.URL+"/v1/rerank", "COHERE_API_KEY")))
-	srv, s := openGateway(t, gateway.SourceOptions{}, jsonLogger(&logSink{})) // secrets TTL 5 min
+	srv, s := openGateway(t, wiring.SourceOptions{}, jsonLogger(&logSink{})) // secrets TTL 5 min
 	res, ok := s.Secrets.(*awssecrets.Resolver)
 	if !ok {
 		t.Fatalf("secrets resolver is %T, want *awssecrets.Resolver", s.Secrets)

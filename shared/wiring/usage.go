@@ -1,4 +1,4 @@
-package gateway
+package wiring
 
 import (
 	"cmp"
@@ -93,7 +93,7 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		sinks = append(sinks, usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) }))
 	}
 	if o.MetricsNamespace != "" {
-		pricer := &TablePricer{Routes: o.Routes, Base: pricing.Default()}
+		pricer := &pricing.Live{Routes: o.Routes, Base: pricing.Default()}
 		sinks = append(sinks, usage.NewEMF(o.Stdout, o.MetricsNamespace).
 			PricedModels(pricer.ModelName).KnownModels(o.MetricModels...).
 			OnError(func(err error) { log.Error("write EMF line", "error", err) }))

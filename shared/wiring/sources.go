@@ -1,4 +1,4 @@
-package gateway
+package wiring
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/passthru/gateway/shared/awssecrets"
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
@@ -103,7 +104,7 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 			return s, err
 		}
 		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log, ssmroutes.WithTimeout(o.AWSTimeout))
-		s.Routes, s.Keys = routes, TableMasterKey{Routes: routes, Secrets: s.Secrets}
+		s.Routes, s.Keys = routes, keys.TableMaster{Routes: routes, Secrets: s.Secrets}
 		if _, err := routes.Table(ctx); err != nil { // logged by the source; requests get 503 until it loads
 			log.Warn("starting without routes", "prefix", o.RoutesPrefix)
 		}
@@ -141,7 +142,7 @@ func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logge
 		if cfg.MasterKey == "" && needsKey(cfg) {
 			log.Warn("general_settings.master_key is not set: endpoints that need a key will answer 401")
 		}
-		s.Keys = TableMasterKey{Routes: table, Secrets: s.Secrets} // follows the secret's rotation
+		s.Keys = keys.TableMaster{Routes: table, Secrets: s.Secrets} // follows the secret's rotation
 	}
 	LogRoutes(log, table)
 	return cfg, nil

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // On Lambda the os.environ/ references of query values come from Secrets Manager, through the
@@ -34,7 +34,7 @@ func TestQuerySecretsFromSecretsManager(t *testing.T) {
       target: "`+up.URL+`/m"
       auth: true
       default_query_params: {key: os.environ/NOT_THERE}`))
-	srv, _ := openGateway(t, gateway.SourceOptions{}, jsonLogger(&logSink{}))
+	srv, _ := openGateway(t, wiring.SourceOptions{}, jsonLogger(&logSink{}))
 
 	status, body := call(t, srv, "/gemini", masterKey)
 	expect(t, "query secrets", status, body, 200, `{}`)

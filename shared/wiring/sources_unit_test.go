@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,10 +13,10 @@ import (
 	"testing"
 
 	"github.com/passthru/gateway/shared/auth"
-	"github.com/passthru/gateway/shared/gateway"
-	"github.com/passthru/gateway/shared/pricing"
+	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/usage"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -32,14 +31,14 @@ general_settings:
 // Inline secrets (sam local) feed both the routes' headers and a master key that is read
 // through the resolver on every check, NAME:field included.
 func TestOpenSourcesInlineSecrets(t *testing.T) {
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{
 		ConfigYAML: sourcesConfig, Secrets: "inline", SecretsInline: `{"MASTER":"{\"key\":\"sk-abc\"}","K":"v"}`,
 	}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := src.Keys.(gateway.TableMasterKey); !ok {
-		t.Fatalf("keys = %T, want a TableMasterKey (the master key follows the resolver)", src.Keys)
+	if _, ok := src.Keys.(keys.TableMaster); !ok {
+		t.Fatalf("keys = %T, want a keys.TableMaster (the master key follows the resolver)", src.Keys)
 	}
 	if p, err := src.Keys.Verify(context.Background(), "sk-abc"); err != nil || !p.Master {
 		t.Errorf("Verify(master) = %+v, %v", p, err)
@@ -61,12 +60,12 @@ func TestOpenSourcesEnvFile(t *testing.T) {
 	}
 	t.Setenv("MASTER", `{"key":"sk-env"}`)
 	t.Setenv("K", "")
-	_, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigPath: path, MissingSecrets: gateway.FailOnMissingSecrets}, quiet)
+	_, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigPath: path, MissingSecrets: wiring.FailOnMissingSecrets}, quiet)
 	want := path + ": unresolved secrets:\nos.environ/K (used by pass_through_endpoints[0] (/x) headers.Authorization): secret \"K\" is not set"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigPath: path, MissingSecrets: gateway.WarnOnMissingSecrets}, quiet)
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigPath: path, MissingSecrets: wiring.WarnOnMissingSecrets}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,47 +81,13 @@ func TestOpenSourcesEnvFile(t *testing.T) {
 }
 
 func TestOpenSourcesBadSecretsSource(t *testing.T) {
-	_, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: sourcesConfig, Secrets: "vault"}, quiet)
+	_, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: sourcesConfig, Secrets: "vault"}, quiet)
 	if err == nil || err.Error() != `secrets source "vault" is not env, secretsmanager or inline` {
 		t.Errorf("err = %v", err)
 	}
-	_, err = gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: sourcesConfig, Secrets: "inline", SecretsInline: "nope"}, quiet)
+	_, err = wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: sourcesConfig, Secrets: "inline", SecretsInline: "nope"}, quiet)
 	if err == nil {
 		t.Error("bad inline JSON accepted")
-	}
-}
-
-// Prices come from the embedded table, overridden per model by the route table's model_prices,
-// which are picked up when the table changes.
-func TestTablePricer(t *testing.T) {
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: `
-model_prices:
-  my-model: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
-  gpt-4o-mini: {input_cost_per_token: 1, output_cost_per_token: 1}
-general_settings:
-  pass_through_endpoints:
-    - {path: /x, target: "https://x.example.com", auth: false}
-`, Secrets: "inline", SecretsInline: `{}`}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &gateway.TablePricer{Routes: src.Routes, Base: pricing.Default()}
-	in, out := int64(1000), int64(500)
-	tests := []struct {
-		model string
-		want  float64
-		ok    bool
-	}{
-		{"my-model", 1000*0.001 + 500*0.002, true},
-		{"gpt-4o-mini", 1500, true}, // the override wins over the embedded price
-		{"claude-sonnet-4-5", 1000*3e-6 + 500*15e-6, true},
-		{"nobody-knows-this", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := p.Cost(usage.Tokens{Model: tt.model, Input: &in, Output: &out})
-		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("Cost(%s) = %v, %v; want %v, %v", tt.model, got, ok, tt.want, tt.ok)
-		}
 	}
 }
 
@@ -130,7 +95,7 @@ general_settings:
 // table's model_prices as the table does, an allow-listed one as sent, and any other "other";
 // the raw model stays in the usage record.
 func TestEMFModelDimension(t *testing.T) {
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: `
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: `
 model_prices:
   My-Finetune: {input_cost_per_token: 0.001, output_cost_per_token: 0.002}
 general_settings:
@@ -142,8 +107,8 @@ general_settings:
 	}
 	var stdout strings.Builder
 	path := t.TempDir() + "/usage.jsonl"
-	u, err := gateway.OpenUsage(context.Background(), gateway.UsageOptions{
-		File: path, MetricsNamespace: "ns", MetricModels: gateway.SplitList(" team-model , ,other-team "), Routes: src.Routes, Stdout: &stdout,
+	u, err := wiring.OpenUsage(context.Background(), wiring.UsageOptions{
+		File: path, MetricsNamespace: "ns", MetricModels: wiring.SplitList(" team-model , ,other-team "), Routes: src.Routes, Stdout: &stdout,
 	}, quiet)
 	if err != nil {
 		t.Fatal(err)

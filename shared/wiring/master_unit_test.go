@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -8,38 +8,13 @@ import (
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
-	"github.com/passthru/gateway/shared/gateway"
+	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
-// TableMasterKey tells the proxy the master key the table names (so it can keep it from the
-// upstream), through the same resolver as Verify; "" without one, an error when unresolvable.
-func TestTableMasterKeyMaster(t *testing.T) {
-	tests := []struct {
-		name, master string
-		secrets      secrets.Inline
-		want         string
-		wantErr      bool
-	}{
-		{"reference", "os.environ/MASTER", secrets.Inline{"MASTER": "sk-ref"}, "sk-ref", false},
-		{"literal", "sk-literal", nil, "sk-literal", false},
-		{"none", "", nil, "", false},
-		{"secret missing", "os.environ/MASTER", secrets.Inline{}, "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, table := tableWithMaster(t, tt.master)
-			var h auth.MasterHolder = gateway.TableMasterKey{Routes: table, Secrets: tt.secrets}
-			got, err := h.Master(context.Background())
-			if got != tt.want || (err != nil) != tt.wantErr {
-				t.Errorf("Master = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
-// The start-up verifier (MasterKey) and the per-table one (TableMasterKey.Verify) render
+// The start-up verifier (MasterKey) and the per-table one (TableMaster.Verify) render
 // general_settings.master_key the same way: each accepts the rendered key, refuses every key
 // without one, and fails when the reference cannot be resolved.
 func TestMasterKeyVerifiersAgree(t *testing.T) {
@@ -59,20 +34,20 @@ func TestMasterKeyVerifiersAgree(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, table := tableWithMaster(t, tt.master)
 			ctx := context.Background()
-			startup, err := gateway.MasterKey(ctx, cfg, tt.secrets, slog.New(slog.DiscardHandler))
+			startup, err := wiring.MasterKey(ctx, cfg, tt.secrets, slog.New(slog.DiscardHandler))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("MasterKey error = %v, want error %v", err, tt.wantErr)
 			}
-			perTable := gateway.TableMasterKey{Routes: table, Secrets: tt.secrets}
+			perTable := keys.TableMaster{Routes: table, Secrets: tt.secrets}
 			p, err := perTable.Verify(ctx, tt.key)
 			if tt.wantErr {
 				if err == nil || errors.Is(err, auth.ErrInvalidKey) || errors.Is(err, auth.ErrNoMasterKey) {
-					t.Fatalf("TableMasterKey.Verify error = %v, want a resolution error", err)
+					t.Fatalf("TableMaster.Verify error = %v, want a resolution error", err)
 				}
 				return
 			}
 			if !errors.Is(err, tt.want) || (tt.want == nil && !p.Master) {
-				t.Errorf("TableMasterKey.Verify = %+v, %v; want %v", p, err, tt.want)
+				t.Errorf("TableMaster.Verify = %+v, %v; want %v", p, err, tt.want)
 			}
 			p, err = startup.Verify(ctx, tt.key)
 			if !errors.Is(err, tt.want) || (tt.want == nil && !p.Master) {

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -7,15 +7,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/passthru/gateway/shared/auth"
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/ratelimit"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // benchAuthAndLimit measures what the proxy does per request for a virtual key: verify it,
 // then count it against its RPM limit.
-func benchAuthAndLimit(b *testing.B, o gateway.SourceOptions) {
+func benchAuthAndLimit(b *testing.B, o wiring.SourceOptions) {
 	ctx := context.Background()
 	o.ConfigYAML = `keys:
   - {alias: bench, key: ` + rerankKey + `, rpm: 1000000000, routes: [/v1/rerank]}
@@ -25,7 +25,7 @@ general_settings:
     - {path: /v1/rerank, target: "http://127.0.0.1:1/v1/rerank", auth: true}
 `
 	o.Secrets, o.SecretsInline = "inline", "{}"
-	src, err := gateway.OpenSources(ctx, o, quiet)
+	src, err := wiring.OpenSources(ctx, o, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ general_settings:
 }
 
 // BenchmarkAuthAndLimitWarm: key from the warm cache, limit counted in memory (no I/O).
-func BenchmarkAuthAndLimitWarm(b *testing.B) { benchAuthAndLimit(b, gateway.SourceOptions{}) }
+func BenchmarkAuthAndLimitWarm(b *testing.B) { benchAuthAndLimit(b, wiring.SourceOptions{}) }
 
 // BenchmarkAuthAndLimitDynamoDB: key from the warm cache, limit counted in DynamoDB on moto:
 // one conditional UpdateItem round trip per request, as in production.
@@ -59,5 +59,5 @@ func BenchmarkAuthAndLimitDynamoDB(b *testing.B) {
 	if err := keys.NewDynamoDB(db, keysTable).Put(context.Background(), keys.Key{Hash: auth.Hash(rerankKey), Alias: "bench", RPM: 1000000000, Routes: []string{"/v1/rerank"}}); err != nil {
 		b.Fatal(err)
 	}
-	benchAuthAndLimit(b, gateway.SourceOptions{KeysTable: keysTable, RateLimitTable: rateLimitTable, AWS: &cfg})
+	benchAuthAndLimit(b, wiring.SourceOptions{KeysTable: keysTable, RateLimitTable: rateLimitTable, AWS: &cfg})
 }

@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/motoserver"
 	"github.com/passthru/gateway/shared/usage/usagetest"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // countingHTTP counts the gateway's AWS calls that name target (the X-Amz-Target of DynamoDB's JSON API).
@@ -43,14 +43,14 @@ func TestDynamoDBJunkKeysNoRead(t *testing.T) {
 		getItem.next = http.DefaultClient
 	}
 	awsCfg.HTTPClient = getItem
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{
 		ConfigYAML: cfg[strings.Index(cfg, "general_settings:"):], Secrets: "inline", SecretsInline: "{}",
 		KeysTable: keysTable, AWS: &awsCfg,
 	}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, usagetest.NewSink(), quiet, false))
+	srv := httptest.NewServer(wiring.NewHandler(src, usagetest.NewSink(), quiet, false))
 	t.Cleanup(srv.Close)
 	for _, junk := range []string{"sk-never-issued", "sk-gw-short", rerankKey + "x", strings.Repeat("k", 4000), "sk-gw-" + strings.Repeat("-", 32)} {
 		if status, _, body := keyCall(t, srv.URL+"/v1/rerank", junk); status != 401 || body != invalidKeyBody {

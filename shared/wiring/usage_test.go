@@ -1,4 +1,4 @@
-package gateway_test
+package wiring_test
 
 import (
 	"bufio"
@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passthru/gateway/shared/gateway"
 	"github.com/passthru/gateway/shared/usage"
 	"github.com/passthru/gateway/shared/usage/usagetest"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 var anthropicEvents = []string{
@@ -54,11 +54,11 @@ func startAnthropic(t *testing.T, gap time.Duration, sent chan<- time.Time, hold
 func gatewayWithUsage(t *testing.T, upstream string, sink usage.Sink) string {
 	t.Helper()
 	cfg := fmt.Sprintf("general_settings:\n  pass_through_endpoints:\n    - {path: /anthropic, target: %q, include_subpath: true, auth: false}\n", upstream)
-	src, err := gateway.OpenSources(context.Background(), gateway.SourceOptions{ConfigYAML: cfg, Secrets: "inline", SecretsInline: "{}"}, quiet)
+	src, err := wiring.OpenSources(context.Background(), wiring.SourceOptions{ConfigYAML: cfg, Secrets: "inline", SecretsInline: "{}"}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gateway.NewHandler(src, sink, quiet, false))
+	srv := httptest.NewServer(wiring.NewHandler(src, sink, quiet, false))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
