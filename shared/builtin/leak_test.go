@@ -88,7 +88,9 @@ func leakCarriers() []func(v string) (map[string]string, string) {
 	}
 	return append(cs,
 		func(v string) (map[string]string, string) { return map[string]string{}, "key=" + v },
-		func(v string) (map[string]string, string) { return map[string]string{}, "alt=sse&q=" + url.QueryEscape(v) },
+		func(v string) (map[string]string, string) {
+			return map[string]string{}, "alt=sse&q=" + url.QueryEscape(v)
+		},
 		func(v string) (map[string]string, string) { return map[string]string{}, "key=x&key=" + v },
 	)
 }
@@ -116,4 +118,3 @@ func leakGateway(t *testing.T, up *recorder, creds secrets.Inline) *httptest.Ser
 	t.Cleanup(srv.Close)
 	return srv
 }
-
