@@ -112,7 +112,7 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := wiring.NewLogger(stderr, "text", false)
-	cfg, table, err := wiring.Load(ctx, args[0], secrets.Env{}, wiring.FailOnMissingSecrets, log)
+	cfg, table, err := wiring.Load(ctx, args[0], secrets.Env{}, wiring.FailOnMissingSecrets, builtin.Options{Env: os.Getenv}, log)
 	if err == nil {
 		_, err = wiring.MasterKey(ctx, cfg, secrets.Env{}, log)
 	}
@@ -122,10 +122,10 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s", args[0], len(cfg.Endpoints), table)
 	fmt.Fprintln(stdout, "built-in provider routes:")
-	for _, line := range builtin.Describe(cfg, os.Getenv) {
+	for _, line := range builtin.Describe(cfg, builtin.Options{Env: os.Getenv}) {
 		fmt.Fprintln(stdout, "  "+line)
 	}
-	if _, notes, err := builtin.NewTable(cfg, os.Getenv); err == nil {
+	if _, notes, err := builtin.NewTable(cfg, builtin.Options{Env: os.Getenv}); err == nil {
 		for _, n := range notes {
 			fmt.Fprintln(stdout, "note: "+n)
 		}

@@ -102,7 +102,7 @@ func gateway(t *testing.T, up *recorder, keys secrets.Inline, yaml string, env m
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	table, _, err := builtin.NewTable(res.Config, func(k string) string { return all[k] })
+	table, _, err := builtin.NewTable(res.Config, builtin.Options{Env: func(k string) string { return all[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +464,7 @@ func TestBuiltinRoutesNeedGrant(t *testing.T) {
 		t.Fatal("anthropic is not in the registry")
 	}
 	res := config.Parse([]byte("general_settings:\n  master_key: m\n"))
-	table, _, err := builtin.NewTable(res.Config, func(string) string { return "" })
+	table, _, err := builtin.NewTable(res.Config, builtin.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

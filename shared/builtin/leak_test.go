@@ -104,7 +104,7 @@ func leakGateway(t *testing.T, up *recorder, creds secrets.Inline) *httptest.Ser
 		env[name] = up.srv.URL
 	}
 	res := config.Parse([]byte("general_settings:\n  master_key: " + master + "\n"))
-	table, _, err := builtin.NewTable(res.Config, func(k string) string { return env[k] })
+	table, _, err := builtin.NewTable(res.Config, builtin.Options{Env: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}

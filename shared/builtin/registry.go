@@ -9,9 +9,11 @@ package builtin
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/passthru/gateway/shared/providers"
+	"github.com/passthru/gateway/shared/route"
 )
 
 // Provider is one built-in provider route.
@@ -31,8 +33,16 @@ type Provider struct {
 	AddHeaders        func(path string, h http.Header)
 	// ForwardHeaders sends the client's headers along, minus credentials (Anthropic: its
 	// anthropic-version, anthropic-beta and x-stainless-* headers matter); otherwise only the
-	// body's Content-Type and Content-Encoding and x-pass- headers go.
+	// body's Content-Type and Content-Encoding and x-pass- headers go. AllowHeaders narrows it
+	// to those names (see route.Builtin).
 	ForwardHeaders bool
+	AllowHeaders   []string
+	// Target picks the upstream per request (see route.Builtin.Target); it is given the
+	// options the table is built with. nil: the base URL.
+	Target func(o Options, subpath string) (*url.URL, string, error)
+	// Authorizer returns the provider's long-lived authorizer (a signer, a token cache) from
+	// the options (see route.Builtin.Authorizer); nil or a nil result: Credential alone.
+	Authorizer func(o Options) route.Authorizer
 }
 
 // CredentialKind says how the provider credential is sent.
@@ -45,6 +55,8 @@ const (
 	Query
 	// Basic: Authorization: Basic of the two secrets (user, password).
 	Basic
+	// Authorized: the provider's Authorizer alone sets the credential (SigV4, OAuth).
+	Authorized
 )
 
 // Credential is how a provider's credential is built from secrets.

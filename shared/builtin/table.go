@@ -13,12 +13,26 @@ import (
 // Env reads an environment variable (os.Getenv; tests pass a map's lookup).
 type Env func(string) string
 
+// Options are what the built-in routes are built from besides the configuration. They hold
+// the long-lived parts (signers, token caches) that every rebuilt table shares.
+type Options struct {
+	// Env supplies the base URL overrides (ANTHROPIC_API_BASE, ...); nil reads none.
+	Env Env
+}
+
+func (o Options) env(name string) string {
+	if o.Env == nil {
+		return ""
+	}
+	return o.Env(name)
+}
+
 // NewTable compiles the configuration's endpoints and then the built-in provider routes that
 // are on: every provider not listed in general_settings.disabled_provider_routes ("*": all)
 // whose prefix no configured endpoint takes (a configured endpoint at the same path wins; one
 // below it wins for the paths it serves, by the table's longest match). Notes say what was
 // turned off or overlapped, for `validate` and the start-up log.
-func NewTable(cfg *config.Config, env Env) (*route.Table, []string, error) {
+func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
 	t, err := route.NewTable(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -36,7 +50,7 @@ func NewTable(cfg *config.Config, env Env) (*route.Table, []string, error) {
 			for _, e := range configuredBelow(cfg, prefix) {
 				notes = append(notes, fmt.Sprintf("%s takes %s from the built-in %s route %s", e.Name(), e.Path, p.Name, prefix))
 			}
-			r, err := p.route(cfg, prefix, env)
+			r, err := p.route(cfg, prefix, o)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -47,8 +61,8 @@ func NewTable(cfg *config.Config, env Env) (*route.Table, []string, error) {
 }
 
 // route compiles the provider's route at prefix.
-func (p *Provider) route(cfg *config.Config, prefix string, env Env) (*route.Route, error) {
-	base, off := p.base(env)
+func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.Route, error) {
+	base, off := p.base(o)
 	e := config.Endpoint{
 		Path: prefix, Target: base, IncludeSubpath: true, Methods: slices.Clone(config.DefaultMethods),
 		Auth: config.AuthGranted, ForwardHeaders: p.ForwardHeaders, Provider: p.Name,
@@ -69,7 +83,13 @@ func (p *Provider) route(cfg *config.Config, prefix string, env Env) (*route.Rou
 	}
 	r.Builtin = &route.Builtin{
 		Secrets: p.Credential.Secrets, KeyFromQuery: p.KeyFromQuery, CallerCredentials: p.CallerCredentials,
-		Off: off, Subpath: p.Subpath, AddHeaders: p.AddHeaders,
+		Off: off, Subpath: p.Subpath, AddHeaders: p.AddHeaders, AllowHeaders: p.AllowHeaders,
+	}
+	if p.Target != nil {
+		r.Builtin.Target = func(subpath string) (*url.URL, string, error) { return p.Target(o, subpath) }
+	}
+	if p.Authorizer != nil {
+		r.Builtin.Authorizer = p.Authorizer(o)
 	}
 	return r, nil
 }
@@ -77,9 +97,9 @@ func (p *Provider) route(cfg *config.Config, prefix string, env Env) (*route.Rou
 // base is the base URL the route calls: the environment override, else the default, with its
 // path dropped unless the provider keeps it. off says why the route cannot serve (no base URL,
 // or one that is not an absolute http(s) URL).
-func (p *Provider) base(env Env) (base, off string) {
+func (p *Provider) base(o Options) (base, off string) {
 	raw := p.Base
-	if v := strings.TrimSpace(env(p.BaseEnv)); v != "" {
+	if v := strings.TrimSpace(o.env(p.BaseEnv)); v != "" {
 		raw = v
 		if !strings.Contains(raw, "://") {
 			raw = "http://" + raw // LiteLLM's rule for LANGFUSE_HOST, kept for every override
@@ -147,11 +167,11 @@ func sortedKeys(m map[string]string) []string {
 
 // Describe says, one line per built-in route, what it serves and whether its credential is set
 // in env (locally the secrets are the environment), for `validate`.
-func Describe(cfg *config.Config, env Env) []string {
+func Describe(cfg *config.Config, o Options) []string {
 	var lines []string
 	for _, p := range Registry {
 		for _, prefix := range p.Prefixes {
-			switch base, off := p.base(env); {
+			switch base, off := p.base(o); {
 			case disabled(cfg.DisabledProviderRoutes, p.Name):
 				lines = append(lines, fmt.Sprintf("%s/** off (general_settings.disabled_provider_routes)", prefix))
 			case configuredAt(cfg, prefix) != nil:
@@ -159,7 +179,7 @@ func Describe(cfg *config.Config, env Env) []string {
 			case off != "":
 				lines = append(lines, fmt.Sprintf("%s/** off: %s is not set or not an http(s) URL", prefix, p.BaseEnv))
 			default:
-				lines = append(lines, fmt.Sprintf("%s/** -> %s (%s; %s)", prefix, base, p.Name, p.credentialState(env)))
+				lines = append(lines, fmt.Sprintf("%s/** -> %s (%s; %s)", prefix, base, p.Name, p.credentialState(o)))
 			}
 		}
 	}
@@ -167,10 +187,10 @@ func Describe(cfg *config.Config, env Env) []string {
 }
 
 // credentialState says whether the provider's credential secrets are set.
-func (p *Provider) credentialState(env Env) string {
+func (p *Provider) credentialState(o Options) string {
 	var missing []string
 	for _, s := range p.Credential.Secrets {
-		if env(s) == "" {
+		if o.env(s) == "" {
 			missing = append(missing, s)
 		}
 	}

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -97,4 +99,47 @@ func routeOff(w http.ResponseWriter, c *call) bool {
 	}
 	c.fail(w, http.StatusNotFound, apierror.TypeNotFound, c.route.Builtin.Off, "not_found")
 	return true
+}
+
+func authorizerOf(rt *route.Route) route.Authorizer {
+	if rt.Builtin == nil {
+		return nil
+	}
+	return rt.Builtin.Authorizer
+}
+
+// errSignedBodyTooLarge: a body to sign is over route.MaxSignedBody.
+var errSignedBodyTooLarge = fmt.Errorf("the request body is over %d MiB, the most this route can sign", route.MaxSignedBody>>20)
+
+// authorize runs the route's Authorizer on the request as it will be sent. A signer that
+// covers the body gets the exact bytes: the body is read whole first (through the counting
+// body, so bytes_in and metering still see it) and sent from memory.
+func (h *Handler) authorize(ctx context.Context, out *http.Request, a route.Authorizer, c *call) error {
+	var body []byte
+	if a.NeedsBody() && out.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(out.Body, route.MaxSignedBody+1))
+		if err != nil {
+			return fmt.Errorf("read the request body: %w", err)
+		}
+		if len(b) > route.MaxSignedBody {
+			return errSignedBodyTooLarge
+		}
+		body = b
+		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return a.Authorize(ctx, out, body)
+}
+
+// authorizeFailed answers a request the route's Authorizer could not authorize; nothing went
+// upstream.
+func (h *Handler) authorizeFailed(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	switch {
+	case errors.Is(err, errSignedBodyTooLarge):
+		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "bad_request")
+	case r.Context().Err() != nil: // the caller left while the body was read
+		c.errClass, c.status = "client_disconnect", 499
+	default:
+		h.credentialFailed(w, c, err)
+	}
 }

@@ -115,6 +115,12 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	c.upstream = u.Host
+	if a := authorizerOf(c.route); a != nil {
+		if err := h.authorize(ctx, out, a, c); err != nil {
+			h.authorizeFailed(w, r, c, err)
+			return
+		}
+	}
 	if h.debug {
 		h.logUpstreamRequest(c, out)
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/passthru/gateway/shared/auth"
@@ -63,11 +64,14 @@ func outboundHeader(in http.Header, rt *route.Route, own auth.OwnKeys, carrier s
 			strings.HasPrefix(name, passPrefix) || holdsOwnKey(vv, own) {
 			continue
 		}
-		if rt.Builtin != nil && auth.IsCredentialHeader(name) {
+		switch {
+		case rt.Builtin != nil && auth.IsCredentialHeader(name):
 			if !callerCreds {
 				continue
 			}
-		} else if rt.SetsHeader(name) {
+		case rt.SetsHeader(name):
+			continue
+		case rt.Builtin != nil && rt.Builtin.AllowHeaders != nil && !slices.Contains(rt.Builtin.AllowHeaders, name):
 			continue
 		}
 		out[name] = vv

@@ -78,7 +78,36 @@ type Builtin struct {
 	// AddHeaders adds headers the provider needs that the request has not set, given the
 	// upstream path (OpenAI-Beta on Assistants paths).
 	AddHeaders func(path string, h http.Header)
+	// Target, when set, picks the upstream for each request from its subpath (percent-encoded,
+	// after Subpath): the base URL to call (its query merged like the route target's) and the
+	// subpath to join onto it, for providers whose host depends on the request (Bedrock's
+	// region and service, Vertex AI's location). The base's own query is not used: the route's
+	// query rules apply as for a fixed target. An error is the client's: 400.
+	Target func(subpath string) (base *url.URL, rest string, err error)
+	// AllowHeaders, with forward_headers, limits the client headers sent to these canonical
+	// names (x-pass- headers still apply); nil: all but credentials.
+	AllowHeaders []string
+	// Authorizer, when set, puts the credential on the request as it will be sent (SigV4,
+	// an OAuth token): it runs last, after every header and the URL are final.
+	Authorizer Authorizer
 }
+
+// Authorizer authorizes an upstream request itself, where a credential is not a fixed header.
+type Authorizer interface {
+	// Authorize sets the credential on req: its headers, and its query if the scheme needs
+	// (it must not change the host or path). body holds the exact bytes that will be sent
+	// when NeedsBody, else nil. An error means the credential is unavailable: a
+	// *secrets.NotFoundError when it is not configured (the caller answers 401), anything
+	// else transient (503).
+	Authorize(ctx context.Context, req *http.Request, body []byte) error
+	// NeedsBody reports whether the credential covers the body (SigV4's payload hash): the
+	// proxy then reads the whole body first, up to MaxSignedBody.
+	NeedsBody() bool
+}
+
+// MaxSignedBody bounds a body read whole for an Authorizer that signs it. Lambda's request
+// payload limit is 6 MB; a local gateway gets more room, never an unbounded read.
+const MaxSignedBody = 32 << 20
 
 // header is a configured header: a template, or Basic credentials built from two templates.
 type header struct {
@@ -250,12 +279,20 @@ func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
 // target's query values are resolved through res on every call, exactly as WriteHeaders does for
 // headers, so a rotated secret is picked up the same way and a missing one is a *SecretError.
 func (r *Route) UpstreamURLContext(ctx context.Context, res secrets.Resolver, subpath, clientQuery string) (*url.URL, error) {
-	u := *r.target
+	target := r.target
 	if r.Builtin != nil && r.Builtin.Subpath != nil {
 		subpath = r.Builtin.Subpath(r.target.EscapedPath(), subpath)
 	}
+	if r.Builtin != nil && r.Builtin.Target != nil {
+		base, rest, err := r.Builtin.Target(subpath)
+		if err != nil {
+			return nil, err
+		}
+		target, subpath = base, rest
+	}
+	u := *target
 	if r.IncludeSubpath && subpath != "" {
-		joined, err := JoinSubpath(r.target, subpath)
+		joined, err := JoinSubpath(target, subpath)
 		if err != nil {
 			return nil, err
 		}

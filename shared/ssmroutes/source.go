@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +56,7 @@ type Source struct {
 	errAt      time.Time
 	warned     map[string]int64 // parameter versions already reported as bad
 	noted      string           // the built-in route notes last logged
+	builtin    builtin.Options  // how the built-in provider routes are built
 }
 
 type loaded struct {
@@ -73,6 +73,10 @@ func WithTTL(d time.Duration) Option { return func(s *Source) { s.ttl = d } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithBuiltin says how the built-in provider routes of every table are built (default: none
+// of their base URL overrides).
+func WithBuiltin(o builtin.Options) Option { return func(s *Source) { s.builtin = o } }
 
 // WithTimeout bounds each load of the table, retries included (default 3 s; ignored if <= 0).
 func WithTimeout(d time.Duration) Option {
@@ -231,7 +235,7 @@ func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
 	}
 	snap := Build(s.prefix, params, last)
 	s.report(snap)
-	table, notes, err := builtin.NewTable(snap.Config, os.Getenv)
+	table, notes, err := builtin.NewTable(snap.Config, s.builtin)
 	if err != nil {
 		return nil, fmt.Errorf("compile routes under %s: %w", s.prefix, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/wiring"
 )
@@ -25,7 +26,7 @@ func TestLogRoutesRedactsTargetQuery(t *testing.T) {
 `
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	_, table, err := wiring.LoadBytes(context.Background(), "cfg", []byte(cfg), secrets.Inline{"UP_KEY": "v"}, wiring.FailOnMissingSecrets, log)
+	_, table, err := wiring.LoadBytes(context.Background(), "cfg", []byte(cfg), secrets.Inline{"UP_KEY": "v"}, wiring.FailOnMissingSecrets, builtin.Options{Env: func(string) string { return "" }}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/passthru/gateway/shared/awssecrets"
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/proxy"
@@ -52,6 +54,9 @@ type SourceOptions struct {
 	AWSTimeout time.Duration
 	// KeysTTL is how long a verified virtual key is cached (0: 30 s).
 	KeysTTL time.Duration
+	// Builtin configures the built-in provider routes (zero: base URLs from the process
+	// environment).
+	Builtin builtin.Options
 	// AWS, when set, is the SDK configuration for every AWS source instead of the standard
 	// chain (tests point it at moto with their own HTTP client).
 	AWS *aws.Config
@@ -103,7 +108,7 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		if err != nil {
 			return s, err
 		}
-		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log, ssmroutes.WithTimeout(o.AWSTimeout))
+		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log, ssmroutes.WithTimeout(o.AWSTimeout), ssmroutes.WithBuiltin(o.builtin()))
 		s.Routes, s.Keys = routes, keys.TableMaster{Routes: routes, Secrets: s.Secrets}
 		if _, err := routes.Table(ctx); err != nil { // logged by the source; requests get 503 until it loads
 			log.Warn("starting without routes", "prefix", o.RoutesPrefix)
@@ -124,9 +129,9 @@ func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logge
 		err   error
 	)
 	if o.ConfigYAML != "" {
-		cfg, table, err = LoadBytes(ctx, "inline config", []byte(o.ConfigYAML), s.Secrets, o.MissingSecrets, log)
+		cfg, table, err = LoadBytes(ctx, "inline config", []byte(o.ConfigYAML), s.Secrets, o.MissingSecrets, o.builtin(), log)
 	} else {
-		cfg, table, err = Load(ctx, o.ConfigPath, s.Secrets, o.MissingSecrets, log)
+		cfg, table, err = Load(ctx, o.ConfigPath, s.Secrets, o.MissingSecrets, o.builtin(), log)
 	}
 	if err != nil {
 		return nil, err
@@ -153,4 +158,13 @@ func or(d, fallback time.Duration) time.Duration {
 		return d
 	}
 	return fallback
+}
+
+// builtin is o.Builtin with the process environment as its default.
+func (o SourceOptions) builtin() builtin.Options {
+	b := o.Builtin
+	if b.Env == nil {
+		b.Env = os.Getenv
+	}
+	return b
 }

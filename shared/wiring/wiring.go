@@ -34,16 +34,16 @@ const (
 // Load reads, validates and compiles a config file, logging its warnings. Every os.environ/
 // reference is resolved once through res, so a missing secret is reported here, by name,
 // instead of on the first request.
-func Load(ctx context.Context, path string, res secrets.Resolver, missing MissingSecrets, log *slog.Logger) (*config.Config, *route.Table, error) {
+func Load(ctx context.Context, path string, res secrets.Resolver, missing MissingSecrets, b builtin.Options, log *slog.Logger) (*config.Config, *route.Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read config: %w", err)
 	}
-	return LoadBytes(ctx, path, data, res, missing, log)
+	return LoadBytes(ctx, path, data, res, missing, b, log)
 }
 
 // LoadBytes is Load for a config already in memory; name says where it came from in messages.
-func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolver, missing MissingSecrets, log *slog.Logger) (*config.Config, *route.Table, error) {
+func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolver, missing MissingSecrets, b builtin.Options, log *slog.Logger) (*config.Config, *route.Table, error) {
 	path := name
 	result := config.Parse(data)
 	for _, w := range result.Warnings {
@@ -59,7 +59,7 @@ func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolv
 		}
 		log.Warn("unresolved secrets: the routes using them answer 503 until they are set", "error", err.Error())
 	}
-	table, notes, err := builtin.NewTable(cfg, os.Getenv)
+	table, notes, err := builtin.NewTable(cfg, b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
