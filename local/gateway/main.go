@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/wiring"
 )
@@ -119,6 +120,15 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "invalid: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s", args[0], len(table.Routes()), table)
+	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s", args[0], len(cfg.Endpoints), table)
+	fmt.Fprintln(stdout, "built-in provider routes:")
+	for _, line := range builtin.Describe(cfg, os.Getenv) {
+		fmt.Fprintln(stdout, "  "+line)
+	}
+	if _, notes, err := builtin.NewTable(cfg, os.Getenv); err == nil {
+		for _, n := range notes {
+			fmt.Fprintln(stdout, "note: "+n)
+		}
+	}
 	return 0
 }

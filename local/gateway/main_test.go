@@ -96,3 +96,42 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Fatal("server did not stop")
 	}
 }
+
+// validate lists the built-in provider routes, whether each one's credential is set, and which
+// configured endpoints override or overlap them.
+func TestValidateBuiltinRoutes(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "cfg.yaml")
+	_ = os.WriteFile(cfg, []byte(`general_settings:
+  master_key: sk-m
+  disabled_provider_routes: [mistral, nosuch]
+  pass_through_endpoints:
+    - {path: /cohere, target: "https://cohere.example", include_subpath: true}
+    - {path: /openai/v1/models, target: "https://models.example"}
+`), 0o600)
+	for k, v := range map[string]string{"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "sk-o", "GEMINI_API_KEY": "", "AZURE_API_BASE": "", "OPENAI_API_BASE": "", "LANGFUSE_HOST": "langfuse.internal:3000", "LANGFUSE_PUBLIC_KEY": "", "LANGFUSE_SECRET_KEY": ""} {
+		t.Setenv(k, v)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"validate", cfg}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := cfg + `: OK, 2 endpoint(s)
+/cohere/** [GET POST PUT DELETE PATCH] -> https://cohere.example (auth any-key)
+/openai/v1/models [GET POST PUT DELETE PATCH] -> https://models.example (auth any-key)
+built-in provider routes:
+  /anthropic/** -> https://api.anthropic.com (anthropic; ANTHROPIC_API_KEY not set: callers' own credentials only)
+  /openai/** -> https://api.openai.com (openai; OPENAI_API_KEY set)
+  /openai_passthrough/** -> https://api.openai.com (openai; OPENAI_API_KEY set)
+  /azure/** off: AZURE_API_BASE is not set or not an http(s) URL
+  /gemini/** -> https://generativelanguage.googleapis.com (gemini; GEMINI_API_KEY not set: calls answer 401)
+  /cohere/** served by the configured endpoint instead
+  /mistral/** off (general_settings.disabled_provider_routes)
+  /langfuse/** -> http://langfuse.internal:3000 (langfuse; LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY not set: calls answer 401)
+note: general_settings.disabled_provider_routes: "nosuch" is not a built-in provider route (known: anthropic, openai, azure, gemini, cohere, mistral, langfuse)
+note: pass_through_endpoints[1] (/openai/v1/models) takes /openai/v1/models from the built-in openai route /openai
+note: pass_through_endpoints[0] (/cohere) overrides the built-in cohere route /cohere
+`
+	if stdout.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+}

@@ -538,6 +538,13 @@ ok os.environ/LANGFUSE_SECRET_KEY -> secret gw/LANGFUSE_SECRET_KEY
 ok os.environ/ANTHROPIC_API_KEY -> secret gw/ANTHROPIC_API_KEY
 ok os.environ/OPENAI_API_KEY -> secret gw/OPENAI_API_KEY
 6 secret reference(s) resolve
+ok built-in /openai -> secret gw/OPENAI_API_KEY
+unset built-in /azure -> secret gw/AZURE_API_KEY: calls answer 401 until it is set (or list azure in general_settings.disabled_provider_routes)
+unset built-in /gemini -> secret gw/GEMINI_API_KEY: calls answer 401 until it is set (or list gemini in general_settings.disabled_provider_routes)
+ok built-in /cohere -> secret gw/COHERE_API_KEY
+unset built-in /mistral -> secret gw/MISTRAL_API_KEY: calls answer 401 until it is set (or list mistral in general_settings.disabled_provider_routes)
+ok built-in /langfuse -> secret gw/LANGFUSE_PUBLIC_KEY
+ok built-in /langfuse -> secret gw/LANGFUSE_SECRET_KEY
 `, "")
 	noValue(t, r, all...)
 }
@@ -547,7 +554,12 @@ func TestSecretsCheckJSONFields(t *testing.T) {
 	smAPI(t)
 	path := writeFile(t, "config.yaml", `general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
+  disabled_provider_routes: [openai, azure, gemini, cohere, mistral]
   pass_through_endpoints:
+    - path: /langfuse
+      target: http://127.0.0.1:4010/
+      include_subpath: true
+      auth: true
     - path: /api/public/ingestion
       target: http://127.0.0.1:4010/api/public/ingestion
       auth: true
@@ -564,6 +576,7 @@ func TestSecretsCheckJSONFields(t *testing.T) {
 ok os.environ/LANGFUSE:public -> secret gw/LANGFUSE
 ok os.environ/LANGFUSE:secret -> secret gw/LANGFUSE
 3 secret reference(s) resolve
+unset built-in /anthropic -> secret gw/ANTHROPIC_API_KEY: only callers who send their own anthropic credential are served
 `, "")
 	noValue(t, r, "sk-master-31c5", "pk-lf-9d0e", "sk-lf-4f6a")
 }

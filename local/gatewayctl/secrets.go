@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/passthru/gateway/shared/awssecrets"
+	"github.com/passthru/gateway/shared/builtin"
+	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -100,6 +102,27 @@ func secretsCheck(fs *flag.FlagSet) action {
 			fmt.Fprintf(s.stdout, "ok %s%s -> secret %s%s\n", secrets.RefPrefix, r, *prefix, strings.SplitN(r, ":", 2)[0])
 		}
 		fmt.Fprintf(s.stdout, "%d secret reference(s) resolve\n", len(refs))
-		return nil
+		return builtinSecrets(ctx, cfg, res, *prefix, s.stdout)
 	}
+}
+
+// builtinSecrets reports the credentials of the built-in provider routes the config leaves on.
+// A missing one is not an error: the route answers 401 naming it until it is set (or is turned
+// off with general_settings.disabled_provider_routes), which the line says.
+func builtinSecrets(ctx context.Context, cfg *config.Config, res secrets.Resolver, prefix string, out io.Writer) error {
+	for _, sec := range builtin.Secrets(cfg) {
+		_, err := res.Resolve(ctx, sec.Name)
+		var nf *secrets.NotFoundError
+		switch {
+		case err == nil:
+			fmt.Fprintf(out, "ok built-in %s -> secret %s%s\n", sec.Prefix, prefix, sec.Name)
+		case errors.As(err, &nf) && sec.Optional:
+			fmt.Fprintf(out, "unset built-in %s -> secret %s%s: only callers who send their own %s credential are served\n", sec.Prefix, prefix, sec.Name, sec.Provider)
+		case errors.As(err, &nf):
+			fmt.Fprintf(out, "unset built-in %s -> secret %s%s: calls answer 401 until it is set (or list %s in general_settings.disabled_provider_routes)\n", sec.Prefix, prefix, sec.Name, sec.Provider)
+		default:
+			return fmt.Errorf("built-in %s: secret %s%s: %w", sec.Prefix, prefix, sec.Name, err)
+		}
+	}
+	return nil
 }

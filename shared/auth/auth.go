@@ -104,7 +104,13 @@ type Options struct {
 	// Langfuse reads the key from the user part of `Authorization: Basic` (Langfuse SDKs send
 	// public_key:secret_key there); otherwise Basic carries the key as its password.
 	Langfuse bool
+	// QueryKey is the request's `key` query parameter, on routes that read the key from the
+	// query as well (Google SDKs send their key there). The headers come first.
+	QueryKey string
 }
+
+// QueryCarrier names the query parameter as a key's carrier: no header has this name.
+const QueryCarrier = "?key"
 
 // Extract returns the gateway key, from the first of keyHeaders present (then the route's own
 // header), and the canonical name of the header that carried it.
@@ -134,6 +140,9 @@ func Extract(h http.Header, o Options) (key, carrier string, err error) {
 		if v := strings.TrimSpace(h.Get(o.Header)); v != "" {
 			return strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(v, "Bearer "), "bearer ")), o.Header, nil
 		}
+	}
+	if k := strings.TrimSpace(o.QueryKey); k != "" {
+		return k, QueryCarrier, nil
 	}
 	return "", "", ErrNoKey
 }

@@ -42,6 +42,9 @@ type Config struct {
 	ModelPrices map[string]ModelPrice
 	// CORS is general_settings.cors (nil: no CORS headers, OPTIONS not answered).
 	CORS *CORS
+	// DisabledProviderRoutes is general_settings.disabled_provider_routes: built-in provider
+	// routes not to serve, by provider name ("*": none is served).
+	DisabledProviderRoutes []string
 }
 
 // KeySpec is one virtual key declared in the config file.

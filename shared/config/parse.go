@@ -52,8 +52,8 @@ func Parse(data []byte) Result {
 			p.keys(mappingValue(root, "keys"), cfg)
 		}
 	}
-	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 {
-		p.warnf("config: general_settings.pass_through_endpoints is empty: every request will get 404")
+	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 && slices.Contains(cfg.DisabledProviderRoutes, "*") {
+		p.warnf("config: general_settings.pass_through_endpoints is empty and the built-in provider routes are off: every request will get 404")
 	}
 	if len(p.errs) > 0 {
 		return Result{Warnings: p.warns, Err: errors.Join(p.errs...)}
@@ -112,6 +112,11 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 		}
 	}
 	p.cors(gs, cfg)
+	if n := mappingValue(gs, "disabled_provider_routes"); n != nil && !isNull(n) {
+		if err := decodeTags(n, &cfg.DisabledProviderRoutes); err != nil {
+			p.errorf("general_settings.disabled_provider_routes: %v (line %d)", err, n.Line)
+		}
+	}
 	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {

@@ -318,20 +318,14 @@ func TestParseOtherWarnings(t *testing.T) {
 			endpointDoc("path: /x", "target: https://api.example.com/x", "auth: false", "headers:", "  litellm_user_api_key: x-api-key"),
 			[]string{"pass_through_endpoints[1] (/x): headers.litellm_user_api_key has no effect on an `auth: false` endpoint"},
 		},
+		// Without endpoints the built-in provider routes still serve: nothing to warn about.
+		{"no endpoints", "general_settings:\n  master_key: sk-1234\n", nil},
+		{"no general_settings", "model_list:\n  - model_name: x\n", nil},
+		{"empty list", "general_settings:\n  pass_through_endpoints: []\n", nil},
 		{
-			"no endpoints",
-			"general_settings:\n  master_key: sk-1234\n",
-			[]string{"config: general_settings.pass_through_endpoints is empty: every request will get 404"},
-		},
-		{
-			"no general_settings",
-			"model_list:\n  - model_name: x\n",
-			[]string{"config: general_settings.pass_through_endpoints is empty: every request will get 404"},
-		},
-		{
-			"empty list",
-			"general_settings:\n  pass_through_endpoints: []\n",
-			[]string{"config: general_settings.pass_through_endpoints is empty: every request will get 404"},
+			"no endpoints, built-in routes off",
+			"general_settings:\n  disabled_provider_routes: [\"*\"]\n",
+			[]string{"config: general_settings.pass_through_endpoints is empty and the built-in provider routes are off: every request will get 404"},
 		},
 	}
 	for _, tt := range tests {

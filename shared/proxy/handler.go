@@ -255,14 +255,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	c.tags = parseTags(r.Header.Values("X-Litellm-Tags"))
 	found := foundKey{}
-	found.key, found.carrier, found.err = auth.Extract(r.Header, auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth})
+	found.key, found.carrier, found.err = auth.Extract(r.Header, keyOptions(r, rt))
 	own, ownErr := h.ownKeys(ctx, r, rt)
 	if h.debug {
 		c.redact = h.debugSecrets(ctx, rt, own, found.key)
 		h.logClientRequest(r, c)
 	}
 	key, carrier, ok := h.authenticate(w, r, c, found)
-	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) {
+	if !ok || (rt.Auth != config.AuthPublic && !h.admit(w, r, c)) || routeOff(w, c) {
 		return
 	}
 	if ownErr != nil { // the master key is unknown, so it could not be kept from the upstream
@@ -278,20 +278,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	u, err := rt.UpstreamURLContext(ctx, h.secrets, route.RawSubpath(reqPath, m.Subpath), withoutOwnKeys(r.URL.RawQuery, own))
 	if err != nil {
 		if se := (*route.SecretError)(nil); errors.As(err, &se) {
-			h.secretFailed(w, c, se.Err)
+			h.credentialFailed(w, c, se.Err)
 			return
 		}
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return
 	}
-	out := outboundHeader(r.Header, rt, own, carrier)
-	if err := rt.WriteHeaders(ctx, out, h.secrets); err != nil {
-		h.secretFailed(w, c, err)
+	out, err := h.upstreamHeader(ctx, r, rt, own, carrier, u.Path)
+	if err != nil {
+		h.credentialFailed(w, c, err)
 		return
-	}
-	applyPassHeaders(r.Header, out, own)
-	if _, ok := out["User-Agent"]; !ok {
-		out["User-Agent"] = []string{""} // send none rather than Go's default
 	}
 	h.forward(w, r, c, u, out)
 }

@@ -44,8 +44,10 @@ func protectedPass(name string) bool {
 // those that never go upstream, the ones the route configures (the route wins), the header that
 // carried the gateway key, and any header whose value holds one of the gateway's own keys.
 // Without forward_headers only the body's own description (Content-Type, Content-Encoding)
-// goes along, because the body does: the upstream cannot read it without them.
-func outboundHeader(in http.Header, rt *route.Route, own auth.OwnKeys, carrier string) http.Header {
+// goes along, because the body does: the upstream cannot read it without them. A built-in
+// route forwards no credential header of the client's, unless callerCreds: then they stand in
+// for the route's own credential, which is not set.
+func outboundHeader(in http.Header, rt *route.Route, own auth.OwnKeys, carrier string, callerCreds bool) http.Header {
 	out := make(http.Header, 8)
 	if !rt.ForwardHeaders {
 		for _, name := range bodyHeaders {
@@ -57,8 +59,15 @@ func outboundHeader(in http.Header, rt *route.Route, own auth.OwnKeys, carrier s
 	}
 	conn := connectionTokens(in)
 	for name, vv := range in {
-		if neverForwarded[name] || name == carrier || rt.SetsHeader(name) || conn[name] ||
+		if neverForwarded[name] || name == carrier || conn[name] ||
 			strings.HasPrefix(name, passPrefix) || holdsOwnKey(vv, own) {
+			continue
+		}
+		if rt.Builtin != nil && auth.IsCredentialHeader(name) {
+			if !callerCreds {
+				continue
+			}
+		} else if rt.SetsHeader(name) {
 			continue
 		}
 		out[name] = vv

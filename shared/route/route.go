@@ -40,6 +40,8 @@ type Route struct {
 	// Provider is the endpoint's `provider:`, which names the provider in usage records over
 	// what the meter detects ("": detected).
 	Provider string
+	// Builtin is set on the built-in provider routes (package builtin); nil on configured ones.
+	Builtin *Builtin
 
 	target   *url.URL
 	query    query // the target's own query, parsed once
@@ -52,6 +54,30 @@ type Route struct {
 	// configured holds the canonical names of the headers the route sets; they win over the
 	// client's.
 	configured map[string]bool
+}
+
+// Builtin is what a built-in provider route adds to the pipeline of a configured one. The
+// provider registry (package builtin) fills it; the proxy and UpstreamURLContext read it.
+type Builtin struct {
+	// Secrets name the secrets the route's credential is made of, for the error that says
+	// which one is missing.
+	Secrets []string
+	// KeyFromQuery: the caller's gateway key may come as the `key` query parameter, where
+	// Google SDKs send theirs.
+	KeyFromQuery bool
+	// CallerCredentials: while the route's own credential is not set, a provider credential of
+	// the caller's (a credential header holding no gateway key) goes upstream instead of it.
+	// Otherwise the caller's credential headers never go upstream on a built-in route.
+	CallerCredentials bool
+	// Off, when set, says why the route cannot serve (a base URL it needs is not configured);
+	// every call is answered 404 with it.
+	Off string
+	// Subpath rewrites the request subpath, percent-encoded, before it is joined onto the base
+	// URL whose path is basePath (OpenAI's /v1).
+	Subpath func(basePath, subpath string) string
+	// AddHeaders adds headers the provider needs that the request has not set, given the
+	// upstream path (OpenAI-Beta on Assistants paths).
+	AddHeaders func(path string, h http.Header)
 }
 
 // header is a configured header: a template, or Basic credentials built from two templates.
@@ -225,6 +251,9 @@ func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
 // headers, so a rotated secret is picked up the same way and a missing one is a *SecretError.
 func (r *Route) UpstreamURLContext(ctx context.Context, res secrets.Resolver, subpath, clientQuery string) (*url.URL, error) {
 	u := *r.target
+	if r.Builtin != nil && r.Builtin.Subpath != nil {
+		subpath = r.Builtin.Subpath(r.target.EscapedPath(), subpath)
+	}
 	if r.IncludeSubpath && subpath != "" {
 		joined, err := JoinSubpath(r.target, subpath)
 		if err != nil {
@@ -259,11 +288,22 @@ func (r *Route) upstreamQuery(ctx context.Context, res secrets.Resolver, clientR
 	if err != nil {
 		return "", err
 	}
+	return r.merge(&r.defaults, &r.query, &client), nil
+}
+
+// merge merges the query parts per LiteLLM's rules, defaults < target < client, except on a
+// built-in route, whose target query holds its credential: it wins over the client's.
+func (r *Route) merge(defaults, own, client *query) string {
 	var merged query
-	merged.merge(&r.defaults)
-	merged.merge(&r.query)
-	merged.merge(&client)
-	return merged.encode(), nil
+	merged.merge(defaults)
+	if r.Builtin != nil {
+		merged.merge(client)
+		merged.merge(own)
+		return merged.encode()
+	}
+	merged.merge(own)
+	merged.merge(client)
+	return merged.encode()
 }
 
 // renderedQuery is upstreamQuery for a route whose defaults or target query reference secrets:
@@ -282,11 +322,7 @@ func (r *Route) renderedQuery(ctx context.Context, res secrets.Resolver, clientR
 	if err != nil {
 		return "", &SecretError{Err: err}
 	}
-	var merged query
-	merged.merge(&defaults)
-	merged.merge(&own)
-	merged.merge(&client)
-	return merged.encode(), nil
+	return r.merge(&defaults, &own, &client), nil
 }
 
 // JoinSubpath appends a request subpath, percent-encoded as the client sent it (see RawSubpath),

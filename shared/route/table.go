@@ -73,6 +73,17 @@ func (t *Table) AddInvalid(path string, prefix bool) {
 // Routes lists the routes in the order they were added.
 func (t *Table) Routes() []*Route { return t.routes }
 
+// Configured lists the configured routes (the built-in provider routes left out), in order.
+func (t *Table) Configured() []*Route {
+	out := make([]*Route, 0, len(t.routes))
+	for _, r := range t.routes {
+		if r.Builtin == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Match is a lookup result. Route is nil when nothing serves the request: Allowed then lists
 // the methods served at that path (a 405), or is empty (a 404); Invalid then says that a
 // route is configured for the path but not served because its spec is invalid.
@@ -158,10 +169,10 @@ func methods(rs []*Route) []string {
 	return out
 }
 
-// String summarises the table for start-up logs.
+// String summarises the configured routes for start-up logs and `validate`.
 func (t *Table) String() string {
 	var b strings.Builder
-	for _, r := range t.routes {
+	for _, r := range t.Configured() {
 		sub := ""
 		if r.IncludeSubpath {
 			sub = "/**"

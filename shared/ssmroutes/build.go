@@ -130,7 +130,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Kept = append(s.Kept, r)
 			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
 			s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = lastGood.Config.IncludeCostInStreamingUsage, lastGood.Config.ModelPrices
-			s.Config.CORS = lastGood.Config.CORS
+			s.Config.CORS, s.Config.DisabledProviderRoutes = lastGood.Config.CORS, lastGood.Config.DisabledProviderRoutes
 			s.Versions[p.Name] = v
 			return
 		}
@@ -141,6 +141,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.RequestTimeout = time.Duration(st.RequestTimeout * float64(time.Second))
 	s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = st.IncludeCostInStreamingUsage, st.ModelPrices
 	s.Config.CORS = st.CORS.config()
+	s.Config.DisabledProviderRoutes = st.DisabledProviderRoutes
 	s.Versions[p.Name] = p.Version
 }
 

@@ -66,6 +66,8 @@ type Settings struct {
 	ModelPrices map[string]config.ModelPrice `json:"model_prices,omitempty"`
 	// CORS is general_settings.cors.
 	CORS *StoredCORS `json:"cors,omitempty"`
+	// DisabledProviderRoutes is general_settings.disabled_provider_routes.
+	DisabledProviderRoutes []string `json:"disabled_provider_routes,omitempty"`
 }
 
 // StoredCORS is general_settings.cors as stored, max_age in seconds as in the config file.
@@ -96,7 +98,8 @@ func (c *StoredCORS) config() *config.CORS {
 // SettingsOf extracts the stored settings from a configuration.
 func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
-		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS)}
+		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS),
+		DisabledProviderRoutes: cfg.DisabledProviderRoutes}
 }
 
 // Parameter is one stored parameter.

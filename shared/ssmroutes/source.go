@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/inflight"
 	"github.com/passthru/gateway/shared/route"
 )
@@ -53,6 +56,7 @@ type Source struct {
 	lastErr    error
 	errAt      time.Time
 	warned     map[string]int64 // parameter versions already reported as bad
+	noted      string           // the built-in route notes last logged
 }
 
 type loaded struct {
@@ -227,16 +231,27 @@ func (s *Source) build(params []Parameter, cur *loaded) (*loaded, error) {
 	}
 	snap := Build(s.prefix, params, last)
 	s.report(snap)
-	table, err := route.NewTable(snap.Config)
+	table, notes, err := builtin.NewTable(snap.Config, os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("compile routes under %s: %w", s.prefix, err)
 	}
+	s.noteOnce(notes)
 	for _, r := range snap.Rejected {
 		if !r.Conflict && r.Path != "" {
 			table.AddInvalid(r.Path, r.Subpath) // its requests are told why they get a 404
 		}
 	}
 	return &loaded{snap: snap, table: table, at: s.now()}, nil
+}
+
+// noteOnce logs the built-in provider route notes (overrides, unknown names) when they change.
+func (s *Source) noteOnce(notes []string) {
+	if joined := strings.Join(notes, "\n"); joined != s.noted {
+		s.noted = joined
+		for _, n := range notes {
+			s.log.Info("built-in provider routes: " + n)
+		}
+	}
 }
 
 // report logs each bad parameter version once, for as long as it stays bad: a parameter that is

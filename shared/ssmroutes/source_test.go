@@ -520,7 +520,7 @@ func TestSourceManyPages(t *testing.T) {
 	}
 	tbl := s.table(t)
 	s.wantCalls(t, 5) // 48 parameters, 10 per page
-	routes := tbl.Routes()
+	routes := tbl.Configured()
 	if len(routes) != 47 {
 		t.Fatalf("%d routes, want 47", len(routes))
 	}
@@ -558,7 +558,7 @@ func TestSourceNoValidRoute(t *testing.T) {
 	clock.Advance(2 * time.Second)
 	f.set("/gw/routes/bad", spec("/ok", "https://ok.example"))
 	tbl, err := s.Table(context.Background())
-	if err != nil || len(tbl.Routes()) != 1 {
+	if err != nil || len(tbl.Configured()) != 1 {
 		t.Fatalf("after a fix: %v, %v", tbl, err)
 	}
 	clock.Advance(2 * time.Second)

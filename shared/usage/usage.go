@@ -68,7 +68,8 @@ type Record struct {
 	Tags        []string `json:"tags,omitempty"`
 	// KeyMetadata is the virtual key's metadata (owner, cost center, ...), as stored with it.
 	KeyMetadata map[string]string `json:"key_metadata,omitempty"`
-	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret, routes,
+	// ErrorClass is empty on success: auth, not_found, method, bad_request, secret, no_credential
+	// (a built-in provider route whose credential is not configured), routes,
 	// rate_limit, rate_limit_unavailable, upstream_connect (never reached the upstream),
 	// upstream_no_answer (the upstream received the call and sent no response: the idle
 	// timeout, or it closed the connection), upstream_timeout (silent mid-response),

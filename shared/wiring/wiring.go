@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/proxy"
@@ -58,9 +59,12 @@ func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolv
 		}
 		log.Warn("unresolved secrets: the routes using them answer 503 until they are set", "error", err.Error())
 	}
-	table, err := route.NewTable(cfg)
+	table, notes, err := builtin.NewTable(cfg, os.Getenv)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, n := range notes {
+		log.Info("built-in provider routes: " + n)
 	}
 	return cfg, table, nil
 }
@@ -103,12 +107,17 @@ func NewLogger(w io.Writer, format string, debug bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// LogRoutes logs one line per served route.
+// LogRoutes logs one line per served route: the configured ones, then the built-in provider
+// routes, which name their provider.
 func LogRoutes(log *slog.Logger, t *route.Table) {
 	for _, r := range t.Routes() {
 		path := r.Path
 		if r.IncludeSubpath {
 			path = strings.TrimSuffix(path, "/") + "/**"
+		}
+		if r.Builtin != nil {
+			log.Info("built-in route", "path", path, "provider", r.Provider, "target", r.RedactedTarget(), "auth", r.Auth.String())
+			continue
 		}
 		log.Info("route", "path", path, "methods", strings.Join(r.Methods, ","), "target", r.RedactedTarget(), "auth", r.Auth.String())
 	}

@@ -1,0 +1,100 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
+)
+
+// keyOptions says where the route reads the gateway key: the standard headers, the route's
+// litellm_user_api_key header, and on Google-style built-in routes the `key` query parameter.
+func keyOptions(r *http.Request, rt *route.Route) auth.Options {
+	o := auth.Options{Header: rt.KeyHeader, Langfuse: rt.LangfuseAuth}
+	if rt.Builtin != nil && rt.Builtin.KeyFromQuery && strings.Contains(r.URL.RawQuery, "key=") {
+		q, _ := url.ParseQuery(r.URL.RawQuery) // a pair that does not parse is skipped
+		o.QueryKey = q.Get("key")
+	}
+	return o
+}
+
+// errNoCallerCredential: a built-in route that may forward the caller's own provider
+// credential found none besides the gateway key.
+var errNoCallerCredential = errors.New("no caller credential")
+
+// upstreamHeader builds the headers that go upstream: the client's as the route's policy
+// allows (outboundHeader), the route's own (its credential), then x-pass- headers. On a
+// built-in route whose credential is not set but that may forward the caller's own
+// (route.Builtin.CallerCredentials), the caller's credential headers stand in for it.
+func (h *Handler) upstreamHeader(ctx context.Context, r *http.Request, rt *route.Route, own auth.OwnKeys, carrier, upstreamPath string) (http.Header, error) {
+	credential := make(http.Header, 2)
+	err := rt.WriteHeaders(ctx, credential, h.secrets)
+	callerCreds := false
+	if nf := (*secrets.NotFoundError)(nil); errors.As(err, &nf) && rt.Builtin != nil && rt.Builtin.CallerCredentials {
+		callerCreds, err = true, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := outboundHeader(r.Header, rt, own, carrier, callerCreds)
+	if callerCreds && !holdsCredential(out) {
+		return nil, errNoCallerCredential
+	}
+	for name, vv := range credential {
+		out[name] = vv
+	}
+	applyPassHeaders(r.Header, out, own)
+	if rt.Builtin != nil && rt.Builtin.AddHeaders != nil {
+		rt.Builtin.AddHeaders(upstreamPath, out)
+	}
+	if _, ok := out["User-Agent"]; !ok {
+		out["User-Agent"] = []string{""} // send none rather than Go's default
+	}
+	return out, nil
+}
+
+// holdsCredential reports whether any credential header is set.
+func holdsCredential(h http.Header) bool {
+	for _, name := range auth.CredentialHeaders() {
+		if len(h[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// credentialFailed answers a request whose provider credential could not be rendered. On a
+// built-in route a credential that is not configured is the operator's to set: 401 naming
+// it, as LiteLLM answers (its message names ANTHROPIC_API_KEY), never a call upstream without
+// one. Anything else is secretFailed's (503).
+func (h *Handler) credentialFailed(w http.ResponseWriter, c *call, err error) {
+	rt := c.route
+	nf := (*secrets.NotFoundError)(nil)
+	if rt.Builtin == nil || !(errors.As(err, &nf) || errors.Is(err, errNoCallerCredential)) {
+		h.secretFailed(w, c, err)
+		return
+	}
+	name := strings.Join(rt.Builtin.Secrets, " and ")
+	msg := fmt.Sprintf("The gateway has no %s credential for %s: set %s (the environment locally, Secrets Manager on AWS).", rt.Provider, rt.Path, name)
+	if rt.Builtin.CallerCredentials {
+		msg = fmt.Sprintf("The gateway has no %s credential for %s: set %s (the environment locally, Secrets Manager on AWS), or send your own %s credential in x-api-key or Authorization with the gateway key in x-litellm-api-key.", rt.Provider, rt.Path, name, rt.Provider)
+	}
+	c.logger().Warn("provider credential not configured", "call_id", c.id, "route", rt.Path, "secret", name)
+	c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, msg, "no_credential")
+}
+
+// routeOff answers a call to a built-in route that cannot serve (route.Builtin.Off).
+func routeOff(w http.ResponseWriter, c *call) bool {
+	if c.route.Builtin == nil || c.route.Builtin.Off == "" {
+		return false
+	}
+	c.fail(w, http.StatusNotFound, apierror.TypeNotFound, c.route.Builtin.Off, "not_found")
+	return true
+}
