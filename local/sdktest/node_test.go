@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,7 +44,7 @@ func requireSDKs(t *testing.T) {
 	install.Lock()
 	defer install.Unlock()
 	if !install.done {
-		install.err = installSDKs()
+		install.err = errors.Join(readScripts(), installSDKs())
 		install.done = true
 	}
 	if install.err != nil {
@@ -82,6 +83,24 @@ func findNode() error {
 	major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
 	if err != nil || major < minNodeMajor {
 		return fmt.Errorf("node %q is older than %d", v, minNodeMajor)
+	}
+	return nil
+}
+
+// readScripts reads the node directory's scripts and package.json: go test caches a passing
+// result until a file the test opened changes, and node's reads are not seen, so without this
+// an edited script would not rerun a cached `go test ./...`.
+func readScripts() error {
+	entries, err := os.ReadDir(nodeDir)
+	if err != nil {
+		return fmt.Errorf("SDK scripts: %w", err)
+	}
+	for _, e := range entries {
+		if name := e.Name(); strings.HasSuffix(name, ".mjs") || name == "package.json" {
+			if _, err := os.ReadFile(filepath.Join(nodeDir, name)); err != nil {
+				return fmt.Errorf("SDK scripts: %w", err)
+			}
+		}
 	}
 	return nil
 }
