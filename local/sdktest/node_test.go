@@ -23,7 +23,8 @@ const (
 	// scriptTimeout bounds one script: node's start and the SDK import take most of it.
 	scriptTimeout = 60 * time.Second
 	minNodeMajor  = 20
-	resultPrefix  = "SDKTEST_RESULT "
+	resultPrefix  = "SDKTEST_RESULT "  // node/lib.mjs's result line
+	failurePrefix = "SDKTEST_FAILURE " // and its error line
 )
 
 // install is the SDK installation, done at most once per test process.
@@ -156,10 +157,42 @@ type scriptResult struct {
 	Sent  []sentRequest `json:"sent"`
 }
 
-// runScript runs one SDK script against the gateway and returns its result line. The script
-// gets a bare environment (PATH, a scratch HOME, the gateway's URL and key), so no provider
-// variable of this process (ANTHROPIC_API_KEY, OPENAI_BASE_URL, ...) changes what the SDK does.
+// runScript runs one SDK script against the gateway and returns its result line.
 func runScript(t *testing.T, script, gatewayURL, gatewayKey string) scriptResult {
+	t.Helper()
+	stdout, stderr, err := execScript(t, script, gatewayURL, gatewayKey)
+	if err != nil {
+		t.Fatalf("node %s: %v\nstderr:\n%s\nstdout:\n%s", script, err, stderr, stdout)
+	}
+	var res scriptResult
+	if !decodeLine(t, stdout, resultPrefix, &res) {
+		t.Fatalf("node %s printed no result line\nstdout:\n%s\nstderr:\n%s", script, stdout, stderr)
+	}
+	return res
+}
+
+// sdkFailure is the error an SDK raised (node/lib.mjs's SDKTEST_FAILURE line).
+type sdkFailure struct {
+	Class   string `json:"class"`
+	Message string `json:"message"`
+	Status  int    `json:"status"`
+}
+
+// runFailingScript runs a script that must fail and returns the SDK's error.
+func runFailingScript(t *testing.T, script, gatewayURL, gatewayKey string) sdkFailure {
+	t.Helper()
+	stdout, stderr, err := execScript(t, script, gatewayURL, gatewayKey)
+	var f sdkFailure
+	if err == nil || !decodeLine(t, stderr, failurePrefix, &f) {
+		t.Fatalf("node %s: %v, want an SDK error\nstderr:\n%s\nstdout:\n%s", script, err, stderr, stdout)
+	}
+	return f
+}
+
+// execScript runs node on one script. The script gets a bare environment (PATH, a scratch
+// HOME, the gateway's URL and key), so no provider variable of this process
+// (ANTHROPIC_API_KEY, OPENAI_BASE_URL, ...) changes what the SDK does.
+func execScript(t *testing.T, script, gatewayURL, gatewayKey string) (stdout, stderr string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
@@ -171,23 +204,24 @@ func runScript(t *testing.T, script, gatewayURL, gatewayKey string) scriptResult
 		"GATEWAY_URL=" + gatewayURL,
 		"GATEWAY_KEY=" + gatewayKey,
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	t.Logf("node %s: %v", script, time.Since(start).Round(time.Millisecond))
-	if err != nil {
-		t.Fatalf("node %s: %v\nstderr:\n%s\nstdout:\n%s", script, err, stderr.String(), stdout.String())
-	}
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		if rest, ok := strings.CutPrefix(line, resultPrefix); ok {
-			var res scriptResult
-			if err := json.Unmarshal([]byte(rest), &res); err != nil {
-				t.Fatalf("node %s: result line: %v\n%s", script, err, rest)
+	return out.String(), errOut.String(), err
+}
+
+// decodeLine decodes the JSON after prefix on the first line of text that starts with it.
+func decodeLine(t *testing.T, text, prefix string, v any) bool {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			if err := json.Unmarshal([]byte(rest), v); err != nil {
+				t.Fatalf("%s line: %v\n%s", strings.TrimSpace(prefix), err, rest)
 			}
-			return res
+			return true
 		}
 	}
-	t.Fatalf("node %s printed no result line\nstdout:\n%s\nstderr:\n%s", script, stdout.String(), stderr.String())
-	return scriptResult{}
+	return false
 }

@@ -441,3 +441,41 @@ func recordKey(r usage.Record) string {
 	}
 	return fmt.Sprintf("%s %s %s %s streamed=%v %d alias=%s", r.Provider, r.Model, tok(r.Input), tok(r.Output), r.Streamed, r.Status, r.KeyAlias)
 }
+
+// With a key the gateway does not know, each SDK raises its own authentication error from the
+// gateway's LiteLLM-shaped 401 on its first call, no upstream is called, and the refusal is
+// recorded.
+func TestSDKsWithUnknownKey(t *testing.T) {
+	requireSDKs(t)
+	g := startGateway(t)
+	const unknownKey = "sk-unknown-e2e"
+	want := map[string]struct {
+		class  string
+		status int // 0: the SDK's error has none (Langfuse's message carries it)
+	}{
+		"anthropic0.mjs": {"AuthenticationError", 401},
+		"anthropic1.mjs": {"AuthenticationError", 401},
+		"openai.mjs":     {"AuthenticationError", 401},
+		"azure.mjs":      {"AuthenticationError", 401},
+		"gemini.mjs":     {"GoogleGenerativeAIFetchError", 401},
+		"cohere.mjs":     {"UnauthorizedError", 401},
+		"mistral.mjs":    {"SDKError", 401},
+		"langfuse.mjs":   {"Error", 0},
+	}
+	for _, f := range flows(unknownKey) {
+		t.Run(strings.TrimSuffix(f.script, ".mjs"), func(t *testing.T) {
+			got := runFailingScript(t, f.script, g.URL, unknownKey)
+			w := want[f.script]
+			if got.Class != w.class || got.Status != w.status || !strings.Contains(got.Message, "Invalid proxy server token passed.") {
+				t.Errorf("the SDK raised %+v, want a %s with status %d carrying the gateway's message", got, w.class, w.status)
+			}
+			if ups := g.mocks[f.mock].take(); len(ups) != 0 {
+				t.Errorf("the upstream was called %d times", len(ups))
+			}
+			recs := append([]usage.Record{g.sink.Next(t)}, g.sink.Drain()...)
+			if len(recs) != 1 || recs[0].Status != 401 || recs[0].ErrorClass != "auth" || recs[0].Provider != f.calls[0].provider {
+				t.Errorf("records %+v, want one: status 401, error_class auth, provider %s", recs, f.calls[0].provider)
+			}
+		})
+	}
+}

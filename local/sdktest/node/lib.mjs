@@ -7,6 +7,7 @@
 // a call is made).
 
 export const RESULT_PREFIX = 'SDKTEST_RESULT ';
+export const FAILURE_PREFIX = 'SDKTEST_FAILURE ';
 
 export function env(name) {
   const v = process.env[name];
@@ -39,7 +40,8 @@ globalThis.fetch = async function recordingFetch(input, init) {
 };
 
 // run calls flow, prints its result and the requests sent as one line, and exits: 0, or 1
-// with the error (and the HTTP status and body an SDK error carries) on stderr.
+// with the error on one SDKTEST_FAILURE line on stderr (its class, message, and the HTTP
+// status an SDK error carries), then the stack and the requests sent.
 export function run(flow) {
   flow().then(
     (result) => {
@@ -47,11 +49,12 @@ export function run(flow) {
       process.exit(0);
     },
     (err) => {
-      const detail = { message: String(err && err.message ? err.message : err) };
-      for (const k of ['status', 'statusCode', 'body', 'error', 'rawValue']) {
-        if (err && err[k] !== undefined) detail[k] = err[k];
-      }
-      process.stderr.write('SDK flow failed: ' + JSON.stringify(detail) + '\n' + (err && err.stack ? err.stack : '') + '\n');
+      const failure = {
+        class: err && err.constructor ? err.constructor.name : typeof err,
+        message: String(err && err.message ? err.message : err),
+        status: (err && (err.status ?? err.statusCode)) || 0,
+      };
+      process.stderr.write(FAILURE_PREFIX + JSON.stringify(failure) + '\n' + (err && err.stack ? err.stack : '') + '\n');
       process.stderr.write('requests sent: ' + JSON.stringify(sent.map((s) => `${s.method} ${s.url} -> ${s.status}`)) + '\n');
       process.exit(1);
     },
