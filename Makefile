@@ -24,7 +24,7 @@ SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test demo validate bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -39,7 +39,12 @@ run-aws-local:
 ## test: every test, with the race detector (REQUIRE_MOTO=1 fails instead of skipping AWS tests without moto)
 test:
 	@command -v moto_server >/dev/null 2>&1 || echo "warning: moto_server is not on PATH: the AWS integration tests are skipped (REQUIRE_MOTO=1 makes that an error)"
+	@command -v node >/dev/null 2>&1 || echo "warning: node is not on PATH: the SDK end-to-end tests (local/sdktest) are skipped (CI=true makes that an error)"
 	go test -race -count=1 ./...
+
+## sdk-test: only the providers' official npm SDKs against the built-in provider routes (Node >= 20 + npm; npm ci on first run; part of make test)
+sdk-test:
+	go test -count=1 -v ./local/sdktest/
 
 ## demo: start the mock upstream and the gateway, send a rerank call and a streamed call, show the answers
 demo:
