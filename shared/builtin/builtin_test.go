@@ -16,6 +16,7 @@ import (
 	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/secrets"
+	"github.com/passthru/gateway/shared/usage"
 	"github.com/passthru/gateway/shared/usage/usagetest"
 	"github.com/passthru/gateway/shared/wiring"
 )
@@ -472,5 +473,47 @@ func TestBuiltinRoutesNeedGrant(t *testing.T) {
 		if r.Builtin != nil && r.Auth != config.AuthGranted {
 			t.Errorf("%s: auth %s, want granted-keys", r.Path, r.Auth)
 		}
+	}
+}
+
+// invalidating records which secrets the proxy dropped after an upstream refused them.
+type invalidating struct {
+	secrets.Inline
+	mu      sync.Mutex
+	dropped []string
+}
+
+func (c *invalidating) Invalidate(refs ...string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropped = append(c.dropped, refs...)
+	return true
+}
+
+// A provider that answers 401 gets its credential dropped from the cache (a rotated key is read
+// again on the next call), as on configured routes.
+func TestRejectedProviderCredentialIsDropped(t *testing.T) {
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(401) }))
+	t.Cleanup(refusing.Close)
+	res := config.Parse([]byte("general_settings:\n  master_key: " + master + "\n"))
+	table, _, err := builtin.NewTable(res.Config, builtin.Options{Env: func(k string) string {
+		if k == "COHERE_API_BASE" {
+			return refusing.URL
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := &invalidating{Inline: providerKeys}
+	gw := httptest.NewServer(wiring.NewHandler(wiring.Sources{Routes: table, Secrets: cache, Keys: auth.NewMasterKey(master)}, usage.Discard{}, slog.New(slog.DiscardHandler), false))
+	t.Cleanup(gw.Close)
+	if status, _ := (call{target: "/cohere/v2/chat", body: "{}", header: map[string]string{"Authorization": "Bearer " + master}}).do(t, gw.URL); status != 401 {
+		t.Fatalf("status %d, want the upstream's 401", status)
+	}
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if !slices.Equal(cache.dropped, []string{"COHERE_API_KEY"}) {
+		t.Errorf("dropped %q, want [COHERE_API_KEY]", cache.dropped)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/ssmroutes"
 )
@@ -46,5 +47,34 @@ general_settings:
 				t.Errorf("CORS = %+v, want %+v", s.Config.CORS, tt.want)
 			}
 		})
+	}
+}
+
+// general_settings.disabled_provider_routes survives a push like cors, and turns the built-in
+// routes off in the served table.
+func TestSettingsCarryDisabledProviderRoutes(t *testing.T) {
+	res := config.Parse([]byte("general_settings:\n  disabled_provider_routes: [gemini, mistral]\n  pass_through_endpoints:\n    - {path: /a, target: \"https://a.example\", auth: true}\n"))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	raw, _ := json.Marshal(ssmroutes.SettingsOf(res.Config))
+	if want := `{"disabled_provider_routes":["gemini","mistral"]}`; string(raw) != want {
+		t.Fatalf("stored settings = %s, want %s", raw, want)
+	}
+	s := ssmroutes.Build("/gw", []ssmroutes.Parameter{{Name: "/gw/settings", Value: string(raw), Version: 1}}, nil)
+	if !reflect.DeepEqual(s.Config.DisabledProviderRoutes, []string{"gemini", "mistral"}) {
+		t.Fatalf("DisabledProviderRoutes = %q", s.Config.DisabledProviderRoutes)
+	}
+	table, _, err := builtin.NewTable(s.Config, builtin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		path   string
+		served bool
+	}{{"/gemini/v1beta/models", false}, {"/mistral/v1/models", false}, {"/openai/v1/models", true}} {
+		if m := table.Lookup("GET", p.path); (m.Route != nil) != p.served {
+			t.Errorf("%s served = %v, want %v", p.path, m.Route != nil, p.served)
+		}
 	}
 }
