@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -121,6 +122,9 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: OK, %d endpoint(s)\n%s", args[0], len(cfg.Endpoints), table)
+	if cfg.CORS != nil {
+		fmt.Fprintf(stdout, "cors: OPTIONS answered and CORS headers sent for origins %s (max_age %s)\n", strings.Join(cfg.CORS.AllowOrigins, ", "), cfg.CORS.MaxAge)
+	}
 	fmt.Fprintln(stdout, "built-in provider routes:")
 	for _, line := range builtin.Describe(cfg, builtin.Options{Env: os.Getenv}) {
 		fmt.Fprintln(stdout, "  "+line)

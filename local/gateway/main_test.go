@@ -104,6 +104,7 @@ func TestValidateBuiltinRoutes(t *testing.T) {
 	_ = os.WriteFile(cfg, []byte(`general_settings:
   master_key: sk-m
   disabled_provider_routes: [mistral, nosuch]
+  cors: {allow_origins: ["https://app.example.com"], max_age: 60}
   pass_through_endpoints:
     - {path: /cohere, target: "https://cohere.example", include_subpath: true}
     - {path: /openai/v1/models, target: "https://models.example"}
@@ -118,6 +119,7 @@ func TestValidateBuiltinRoutes(t *testing.T) {
 	want := cfg + `: OK, 2 endpoint(s)
 /cohere/** [GET POST PUT DELETE PATCH] -> https://cohere.example (auth any-key)
 /openai/v1/models [GET POST PUT DELETE PATCH] -> https://models.example (auth any-key)
+cors: OPTIONS answered and CORS headers sent for origins https://app.example.com (max_age 1m0s)
 built-in provider routes:
   /anthropic/** -> https://api.anthropic.com (anthropic; ANTHROPIC_API_KEY not set: callers' own credentials only)
   /openai/** -> https://api.openai.com (openai; OPENAI_API_KEY set)

@@ -59,3 +59,19 @@ func TestLogRoutesRedactsTargetQuery(t *testing.T) {
 		t.Errorf("Table.String() = %q, want literal query credentials hidden", s)
 	}
 }
+
+// The start-up listing says which origins general_settings.cors lets in.
+func TestLogRoutesShowsCORS(t *testing.T) {
+	const cfg = "general_settings:\n  cors: {allow_origins: [\"https://app.example.com\", \"https://b.example\"], max_age: 90}\n"
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	_, table, err := wiring.LoadBytes(context.Background(), "cfg", []byte(cfg), secrets.Inline{}, wiring.FailOnMissingSecrets, builtin.Options{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	wiring.LogRoutes(log, table)
+	if want := `msg=cors allow_origins=https://app.example.com,https://b.example max_age=1m30s`; !strings.Contains(buf.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, buf.String())
+	}
+}

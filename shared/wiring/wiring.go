@@ -121,6 +121,9 @@ func LogRoutes(log *slog.Logger, t *route.Table) {
 		}
 		log.Info("route", "path", path, "methods", strings.Join(r.Methods, ","), "target", r.RedactedTarget(), "auth", r.Auth.String())
 	}
+	if t.CORS != nil {
+		log.Info("cors", "allow_origins", strings.Join(t.CORS.AllowOrigins, ","), "max_age", t.CORS.MaxAge.String())
+	}
 }
 
 var _ proxy.RouteSource = (*route.Table)(nil)
