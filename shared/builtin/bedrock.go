@@ -125,8 +125,8 @@ func bedrockDescribe(o Options) string {
 	region, src, _ := bedrockEnvRegion(o)
 	runtime, _ := bedrockBase(o, false, region)
 	agent, _ := bedrockBase(o, true, region)
-	return fmt.Sprintf("-> %s, agent runtime %s (bedrock; SigV4 with the AWS default credential chain, region %s from %s unless a model ARN names one)",
-		runtime, agent, region, src)
+	return fmt.Sprintf("-> %s and %s (bedrock; SigV4 with the AWS default credential chain; region from %s unless a model ARN names one)",
+		runtime, agent, src)
 }
 
 // bedrockTarget picks the service and region of a call from its subpath (percent-encoded as
@@ -226,7 +226,7 @@ func bedrockEnvRegion(o Options) (region, source string, err error) {
 			return v, name, nil
 		}
 	}
-	return bedrockDefaultRegion, "LiteLLM's default (no AWS_REGION_NAME, AWS_REGION or AWS_DEFAULT_REGION)", nil
+	return bedrockDefaultRegion, "LiteLLM's default, no AWS_REGION_NAME, AWS_REGION or AWS_DEFAULT_REGION", nil
 }
 
 // BedrockSigner signs /bedrock calls. It is long-lived (one per process, in Options): the
