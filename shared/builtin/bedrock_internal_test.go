@@ -64,3 +64,26 @@ func TestBedrockRegionFromFullPath(t *testing.T) {
 		}
 	}
 }
+
+// validate's line for /bedrock: where it calls and how it signs, or why it is off.
+func TestBedrockDescribe(t *testing.T) {
+	tests := []struct {
+		o    Options
+		env  map[string]string
+		want string
+	}{
+		{Options{BedrockOff: true}, nil, "off: set GATEWAY_BEDROCK=on (on Lambda, the stack's EnableBedrock parameter, which also lets the function's role call Bedrock)"},
+		{Options{}, map[string]string{"AWS_REGION": "eu"}, `off: AWS_REGION "eu" is not an AWS region`},
+		{Options{}, nil, "-> https://bedrock-runtime.us-west-2.amazonaws.com and https://bedrock-agent-runtime.us-west-2.amazonaws.com " +
+			"(bedrock; SigV4 with the AWS default credential chain; region from LiteLLM's default, no AWS_REGION_NAME, AWS_REGION or AWS_DEFAULT_REGION unless a model ARN names one)"},
+		{Options{}, map[string]string{"AWS_REGION_NAME": "eu-north-1", BedrockRuntimeEndpointEnv: "http://127.0.0.1:8080/br"},
+			"-> http://127.0.0.1:8080/br and https://bedrock-agent-runtime.eu-north-1.amazonaws.com " +
+				"(bedrock; SigV4 with the AWS default credential chain; region from AWS_REGION_NAME unless a model ARN names one)"},
+	}
+	for _, tt := range tests {
+		tt.o.Env = func(k string) string { return tt.env[k] }
+		if got := bedrockDescribe(tt.o); got != tt.want {
+			t.Errorf("%v: %q\nwant %q", tt.env, got, tt.want)
+		}
+	}
+}
