@@ -53,9 +53,20 @@ func TestSettingsFromEnv(t *testing.T) {
 		"GATEWAY_ROUTES_TTL":          `GATEWAY_ROUTES_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
 		"GATEWAY_SECRETS_TTL":         `GATEWAY_SECRETS_TTL: "STREAMING" is not a positive duration such as 30s or 5m`,
 		"GATEWAY_USAGE_FLUSH_TIMEOUT": `GATEWAY_USAGE_FLUSH_TIMEOUT: "STREAMING" is not a positive duration such as 30s or 5m`,
+		"GATEWAY_BEDROCK":             `GATEWAY_BEDROCK: "STREAMING" is neither on nor off`,
 	} {
 		if _, err := settingsFromEnv(env(map[string]string{k: "STREAMING"})); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=STREAMING: %v, want %q", k, err, want)
+		}
+	}
+}
+
+// GATEWAY_BEDROCK=on (the template's EnableBedrock) turns /bedrock on; unset or off, it is off.
+func TestSettingsBedrock(t *testing.T) {
+	for v, want := range map[string]bool{"on": true, "off": false, "": false} {
+		s, err := settingsFromEnv(func(k string) string { return map[string]string{"GATEWAY_BEDROCK": v}[k] })
+		if err != nil || s.sources.Bedrock != want {
+			t.Errorf("GATEWAY_BEDROCK=%q: Bedrock %v, %v; want %v", v, s.sources.Bedrock, err, want)
 		}
 	}
 }

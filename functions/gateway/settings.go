@@ -75,6 +75,13 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 			return s, fmt.Errorf("GATEWAY_RATELIMIT_FAIL_OPEN: %q is not true or false", v)
 		}
 	}
+	switch v := getenv("GATEWAY_BEDROCK"); v {
+	case "on":
+		s.sources.Bedrock = true
+	case "", "off": // the template sets it from EnableBedrock; without the role's grant, off
+	default:
+		return s, fmt.Errorf("GATEWAY_BEDROCK: %q is neither on nor off", v)
+	}
 	if v := getenv("GATEWAY_DETAILED_DEBUG"); v != "" {
 		if s.detailedDebug, err = strconv.ParseBool(v); err != nil {
 			return s, fmt.Errorf("GATEWAY_DETAILED_DEBUG: %q is not true or false", v)

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&src.SecretsTTL, "secrets-ttl", 0, "how long secrets are cached (default 5m)")
 	fs.StringVar(&src.KeysTable, "keys-table", "", "DynamoDB table of virtual keys (default: the config file's keys)")
 	fs.StringVar(&src.RateLimitTable, "ratelimit-table", "", "DynamoDB table of per-minute counters (default: in memory)")
+	fs.BoolVar(&src.Bedrock, "bedrock", true, "serve /bedrock, signed with the AWS default credential chain read at the first call (calls answer 401 while it finds none)")
 	var debug bool
 	fs.BoolVar(&debug, "detailed-debug", false, "log every request and upstream exchange (credentials redacted)")
 	fs.BoolVar(&debug, "detailed_debug", false, "same as --detailed-debug (LiteLLM's spelling)")

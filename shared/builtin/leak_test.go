@@ -31,7 +31,8 @@ func TestBuiltinRoutesNeverForwardGatewayKeys(t *testing.T) {
 	gatewayKeys := []string{master, validVirtual, revokedVirtual, unknownVirtual}
 	paths := []string{"/anthropic/v1/messages", "/openai/v1/chat/completions", "/openai_passthrough/v1/responses",
 		"/azure/openai/deployments/d/chat/completions", "/gemini/v1beta/models/m:generateContent",
-		"/cohere/v2/chat", "/mistral/v1/chat/completions", "/langfuse/api/public/ingestion"}
+		"/cohere/v2/chat", "/mistral/v1/chat/completions", "/langfuse/api/public/ingestion",
+		"/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke", "/bedrock/knowledgebases/KB1/retrieve"}
 	for _, creds := range []secrets.Inline{providerKeys, {}} {
 		up := newRecorder(t)
 		gw := leakGateway(t, up, creds)
@@ -103,8 +104,13 @@ func leakGateway(t *testing.T, up *recorder, creds secrets.Inline) *httptest.Ser
 	for _, name := range []string{"ANTHROPIC_API_BASE", "OPENAI_API_BASE", "AZURE_API_BASE", "GEMINI_API_BASE", "COHERE_API_BASE", "MISTRAL_API_BASE", "LANGFUSE_HOST"} {
 		env[name] = up.srv.URL
 	}
+	env[builtin.BedrockRuntimeEndpointEnv], env[builtin.BedrockAgentRuntimeEndpointEnv], env["AWS_REGION"] = up.srv.URL, up.srv.URL, "us-east-1"
+	o := builtin.Options{Env: func(k string) string { return env[k] }}
+	if len(creds) > 0 { // the gateway's AWS credentials go with its provider keys
+		o.Bedrock = signerFor(&staticCreds{keys: testKeys}, nil, nil)
+	}
 	res := config.Parse([]byte("general_settings:\n  master_key: " + master + "\n"))
-	table, _, err := builtin.NewTable(res.Config, builtin.Options{Env: func(k string) string { return env[k] }})
+	table, _, err := builtin.NewTable(res.Config, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,13 @@ type Provider struct {
 	// Authorizer returns the provider's long-lived authorizer (a signer, a token cache) from
 	// the options (see route.Builtin.Authorizer); nil or a nil result: Credential alone.
 	Authorizer func(o Options) route.Authorizer
+	// NoCredential, when set, is the 401 message for a call whose Authorizer has no
+	// credential, where naming Credential.Secrets would mislead (AWS's credential chain).
+	NoCredential string
+	// Off, when set, says why the route cannot serve with these options besides its base URL
+	// ("": it can); Describe, when set, is its line for `validate` after "<prefix>/** ".
+	Off      func(o Options) string
+	Describe func(o Options) string
 }
 
 // CredentialKind says how the provider credential is sent.
@@ -116,6 +123,7 @@ var Registry = []Provider{
 		Base: "https://cloud.langfuse.com", BaseEnv: "LANGFUSE_HOST",
 		Credential: Credential{Kind: Basic, Secrets: []string{"LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"}},
 	},
+	bedrockProvider, // bedrock.go
 }
 
 // Names lists the providers of the registry, in its order.

@@ -18,6 +18,11 @@ type Env func(string) string
 type Options struct {
 	// Env supplies the base URL overrides (ANTHROPIC_API_BASE, ...); nil reads none.
 	Env Env
+	// Bedrock signs the /bedrock route's calls (NewBedrockSigner; one per process, as it
+	// caches the AWS credentials). nil: each call is answered 401 naming AWS credentials.
+	Bedrock *BedrockSigner
+	// BedrockOff turns /bedrock off: each call is answered 404 with BedrockOffMessage.
+	BedrockOff bool
 }
 
 func (o Options) env(name string) string {
@@ -63,6 +68,9 @@ func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
 // route compiles the provider's route at prefix.
 func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.Route, error) {
 	base, off := p.base(o)
+	if off == "" && p.Off != nil {
+		off = p.Off(o)
+	}
 	e := config.Endpoint{
 		Path: prefix, Target: base, IncludeSubpath: true, Methods: slices.Clone(config.DefaultMethods),
 		Auth: config.AuthGranted, ForwardHeaders: p.ForwardHeaders, Provider: p.Name,
@@ -84,6 +92,7 @@ func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.R
 	r.Builtin = &route.Builtin{
 		Secrets: p.Credential.Secrets, KeyFromQuery: p.KeyFromQuery, CallerCredentials: p.CallerCredentials,
 		Off: off, Subpath: p.Subpath, AddHeaders: p.AddHeaders, AllowHeaders: p.AllowHeaders,
+		NoCredential: p.NoCredential,
 	}
 	if p.Target != nil {
 		r.Builtin.Target = func(subpath string) (*url.URL, string, error) { return p.Target(o, subpath) }
@@ -176,6 +185,8 @@ func Describe(cfg *config.Config, o Options) []string {
 				lines = append(lines, fmt.Sprintf("%s/** off (general_settings.disabled_provider_routes)", prefix))
 			case configuredAt(cfg, prefix) != nil:
 				lines = append(lines, fmt.Sprintf("%s/** served by the configured endpoint instead", prefix))
+			case p.Describe != nil:
+				lines = append(lines, prefix+"/** "+p.Describe(o))
 			case off != "":
 				lines = append(lines, fmt.Sprintf("%s/** off: %s is not set or not an http(s) URL", prefix, p.BaseEnv))
 			default:

@@ -85,7 +85,10 @@ func (h *Handler) credentialFailed(w http.ResponseWriter, c *call, err error) {
 	}
 	name := strings.Join(rt.Builtin.Secrets, " and ")
 	msg := fmt.Sprintf("The gateway has no %s credential for %s: set %s (the environment locally, Secrets Manager on AWS).", rt.Provider, rt.Path, name)
-	if rt.Builtin.CallerCredentials {
+	switch {
+	case rt.Builtin.NoCredential != "" && errors.As(err, &nf):
+		msg, name = rt.Builtin.NoCredential, nf.Name
+	case rt.Builtin.CallerCredentials:
 		msg = fmt.Sprintf("The gateway has no %s credential for %s: set %s (the environment locally, Secrets Manager on AWS), or send your own %s credential in x-api-key or Authorization with the gateway key in x-litellm-api-key.", rt.Provider, rt.Path, name, rt.Provider)
 	}
 	c.logger().Warn("provider credential not configured", "call_id", c.id, "route", rt.Path, "secret", name)

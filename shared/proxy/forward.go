@@ -154,7 +154,8 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	for k := range resp.Trailer {
 		dst.Add("Trailer", k)
 	}
-	c.streamed = isEventStream(resp.Header.Get("Content-Type")) || resp.ContentLength < 0
+	ct := resp.Header.Get("Content-Type")
+	c.streamed = isEventStream(ct) || isAWSEventStream(ct) || resp.ContentLength < 0
 	c.status, c.headerSent = resp.StatusCode, true
 	if resp.StatusCode >= 400 {
 		c.errClass = "upstream_status"
@@ -367,4 +368,12 @@ func describe(err error) string {
 func isEventStream(contentType string) bool {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	return mt == "text/event-stream"
+}
+
+// isAWSEventStream reports AWS's binary event stream (Bedrock's invoke-with-response-stream
+// and converse-stream): each message is flushed as it arrives, like an SSE event, even when
+// the upstream declared a length.
+func isAWSEventStream(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/vnd.amazon.eventstream"
 }

@@ -90,6 +90,9 @@ type Builtin struct {
 	// Authorizer, when set, puts the credential on the request as it will be sent (SigV4,
 	// an OAuth token): it runs last, after every header and the URL are final.
 	Authorizer Authorizer
+	// NoCredential, when set, is the message of the 401 answered when the Authorizer reports
+	// its credential missing, instead of one naming Secrets.
+	NoCredential string
 }
 
 // Authorizer authorizes an upstream request itself, where a credential is not a fixed header.

@@ -57,6 +57,10 @@ type SourceOptions struct {
 	// Builtin configures the built-in provider routes (zero: base URLs from the process
 	// environment).
 	Builtin builtin.Options
+	// Bedrock turns the built-in /bedrock route on: its calls are signed with the AWS SDK's
+	// default credential chain (the function's role on Lambda), resolved at the first call.
+	// Off, it answers 404 saying how to turn it on. A Builtin.Bedrock signer given wins.
+	Bedrock bool
 	// AWS, when set, is the SDK configuration for every AWS source instead of the standard
 	// chain (tests point it at moto with their own HTTP client).
 	AWS *aws.Config
@@ -73,6 +77,7 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 	ctx, cancel := context.WithTimeout(ctx, initBudget)
 	defer cancel()
 	var s Sources
+	o.Builtin = o.withBedrock(log) // once: every table built from here on shares the signer
 	awsCfg := o.AWS
 	loadAWS := func() (aws.Config, error) { // once, and only when an AWS source is used
 		if awsCfg == nil {
@@ -166,5 +171,32 @@ func (o SourceOptions) builtin() builtin.Options {
 	if b.Env == nil {
 		b.Env = os.Getenv
 	}
+	return b
+}
+
+// withBedrock is o.Builtin with the /bedrock signer, or the route turned off. The signer loads
+// the AWS configuration (LoadAWS: credential chain, no IMDS probe on Lambda) at the first
+// /bedrock call, with that call's context, so start-up reads nothing; o.AWS, when set, supplies
+// the credentials instead.
+func (o SourceOptions) withBedrock(log *slog.Logger) builtin.Options {
+	b := o.Builtin
+	switch {
+	case b.Bedrock != nil || b.BedrockOff:
+		return b
+	case !o.Bedrock:
+		b.BedrockOff = true
+		return b
+	}
+	given := o.AWS
+	b.Bedrock = builtin.NewBedrockSigner(func(ctx context.Context) (aws.CredentialsProvider, error) {
+		if given != nil {
+			return given.Credentials, nil
+		}
+		cfg, err := LoadAWS(ctx, log)
+		if err != nil {
+			return nil, fmt.Errorf("AWS configuration: %w", err)
+		}
+		return cfg.Credentials, nil
+	}, log)
 	return b
 }
