@@ -5,6 +5,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -67,24 +68,27 @@ func (p *parser) defaultVertexConfig(n *yaml.Node, cfg *Config) {
 }
 
 // decodeVertexField reads a project or location: a literal that check accepts, or an
-// os.environ/ reference (checked when it is read).
+// os.environ/ reference (read when the route is built).
 func decodeVertexField(n *yaml.Node, dst *string, check func(string) error) error {
 	var s string
 	if err := decodeString(n, &s); err != nil {
 		return err
 	}
-	if secrets.ParseTemplate(s).IsSecret() {
-		if !strings.HasPrefix(s, secrets.RefPrefix) {
-			return fmt.Errorf("%q: an os.environ/ reference must be the whole value", s)
-		}
-		if err := checkSecretRef(s); err != nil {
-			return err
-		}
-	} else if err := check(s); err != nil {
+	if err := checkVertexValue(s, check); err != nil {
 		return err
 	}
 	*dst = s
 	return nil
+}
+
+func checkVertexValue(s string, check func(string) error) error {
+	if !secrets.ParseTemplate(s).IsSecret() {
+		return check(s)
+	}
+	if !strings.HasPrefix(s, secrets.RefPrefix) {
+		return fmt.Errorf("%q: an os.environ/ reference must be the whole value", s)
+	}
+	return checkSecretRef(s)
 }
 
 // decodeVertexCredentials reads vertex_credentials: a string (reference, JSON or path) or, as
@@ -106,17 +110,45 @@ func decodeVertexCredentials(n *yaml.Node, dst *string) error {
 	if err := decodeString(n, &s); err != nil {
 		return err
 	}
+	if err := checkVertexCredentials(s); err != nil {
+		return err
+	}
+	*dst = s
+	return nil
+}
+
+func checkVertexCredentials(s string) error {
 	if t := secrets.ParseTemplate(s); t.IsSecret() && t.Literal != "" {
 		return fmt.Errorf("an os.environ/ reference must be the whole value (the secret holds the service account's JSON or a path to it)")
 	}
 	if err := checkSecretRef(s); err != nil {
 		return err
 	}
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return fmt.Errorf("must not be empty")
 	}
-	*dst = s
 	return nil
+}
+
+// Check validates a VertexConfig read from elsewhere than a config file (the SSM settings
+// parameter) as Parse validates default_vertex_config; empty fields are unset.
+func (v *VertexConfig) Check() error {
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("default_vertex_config.%s: %w", field, err))
+		}
+	}
+	if v.Project != "" {
+		add("vertex_project", checkVertexValue(v.Project, checkVertexProject))
+	}
+	if v.Location != "" {
+		add("vertex_location", checkVertexValue(v.Location, checkVertexLocation))
+	}
+	if v.Credentials != "" {
+		add("vertex_credentials", checkVertexCredentials(v.Credentials))
+	}
+	return errors.Join(errs...)
 }
 
 // CheckVertexLocation refuses what is no Vertex AI location name. The location becomes part of
