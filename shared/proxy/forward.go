@@ -110,16 +110,20 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 			c.in.head = &prefix{}
 		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
-		// The response may start while the body is still uploading; without full duplex the
-		// HTTP/1 server may close the body under the transport then.
-		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	c.upstream = u.Host
-	if a := authorizerOf(c.route); a != nil {
+	if a := authorizerOf(c.route); a != nil && !c.callerCreds {
 		if err := h.authorize(ctx, out, a, c); err != nil {
 			h.authorizeFailed(w, r, c, err)
 			return
 		}
+	}
+	if c.in != nil {
+		// The response may start while the body is still uploading; without full duplex the
+		// HTTP/1 server may close the body under the transport then. Enabled only once the
+		// request will go: a handler that answers an unread body in full-duplex mode races
+		// the server's own read of the connection ("invalid concurrent Body.Read call").
+		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	if h.debug {
 		h.logUpstreamRequest(c, out)
