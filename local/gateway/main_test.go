@@ -108,7 +108,7 @@ func TestValidateBuiltinRoutes(t *testing.T) {
     - {path: /cohere, target: "https://cohere.example", include_subpath: true}
     - {path: /openai/v1/models, target: "https://models.example"}
 `), 0o600)
-	for k, v := range map[string]string{"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "sk-o", "GEMINI_API_KEY": "", "AZURE_API_BASE": "", "OPENAI_API_BASE": "", "LANGFUSE_HOST": "langfuse.internal:3000", "LANGFUSE_PUBLIC_KEY": "", "LANGFUSE_SECRET_KEY": ""} {
+	for k, v := range map[string]string{"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "sk-o", "GEMINI_API_KEY": "", "AZURE_API_BASE": "", "OPENAI_API_BASE": "", "LANGFUSE_HOST": "langfuse.internal:3000", "LANGFUSE_PUBLIC_KEY": "", "LANGFUSE_SECRET_KEY": "", "DEFAULT_GOOGLE_APPLICATION_CREDENTIALS": "", "VERTEX_AI_API_BASE": ""} {
 		t.Setenv(k, v)
 	}
 	var stdout, stderr bytes.Buffer
@@ -127,7 +127,9 @@ built-in provider routes:
   /cohere/** served by the configured endpoint instead
   /mistral/** off (general_settings.disabled_provider_routes)
   /langfuse/** -> http://langfuse.internal:3000 (langfuse; LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY not set: calls answer 401)
-note: general_settings.disabled_provider_routes: "nosuch" is not a built-in provider route (known: anthropic, openai, azure, gemini, cohere, mistral, langfuse)
+  /vertex_ai/** -> https://{location}-aiplatform.googleapis.com (vertex_ai; DEFAULT_GOOGLE_APPLICATION_CREDENTIALS not set: callers' own credentials only)
+  /vertex-ai/** -> https://{location}-aiplatform.googleapis.com (vertex_ai; DEFAULT_GOOGLE_APPLICATION_CREDENTIALS not set: callers' own credentials only)
+note: general_settings.disabled_provider_routes: "nosuch" is not a built-in provider route (known: anthropic, openai, azure, gemini, cohere, mistral, langfuse, vertex_ai)
 note: pass_through_endpoints[1] (/openai/v1/models) takes /openai/v1/models from the built-in openai route /openai
 note: pass_through_endpoints[0] (/cohere) overrides the built-in cohere route /cohere
 `

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/providers"
 	"github.com/passthru/gateway/shared/route"
 )
@@ -29,6 +30,7 @@ type Provider struct {
 	// KeyFromQuery, CallerCredentials, Subpath, AddHeaders: see route.Builtin.
 	KeyFromQuery      bool
 	CallerCredentials bool
+	CallerHeaders     []string // see route.Builtin
 	Subpath           func(basePath, subpath string) string
 	AddHeaders        func(path string, h http.Header)
 	// ForwardHeaders sends the client's headers along, minus credentials (Anthropic: its
@@ -43,6 +45,13 @@ type Provider struct {
 	// Authorizer returns the provider's long-lived authorizer (a signer, a token cache) from
 	// the options (see route.Builtin.Authorizer); nil or a nil result: Credential alone.
 	Authorizer func(o Options) route.Authorizer
+	// CredentialSecrets, when set, names the secrets the credential reads under a
+	// configuration (Vertex AI's default_vertex_config may name its own); nil:
+	// Credential.Secrets. None: the credential is written in the configuration.
+	CredentialSecrets func(cfg *config.Config) []string
+	// Shown is what `validate` shows as the upstream when Target picks the host per request
+	// and BaseEnv does not override it ("": the base URL).
+	Shown string
 }
 
 // CredentialKind says how the provider credential is sent.
@@ -116,6 +125,7 @@ var Registry = []Provider{
 		Base: "https://cloud.langfuse.com", BaseEnv: "LANGFUSE_HOST",
 		Credential: Credential{Kind: Basic, Secrets: []string{"LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"}},
 	},
+	vertexProvider, // vertex.go
 }
 
 // Names lists the providers of the registry, in its order.
