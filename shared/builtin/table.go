@@ -22,7 +22,7 @@ type Options struct {
 	// the route has no service account and serves callers who bring their own Google token.
 	Vertex *VertexAuth
 
-	cfg *config.Config // the configuration the table is built from (set by NewTable)
+	cfg *config.Config // the configuration the route is built from (set by Provider.route)
 }
 
 func (o Options) env(name string) string {
