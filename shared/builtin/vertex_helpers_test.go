@@ -176,10 +176,24 @@ func (g *fakeGoogle) counts() (int, []string) {
 	return g.mints, append([]string(nil), g.problems...)
 }
 
-// mutableResolver is a secrets resolver whose values a test changes (a rotated secret).
+// mutableResolver is a secrets resolver whose values a test changes (a rotated secret). With
+// caching it keeps what it read, as Secrets Manager's resolver does, until Invalidate.
 type mutableResolver struct {
-	mu sync.Mutex
-	m  map[string]string
+	mu          sync.Mutex
+	m           map[string]string
+	caching     bool
+	cache       map[string]string
+	invalidated []string
+}
+
+func (r *mutableResolver) Invalidate(names ...string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.invalidated = append(r.invalidated, names...)
+	for _, n := range names {
+		delete(r.cache, n)
+	}
+	return true
 }
 
 func (r *mutableResolver) set(name, value string) {
@@ -194,10 +208,20 @@ func (r *mutableResolver) set(name, value string) {
 func (r *mutableResolver) Resolve(_ context.Context, name string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if v := r.m[name]; v != "" {
+	if v, ok := r.cache[name]; ok && r.caching {
 		return v, nil
 	}
-	return "", &secrets.NotFoundError{Name: name}
+	v := r.m[name]
+	if v == "" {
+		return "", &secrets.NotFoundError{Name: name}
+	}
+	if r.caching {
+		if r.cache == nil {
+			r.cache = map[string]string{}
+		}
+		r.cache[name] = v
+	}
+	return v, nil
 }
 
 // newVertexUpstream is a mock Vertex AI that records requests and answers in the shapes the
@@ -218,6 +242,10 @@ func newVertexUpstream(t *testing.T) *recorder {
 func vertexRespond(w http.ResponseWriter, r *http.Request, body []byte) {
 	path := r.URL.Path
 	switch {
+	case strings.Contains(path, "/models/reject:"):
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}`)
 	case strings.HasSuffix(path, ":streamGenerateContent"):
 		respond(w, r)
 	case strings.HasSuffix(path, ":generateContent"):

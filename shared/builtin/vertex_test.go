@@ -592,3 +592,52 @@ func TestVertexTokenSurvivesTableRebuild(t *testing.T) {
 		t.Errorf("%d mints across 3 tables, want 1", mints)
 	}
 }
+
+// When Vertex AI refuses the token (401/403), the service account's cached secret is dropped,
+// as a provider key's is: a service account rotated in Secrets Manager is read, and gets its
+// own token, on the next call instead of after the cache's TTL. In BYO mode nothing is dropped.
+func TestVertexRejectedTokenRereadsTheServiceAccount(t *testing.T) {
+	s := newVertexSetup(t, true, "", nil)
+	s.res.mu.Lock()
+	s.res.caching = true
+	s.res.mu.Unlock()
+	do := func(model string, header map[string]string) (int, string) {
+		t.Helper()
+		status, _ := call{target: "/vertex_ai/v1/projects/p1/locations/us/publishers/google/models/" + model + ":generateContent",
+			body: "{}", header: header}.do(t, s.gw.URL)
+		got, _ := s.up.last(t)
+		return status, got.header.Get("Authorization")
+	}
+	gateway := map[string]string{"Authorization": "Bearer " + master}
+	if status, auth := do("m", gateway); status != 200 || auth != "Bearer ya29.test-1" {
+		t.Fatalf("%d %q", status, auth)
+	}
+	s.res.set("DEFAULT_GOOGLE_APPLICATION_CREDENTIALS", serviceAccount(1, "rotated@sa-project.iam.gserviceaccount.com", s.google.tokenURI()))
+	if status, auth := do("m", gateway); status != 200 || auth != "Bearer ya29.test-1" {
+		t.Fatalf("before the refusal the cached service account stays: %d %q", status, auth)
+	}
+	if status, _ := do("reject", gateway); status != 401 {
+		t.Fatalf("status %d, want the upstream's 401", status)
+	}
+	if status, auth := do("m", gateway); status != 200 || auth != "Bearer ya29.test-2" {
+		t.Errorf("after the refusal: %d %q, want the rotated service account's token", status, auth)
+	}
+	s.res.mu.Lock()
+	invalidated := slices.Clone(s.res.invalidated)
+	s.res.mu.Unlock()
+	if want := []string{"DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"}; !slices.Equal(invalidated, want) {
+		t.Errorf("invalidated %q, want %q", invalidated, want)
+	}
+	if !strings.Contains(s.logs.String(), `msg="upstream rejected the route's credentials; they will be read again on the next call"`) {
+		t.Errorf("no log line for the refusal:\n%s", s.logs.String())
+	}
+
+	byo := newVertexSetup(t, false, "", nil)
+	status, _ := call{target: "/vertex_ai/v1/projects/p1/locations/us/publishers/google/models/reject:generateContent",
+		body: "{}", header: map[string]string{"X-Litellm-Api-Key": master, "Authorization": "Bearer ya29.caller"}}.do(t, byo.gw.URL)
+	byo.res.mu.Lock()
+	defer byo.res.mu.Unlock()
+	if status != 401 || byo.res.invalidated != nil {
+		t.Errorf("BYO: %d, invalidated %q; want 401 and nothing dropped", status, byo.res.invalidated)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -245,9 +246,14 @@ func (h *Handler) injector(c *call, resp *http.Response) *costInjector {
 
 // credentialRejected drops the route's cached secrets after the upstream refused them: a key
 // rotated since it was cached is read fresh on the next call instead of failing for a TTL.
+// A built-in route's Authorizer reads its own (a service account): dropped too, unless the
+// caller's credential was sent instead.
 func (h *Handler) credentialRejected(c *call) {
 	inv, ok := h.secrets.(secretInvalidator)
 	names := c.route.SecretNames()
+	if b := c.route.Builtin; b != nil && b.Authorizer != nil && !c.callerCreds {
+		names = append(slices.Clone(names), b.Secrets...)
+	}
 	if !ok || len(names) == 0 {
 		return
 	}
