@@ -641,3 +641,19 @@ func TestVertexRejectedTokenRereadsTheServiceAccount(t *testing.T) {
 		t.Errorf("BYO: %d, invalidated %q; want 401 and nothing dropped", status, byo.res.invalidated)
 	}
 }
+
+// Options' zero value (no token cache: the gateway was not wired by OpenSources) is safe: the
+// route serves callers' own Google credentials and refuses the rest with the 401.
+func TestVertexZeroOptions(t *testing.T) {
+	up := newRecorder(t)
+	gw, _ := gateway(t, up, providerKeys, "", map[string]string{"VERTEX_AI_API_BASE": up.srv.URL})
+	const path = "/vertex-ai/v1/projects/p1/locations/us-central1/publishers/google/models/m:generateContent"
+	status, body := call{target: path, body: "{}", header: map[string]string{"Authorization": "Bearer " + master}}.do(t, gw.URL)
+	if _, called := up.last(t); status != 401 || called || !strings.Contains(body, "set DEFAULT_GOOGLE_APPLICATION_CREDENTIALS") {
+		t.Errorf("gateway key only: %d %s (upstream called %v)", status, body, called)
+	}
+	status, body = call{target: path, body: "{}", header: map[string]string{"X-Litellm-Api-Key": master, "Authorization": "Bearer ya29.caller"}}.do(t, gw.URL)
+	if got, called := up.last(t); status != 200 || !called || got.header.Get("Authorization") != "Bearer ya29.caller" {
+		t.Errorf("own token: %d %s, upstream Authorization %q", status, body, got.header.Get("Authorization"))
+	}
+}
