@@ -110,7 +110,8 @@ func TestValidateBuiltinRoutes(t *testing.T) {
     - {path: /openai/v1/models, target: "https://models.example"}
 `), 0o600)
 	for k, v := range map[string]string{"ANTHROPIC_API_KEY": "", "OPENAI_API_KEY": "sk-o", "GEMINI_API_KEY": "", "AZURE_API_BASE": "", "OPENAI_API_BASE": "", "LANGFUSE_HOST": "langfuse.internal:3000", "LANGFUSE_PUBLIC_KEY": "", "LANGFUSE_SECRET_KEY": "",
-		"AWS_REGION_NAME": "", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "", "AWS_BEDROCK_RUNTIME_ENDPOINT": "", "AWS_BEDROCK_AGENT_RUNTIME_ENDPOINT": ""} {
+		"AWS_REGION_NAME": "", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "", "AWS_BEDROCK_RUNTIME_ENDPOINT": "", "AWS_BEDROCK_AGENT_RUNTIME_ENDPOINT": "",
+		"DEFAULT_GOOGLE_APPLICATION_CREDENTIALS": "", "VERTEX_AI_API_BASE": ""} {
 		t.Setenv(k, v)
 	}
 	var stdout, stderr bytes.Buffer
@@ -131,7 +132,9 @@ built-in provider routes:
   /mistral/** off (general_settings.disabled_provider_routes)
   /langfuse/** -> http://langfuse.internal:3000 (langfuse; LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY not set: calls answer 401)
   /bedrock/** -> https://bedrock-runtime.eu-west-1.amazonaws.com and https://bedrock-agent-runtime.eu-west-1.amazonaws.com (bedrock; SigV4 with the AWS default credential chain; region from AWS_REGION unless a model ARN names one)
-note: general_settings.disabled_provider_routes: "nosuch" is not a built-in provider route (known: anthropic, openai, azure, gemini, cohere, mistral, langfuse, bedrock)
+  /vertex_ai/** -> https://{location}-aiplatform.googleapis.com (vertex_ai; DEFAULT_GOOGLE_APPLICATION_CREDENTIALS not set: callers' own credentials only)
+  /vertex-ai/** -> https://{location}-aiplatform.googleapis.com (vertex_ai; DEFAULT_GOOGLE_APPLICATION_CREDENTIALS not set: callers' own credentials only)
+note: general_settings.disabled_provider_routes: "nosuch" is not a built-in provider route (known: anthropic, openai, azure, gemini, cohere, mistral, langfuse, bedrock, vertex_ai)
 note: pass_through_endpoints[1] (/openai/v1/models) takes /openai/v1/models from the built-in openai route /openai
 note: pass_through_endpoints[0] (/cohere) overrides the built-in cohere route /cohere
 `

@@ -545,6 +545,7 @@ ok built-in /cohere -> secret gw/COHERE_API_KEY
 unset built-in /mistral -> secret gw/MISTRAL_API_KEY: calls answer 401 until it is set (or list mistral in general_settings.disabled_provider_routes)
 ok built-in /langfuse -> secret gw/LANGFUSE_PUBLIC_KEY
 ok built-in /langfuse -> secret gw/LANGFUSE_SECRET_KEY
+unset built-in /vertex_ai -> secret gw/DEFAULT_GOOGLE_APPLICATION_CREDENTIALS: only callers who send their own vertex_ai credential are served
 `, "")
 	noValue(t, r, all...)
 }
@@ -577,6 +578,7 @@ ok os.environ/LANGFUSE:public -> secret gw/LANGFUSE
 ok os.environ/LANGFUSE:secret -> secret gw/LANGFUSE
 3 secret reference(s) resolve
 unset built-in /anthropic -> secret gw/ANTHROPIC_API_KEY: only callers who send their own anthropic credential are served
+unset built-in /vertex_ai -> secret gw/DEFAULT_GOOGLE_APPLICATION_CREDENTIALS: only callers who send their own vertex_ai credential are served
 `, "")
 	noValue(t, r, "sk-master-31c5", "pk-lf-9d0e", "sk-lf-4f6a")
 }

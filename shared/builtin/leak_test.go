@@ -3,6 +3,7 @@ package builtin_test
 import (
 	"encoding/base64"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -32,7 +33,9 @@ func TestBuiltinRoutesNeverForwardGatewayKeys(t *testing.T) {
 	paths := []string{"/anthropic/v1/messages", "/openai/v1/chat/completions", "/openai_passthrough/v1/responses",
 		"/azure/openai/deployments/d/chat/completions", "/gemini/v1beta/models/m:generateContent",
 		"/cohere/v2/chat", "/mistral/v1/chat/completions", "/langfuse/api/public/ingestion",
-		"/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke", "/bedrock/knowledgebases/KB1/retrieve"}
+		"/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke", "/bedrock/knowledgebases/KB1/retrieve",
+		"/vertex_ai/v1/projects/p/locations/us-central1/publishers/google/models/m:streamGenerateContent",
+		"/vertex-ai/v1/projects/p/locations/global/publishers/anthropic/models/c:rawPredict"}
 	for _, creds := range []secrets.Inline{providerKeys, {}} {
 		up := newRecorder(t)
 		gw := leakGateway(t, up, creds)
@@ -48,6 +51,10 @@ func TestBuiltinRoutesNeverForwardGatewayKeys(t *testing.T) {
 					// when the gateway has none.
 					if header["X-Api-Key"] == "" {
 						header["X-Api-Key"] = "sk-ant-api03-caller"
+					}
+					// And a Google access token, which /vertex_ai forwards then.
+					if header["Authorization"] == "" {
+						header["Authorization"] = "Bearer ya29.caller"
 					}
 					target := path
 					if query != "" {
@@ -97,18 +104,22 @@ func leakCarriers() []func(v string) (map[string]string, string) {
 }
 
 // leakGateway serves the built-in routes with virtual keys (one valid and granted every route,
-// one revoked) besides the master key.
+// one revoked) besides the master key. With creds, /vertex_ai has a service account too
+// (its token endpoint a fake Google).
 func leakGateway(t *testing.T, up *recorder, creds secrets.Inline) *httptest.Server {
 	t.Helper()
 	env := map[string]string{}
-	for _, name := range []string{"ANTHROPIC_API_BASE", "OPENAI_API_BASE", "AZURE_API_BASE", "GEMINI_API_BASE", "COHERE_API_BASE", "MISTRAL_API_BASE", "LANGFUSE_HOST"} {
+	for _, name := range []string{"ANTHROPIC_API_BASE", "OPENAI_API_BASE", "AZURE_API_BASE", "GEMINI_API_BASE", "COHERE_API_BASE", "MISTRAL_API_BASE", "LANGFUSE_HOST", "VERTEX_AI_API_BASE"} {
 		env[name] = up.srv.URL
 	}
 	env[builtin.BedrockRuntimeEndpointEnv], env[builtin.BedrockAgentRuntimeEndpointEnv], env["AWS_REGION"] = up.srv.URL, up.srv.URL, "us-east-1"
 	o := builtin.Options{Env: func(k string) string { return env[k] }}
-	if len(creds) > 0 { // the gateway's AWS credentials go with its provider keys
+	if len(creds) > 0 { // the gateway's AWS credentials and service account go with its provider keys
 		o.Bedrock = signerFor(&staticCreds{keys: testKeys}, nil, nil)
+		creds = maps.Clone(creds)
+		creds["DEFAULT_GOOGLE_APPLICATION_CREDENTIALS"] = serviceAccount(0, "gw@sa-project.iam.gserviceaccount.com", newFakeGoogle(t).tokenURI())
 	}
+	o.Vertex = builtin.NewVertexAuth(creds, nil)
 	res := config.Parse([]byte("general_settings:\n  master_key: " + master + "\n"))
 	table, _, err := builtin.NewTable(res.Config, o)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/providers"
 	"github.com/passthru/gateway/shared/route"
 )
@@ -29,6 +30,7 @@ type Provider struct {
 	// KeyFromQuery, CallerCredentials, Subpath, AddHeaders: see route.Builtin.
 	KeyFromQuery      bool
 	CallerCredentials bool
+	CallerHeaders     []string // see route.Builtin
 	Subpath           func(basePath, subpath string) string
 	AddHeaders        func(path string, h http.Header)
 	// ForwardHeaders sends the client's headers along, minus credentials (Anthropic: its
@@ -50,6 +52,13 @@ type Provider struct {
 	// ("": it can); Describe, when set, is its line for `validate` after "<prefix>/** ".
 	Off      func(o Options) string
 	Describe func(o Options) string
+	// CredentialSecrets, when set, names the secrets the credential reads under a
+	// configuration (Vertex AI's default_vertex_config may name its own); nil:
+	// Credential.Secrets. None: the credential is written in the configuration.
+	CredentialSecrets func(cfg *config.Config) []string
+	// Shown is what `validate` shows as the upstream when Target picks the host per request
+	// and BaseEnv does not override it ("": the base URL).
+	Shown string
 }
 
 // CredentialKind says how the provider credential is sent.
@@ -124,6 +133,7 @@ var Registry = []Provider{
 		Credential: Credential{Kind: Basic, Secrets: []string{"LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"}},
 	},
 	bedrockProvider, // bedrock.go
+	vertexProvider,  // vertex.go
 }
 
 // Names lists the providers of the registry, in its order.

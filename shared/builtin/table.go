@@ -23,6 +23,11 @@ type Options struct {
 	Bedrock *BedrockSigner
 	// BedrockOff turns /bedrock off: each call is answered 404 with BedrockOffMessage.
 	BedrockOff bool
+	// Vertex mints and caches the Google access tokens of /vertex_ai (NewVertexAuth); nil:
+	// the route has no service account and serves callers who bring their own Google token.
+	Vertex *VertexAuth
+
+	cfg *config.Config // the configuration the route is built from (set by Provider.route)
 }
 
 func (o Options) env(name string) string {
@@ -67,6 +72,7 @@ func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
 
 // route compiles the provider's route at prefix.
 func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.Route, error) {
+	o.cfg = cfg
 	base, off := p.base(o)
 	if off == "" && p.Off != nil {
 		off = p.Off(o)
@@ -90,9 +96,10 @@ func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.R
 		return nil, fmt.Errorf("built-in %s route: %w", p.Name, err)
 	}
 	r.Builtin = &route.Builtin{
-		Secrets: p.Credential.Secrets, KeyFromQuery: p.KeyFromQuery, CallerCredentials: p.CallerCredentials,
+		Secrets: p.secrets(cfg), KeyFromQuery: p.KeyFromQuery, CallerCredentials: p.CallerCredentials,
 		Off: off, Subpath: p.Subpath, AddHeaders: p.AddHeaders, AllowHeaders: p.AllowHeaders,
-		NoCredential: p.NoCredential,
+		NoCredential:  p.NoCredential,
+		CallerHeaders: p.CallerHeaders,
 	}
 	if p.Target != nil {
 		r.Builtin.Target = func(subpath string) (*url.URL, string, error) { return p.Target(o, subpath) }
@@ -190,24 +197,38 @@ func Describe(cfg *config.Config, o Options) []string {
 			case off != "":
 				lines = append(lines, fmt.Sprintf("%s/** off: %s is not set or not an http(s) URL", prefix, p.BaseEnv))
 			default:
-				lines = append(lines, fmt.Sprintf("%s/** -> %s (%s; %s)", prefix, base, p.Name, p.credentialState(o)))
+				if p.Shown != "" && strings.TrimSpace(o.env(p.BaseEnv)) == "" {
+					base = p.Shown
+				}
+				lines = append(lines, fmt.Sprintf("%s/** -> %s (%s; %s)", prefix, base, p.Name, p.credentialState(cfg, o)))
 			}
 		}
 	}
 	return lines
 }
 
+// secrets are the secrets the provider's credential reads under cfg.
+func (p *Provider) secrets(cfg *config.Config) []string {
+	if p.CredentialSecrets != nil {
+		return p.CredentialSecrets(cfg)
+	}
+	return p.Credential.Secrets
+}
+
 // credentialState says whether the provider's credential secrets are set.
-func (p *Provider) credentialState(o Options) string {
+func (p *Provider) credentialState(cfg *config.Config, o Options) string {
+	names := p.secrets(cfg)
 	var missing []string
-	for _, s := range p.Credential.Secrets {
+	for _, s := range names {
 		if o.env(s) == "" {
 			missing = append(missing, s)
 		}
 	}
 	switch {
+	case len(names) == 0:
+		return "credential written in the configuration"
 	case len(missing) == 0:
-		return strings.Join(p.Credential.Secrets, " and ") + " set"
+		return strings.Join(names, " and ") + " set"
 	case p.CallerCredentials:
 		return strings.Join(missing, " and ") + " not set: callers' own credentials only"
 	}
@@ -231,7 +252,7 @@ func Secrets(cfg *config.Config) []Secret {
 		if disabled(cfg.DisabledProviderRoutes, p.Name) || configuredAt(cfg, p.Prefixes[0]) != nil {
 			continue
 		}
-		for _, name := range p.Credential.Secrets {
+		for _, name := range p.secrets(cfg) {
 			out = append(out, Secret{Name: name, Provider: p.Name, Prefix: p.Prefixes[0], Optional: p.CallerCredentials})
 		}
 	}

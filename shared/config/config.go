@@ -45,6 +45,8 @@ type Config struct {
 	// DisabledProviderRoutes is general_settings.disabled_provider_routes: built-in provider
 	// routes not to serve, by provider name ("*": none is served).
 	DisabledProviderRoutes []string
+	// Vertex is the top-level default_vertex_config (nil: not set), for /vertex_ai.
+	Vertex *VertexConfig
 }
 
 // KeySpec is one virtual key declared in the config file.
@@ -169,7 +171,7 @@ func (c *Config) EffectiveTimeout(e *Endpoint) time.Duration {
 }
 
 // SecretRefs lists every os.environ/ name the configuration uses, once each: the master key's
-// first, then endpoint by endpoint, its headers before its Langfuse keys and its query values.
+// first, then default_vertex_config's service account, the keys', then endpoint by endpoint, its headers before its Langfuse keys and its query values.
 func (c *Config) SecretRefs() []string {
 	var names []string
 	seen := map[string]bool{}
@@ -180,6 +182,9 @@ func (c *Config) SecretRefs() []string {
 		}
 	}
 	add(c.MasterKey)
+	if c.Vertex != nil {
+		add(c.Vertex.Credentials)
+	}
 	for _, k := range c.Keys {
 		add(k.Key)
 	}
@@ -214,6 +219,9 @@ func (c *Config) usersOf(name string) []string {
 	if refName(c.MasterKey) == name {
 		users = append(users, "general_settings.master_key")
 	}
+	if c.Vertex != nil && refName(c.Vertex.Credentials) == name {
+		users = append(users, "default_vertex_config.vertex_credentials")
+	}
 	for _, k := range c.Keys {
 		if refName(k.Key) == name {
 			users = append(users, "keys ("+k.Alias+")")
@@ -242,13 +250,16 @@ func (c *Config) usersOf(name string) []string {
 }
 
 // LiteralCredentials lists the places where the configuration writes a credential itself instead
-// of referencing it (os.environ/NAME): the master key, credential headers and credential-like
-// query parameters (default_query_params, the target's query). Such values must not
+// of referencing it (os.environ/NAME): the master key, a service account's JSON in
+// default_vertex_config, credential headers and credential-like query parameters (default_query_params, the target's query). Such values must not
 // be stored where a secret would not be.
 func (c *Config) LiteralCredentials() []string {
 	var out []string
 	if c.MasterKey != "" && refName(c.MasterKey) == "" {
 		out = append(out, "general_settings.master_key")
+	}
+	if c.Vertex.literalCredentials() {
+		out = append(out, "default_vertex_config.vertex_credentials")
 	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]

@@ -50,6 +50,7 @@ func Parse(data []byte) Result {
 			p.litellmSettings(mappingValue(root, "litellm_settings"), cfg)
 			p.modelPrices(mappingValue(root, "model_prices"), cfg)
 			p.keys(mappingValue(root, "keys"), cfg)
+			p.defaultVertexConfig(mappingValue(root, "default_vertex_config"), cfg)
 		}
 	}
 	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 && slices.Contains(cfg.DisabledProviderRoutes, "*") {

@@ -10,8 +10,9 @@ import (
 )
 
 // Where os.environ/ references are resolved: header values (Langfuse keys included), query
-// parameter values (default_query_params and the target's query), the master key and config-file
-// virtual keys. Anywhere else a reference would be used as text (a path, a host, a tag), so it is
+// parameter values (default_query_params and the target's query), the master key, config-file
+// virtual keys and default_vertex_config (vertex_credentials through the secrets resolver;
+// vertex_project and vertex_location, not secrets, from the environment). Anywhere else a reference would be used as text (a path, a host, a tag), so it is
 // refused with the field named instead of being sent upstream or matched literally.
 
 // refPlaces says, in the message refusing a misplaced reference, where one is resolved.

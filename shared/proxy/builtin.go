@@ -34,20 +34,23 @@ var errNoCallerCredential = errors.New("no caller credential")
 // upstreamHeader builds the headers that go upstream: the client's as the route's policy
 // allows (outboundHeader), the route's own (its credential), then x-pass- headers. On a
 // built-in route whose credential is not set but that may forward the caller's own
-// (route.Builtin.CallerCredentials), the caller's credential headers stand in for it.
-func (h *Handler) upstreamHeader(ctx context.Context, r *http.Request, rt *route.Route, own auth.OwnKeys, carrier, upstreamPath string) (http.Header, error) {
+// (route.Builtin.CallerCredentials), the caller's credential headers stand in for it:
+// callerCreds reports it, and the route's Authorizer, if any, is then not run.
+func (h *Handler) upstreamHeader(ctx context.Context, r *http.Request, rt *route.Route, own auth.OwnKeys, carrier, upstreamPath string) (_ http.Header, callerCreds bool, _ error) {
 	credential := make(http.Header, 2)
 	err := rt.WriteHeaders(ctx, credential, h.secrets)
-	callerCreds := false
+	if cc, ok := authorizerOf(rt).(route.CredentialChecker); ok && err == nil {
+		err = cc.CheckCredential(ctx)
+	}
 	if nf := (*secrets.NotFoundError)(nil); errors.As(err, &nf) && rt.Builtin != nil && rt.Builtin.CallerCredentials {
 		callerCreds, err = true, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out := outboundHeader(r.Header, rt, own, carrier, callerCreds)
 	if callerCreds && !holdsCredential(out) {
-		return nil, errNoCallerCredential
+		return nil, false, errNoCallerCredential
 	}
 	for name, vv := range credential {
 		out[name] = vv
@@ -59,7 +62,7 @@ func (h *Handler) upstreamHeader(ctx context.Context, r *http.Request, rt *route
 	if _, ok := out["User-Agent"]; !ok {
 		out["User-Agent"] = []string{""} // send none rather than Go's default
 	}
-	return out, nil
+	return out, callerCreds, nil
 }
 
 // holdsCredential reports whether any credential header is set.
@@ -89,7 +92,11 @@ func (h *Handler) credentialFailed(w http.ResponseWriter, c *call, err error) {
 	case rt.Builtin.NoCredential != "" && errors.As(err, &nf):
 		msg, name = rt.Builtin.NoCredential, nf.Name
 	case rt.Builtin.CallerCredentials:
-		msg = fmt.Sprintf("The gateway has no %s credential for %s: set %s (the environment locally, Secrets Manager on AWS), or send your own %s credential in x-api-key or Authorization with the gateway key in x-litellm-api-key.", rt.Provider, rt.Path, name, rt.Provider)
+		in := "x-api-key or Authorization"
+		if hs := rt.Builtin.CallerHeaders; len(hs) > 0 {
+			in = strings.Join(hs, " or ")
+		}
+		msg = fmt.Sprintf("The gateway has no %s credential for %s: set %s (the environment locally, Secrets Manager on AWS), or send your own %s credential in %s with the gateway key in x-litellm-api-key.", rt.Provider, rt.Path, name, rt.Provider, in)
 	}
 	c.logger().Warn("provider credential not configured", "call_id", c.id, "route", rt.Path, "secret", name)
 	c.fail(w, http.StatusUnauthorized, apierror.TypeAuth, msg, "no_credential")

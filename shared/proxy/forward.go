@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -110,16 +111,20 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 			c.in.head = &prefix{}
 		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
-		// The response may start while the body is still uploading; without full duplex the
-		// HTTP/1 server may close the body under the transport then.
-		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	c.upstream = u.Host
-	if a := authorizerOf(c.route); a != nil {
+	if a := authorizerOf(c.route); a != nil && !c.callerCreds {
 		if err := h.authorize(ctx, out, a, c); err != nil {
 			h.authorizeFailed(w, r, c, err)
 			return
 		}
+	}
+	if c.in != nil {
+		// The response may start while the body is still uploading; without full duplex the
+		// HTTP/1 server may close the body under the transport then. Enabled only once the
+		// request will go: a handler that answers an unread body in full-duplex mode races
+		// the server's own read of the connection ("invalid concurrent Body.Read call").
+		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	if h.debug {
 		h.logUpstreamRequest(c, out)
@@ -242,9 +247,14 @@ func (h *Handler) injector(c *call, resp *http.Response) *costInjector {
 
 // credentialRejected drops the route's cached secrets after the upstream refused them: a key
 // rotated since it was cached is read fresh on the next call instead of failing for a TTL.
+// A built-in route's Authorizer reads its own (a service account): dropped too, unless the
+// caller's credential was sent instead.
 func (h *Handler) credentialRejected(c *call) {
 	inv, ok := h.secrets.(secretInvalidator)
 	names := c.route.SecretNames()
+	if b := c.route.Builtin; b != nil && b.Authorizer != nil && !c.callerCreds {
+		names = append(slices.Clone(names), b.Secrets...)
+	}
 	if !ok || len(names) == 0 {
 		return
 	}

@@ -144,6 +144,7 @@ type call struct {
 	unanswered   bool        // the upstream got the request and sent no response
 	errClass     string
 	partial      bool
+	callerCreds  bool      // the caller's own provider credential stands in for the route's
 	redact       redaction // values detailed-debug logs must hide: the keys, the route's secrets
 	info         RequestInfo
 	sourceIP     string
@@ -284,11 +285,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "Invalid request URL: "+err.Error(), "bad_request")
 		return
 	}
-	out, err := h.upstreamHeader(ctx, r, rt, own, carrier, u.Path)
+	out, callerCreds, err := h.upstreamHeader(ctx, r, rt, own, carrier, u.Path)
 	if err != nil {
 		h.credentialFailed(w, c, err)
 		return
 	}
+	c.callerCreds = callerCreds
 	h.forward(w, r, c, u, out)
 }
 

@@ -66,7 +66,7 @@ func outboundHeader(in http.Header, rt *route.Route, own auth.OwnKeys, carrier s
 		}
 		switch {
 		case rt.Builtin != nil && auth.IsCredentialHeader(name):
-			if !callerCreds {
+			if !callerCreds || rt.Builtin.CallerHeaders != nil && !slices.Contains(rt.Builtin.CallerHeaders, name) {
 				continue
 			}
 		case rt.SetsHeader(name):

@@ -69,6 +69,9 @@ type Builtin struct {
 	// the caller's (a credential header holding no gateway key) goes upstream instead of it.
 	// Otherwise the caller's credential headers never go upstream on a built-in route.
 	CallerCredentials bool
+	// CallerHeaders, with CallerCredentials, are the credential headers (canonical names) that
+	// may stand in for the route's credential; nil: any (Authorization, X-Api-Key, ...).
+	CallerHeaders []string
 	// Off, when set, says why the route cannot serve (a base URL it needs is not configured);
 	// every call is answered 404 with it.
 	Off string
@@ -79,10 +82,11 @@ type Builtin struct {
 	// upstream path (OpenAI-Beta on Assistants paths).
 	AddHeaders func(path string, h http.Header)
 	// Target, when set, picks the upstream for each request from its subpath (percent-encoded,
-	// after Subpath): the base URL to call (its query merged like the route target's) and the
-	// subpath to join onto it, for providers whose host depends on the request (Bedrock's
-	// region and service, Vertex AI's location). The base's own query is not used: the route's
-	// query rules apply as for a fixed target. An error is the client's: 400.
+	// after Subpath): the base URL to call and the subpath to join onto it, for providers whose
+	// host depends on the request (Bedrock's region and service, Vertex AI's location). The
+	// route's query rules apply as for a fixed target; then the base's own query, if any, is
+	// set over the result, each of its parameters replacing the client's of that name (Vertex
+	// AI's alt=sse on streamGenerateContent). An error is the client's: 400.
 	Target func(subpath string) (base *url.URL, rest string, err error)
 	// AllowHeaders, with forward_headers, limits the client headers sent to these canonical
 	// names (x-pass- headers still apply); nil: all but credentials.
@@ -106,6 +110,14 @@ type Authorizer interface {
 	// NeedsBody reports whether the credential covers the body (SigV4's payload hash): the
 	// proxy then reads the whole body first, up to MaxSignedBody.
 	NeedsBody() bool
+}
+
+// CredentialChecker is an Authorizer that can say, before the request is built, whether its
+// credential is configured: a *secrets.NotFoundError when it is not. On a route with
+// CallerCredentials the caller's own credential then stands in for it and the Authorizer is
+// not run; on any other route the call is answered 401 as when Authorize says so.
+type CredentialChecker interface {
+	CheckCredential(ctx context.Context) error
 }
 
 // MaxSignedBody bounds a body read whole for an Authorizer that signs it. Lambda's request
@@ -282,7 +294,7 @@ func (r *Route) UpstreamURL(subpath, clientQuery string) (*url.URL, error) {
 // target's query values are resolved through res on every call, exactly as WriteHeaders does for
 // headers, so a rotated secret is picked up the same way and a missing one is a *SecretError.
 func (r *Route) UpstreamURLContext(ctx context.Context, res secrets.Resolver, subpath, clientQuery string) (*url.URL, error) {
-	target := r.target
+	target, over := r.target, ""
 	if r.Builtin != nil && r.Builtin.Subpath != nil {
 		subpath = r.Builtin.Subpath(r.target.EscapedPath(), subpath)
 	}
@@ -291,7 +303,7 @@ func (r *Route) UpstreamURLContext(ctx context.Context, res secrets.Resolver, su
 		if err != nil {
 			return nil, err
 		}
-		target, subpath = base, rest
+		target, subpath, over = base, rest, base.RawQuery
 	}
 	u := *target
 	if r.IncludeSubpath && subpath != "" {
@@ -302,12 +314,29 @@ func (r *Route) UpstreamURLContext(ctx context.Context, res secrets.Resolver, su
 		u = *joined
 	}
 	q, err := r.upstreamQuery(ctx, res, clientQuery)
+	if err == nil && over != "" {
+		q, err = setOver(q, over)
+	}
 	if err != nil {
 		return nil, err
 	}
 	u.RawQuery = q
 	u.ForceQuery = false
 	return &u, nil
+}
+
+// setOver sets the parameters of over on the query q, each replacing q's of that name.
+func setOver(q, over string) (string, error) {
+	merged, err := parseQuery(q)
+	if err != nil {
+		return "", err
+	}
+	o, err := parseQuery(over)
+	if err != nil {
+		return "", err
+	}
+	merged.merge(&o)
+	return merged.encode(), nil
 }
 
 func (r *Route) upstreamQuery(ctx context.Context, res secrets.Resolver, clientRaw string) (string, error) {

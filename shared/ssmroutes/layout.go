@@ -68,6 +68,33 @@ type Settings struct {
 	CORS *StoredCORS `json:"cors,omitempty"`
 	// DisabledProviderRoutes is general_settings.disabled_provider_routes.
 	DisabledProviderRoutes []string `json:"disabled_provider_routes,omitempty"`
+	// DefaultVertexConfig is the config's top-level default_vertex_config.
+	DefaultVertexConfig *StoredVertex `json:"default_vertex_config,omitempty"`
+}
+
+// StoredVertex is default_vertex_config as stored, in LiteLLM's field names. The service
+// account belongs in Secrets Manager: vertex_credentials is then an os.environ/ reference
+// (`gatewayctl routes push` refuses the JSON itself in a String parameter).
+type StoredVertex struct {
+	Project     string `json:"vertex_project,omitempty"`
+	Location    string `json:"vertex_location,omitempty"`
+	Credentials string `json:"vertex_credentials,omitempty"`
+}
+
+func storeVertex(v *config.VertexConfig) *StoredVertex {
+	if v == nil {
+		return nil
+	}
+	return &StoredVertex{Project: v.Project, Location: v.Location, Credentials: v.Credentials}
+}
+
+// config returns the setting, validated as the config file's is; nil when unset.
+func (v *StoredVertex) config() (*config.VertexConfig, error) {
+	if v == nil || *v == (StoredVertex{}) {
+		return nil, nil
+	}
+	c := &config.VertexConfig{Project: v.Project, Location: v.Location, Credentials: v.Credentials}
+	return c, c.Check()
 }
 
 // StoredCORS is general_settings.cors as stored, max_age in seconds as in the config file.
@@ -99,7 +126,7 @@ func (c *StoredCORS) config() *config.CORS {
 func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
 		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS),
-		DisabledProviderRoutes: cfg.DisabledProviderRoutes}
+		DisabledProviderRoutes: cfg.DisabledProviderRoutes, DefaultVertexConfig: storeVertex(cfg.Vertex)}
 }
 
 // Parameter is one stored parameter.

@@ -108,6 +108,9 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 	default:
 		return s, fmt.Errorf("secrets source %q is not env, secretsmanager or inline", o.Secrets)
 	}
+	if o.Builtin.Vertex == nil { // once: every table the sources build shares its token cache
+		o.Builtin.Vertex = builtin.NewVertexAuth(s.Secrets, nil)
+	}
 	if o.RoutesPrefix != "" {
 		cfg, err := loadAWS()
 		if err != nil {
