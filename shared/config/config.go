@@ -45,6 +45,9 @@ type Config struct {
 	// DisabledProviderRoutes is general_settings.disabled_provider_routes: built-in provider
 	// routes not to serve, by provider name ("*": none is served).
 	DisabledProviderRoutes []string
+	// Models are the top-level model_list entries, read when an endpoint's target is
+	// custom_callbacks.anthropic_adapter (its backends).
+	Models []Model
 }
 
 // KeySpec is one virtual key declared in the config file.
@@ -146,6 +149,13 @@ type Endpoint struct {
 	// Provider names who serves the endpoint in its usage records and metrics ("" : detected
 	// from the upstream host, else the response's shape). For compatible endpoints and proxies.
 	Provider string
+	// Adapter names the translation the endpoint serves through (AdapterAnthropic: Anthropic's
+	// Messages API from an OpenAI-format chat backend): `adapter: anthropic`, or implied by
+	// `target: custom_callbacks.anthropic_adapter`.
+	Adapter string
+	// Models maps the model names clients ask for to the backend's, on an `adapter:` endpoint
+	// (names not listed pass as they are).
+	Models []Param
 }
 
 // Name identifies the endpoint in messages: its position and path.
@@ -183,6 +193,9 @@ func (c *Config) SecretRefs() []string {
 	for _, k := range c.Keys {
 		add(k.Key)
 	}
+	for _, m := range c.Models {
+		add(m.APIKey)
+	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]
 		for _, h := range e.Headers {
@@ -217,6 +230,11 @@ func (c *Config) usersOf(name string) []string {
 	for _, k := range c.Keys {
 		if refName(k.Key) == name {
 			users = append(users, "keys ("+k.Alias+")")
+		}
+	}
+	for _, m := range c.Models {
+		if refName(m.APIKey) == name {
+			users = append(users, "model_list ("+m.Name+") litellm_params.api_key")
 		}
 	}
 	for i := range c.Endpoints {
@@ -263,6 +281,11 @@ func (c *Config) LiteralCredentials() []string {
 			}
 		}
 		out = append(out, literalQueryCredentials(e)...)
+	}
+	for _, m := range c.Models {
+		if m.APIKey != "" && refName(m.APIKey) == "" {
+			out = append(out, "model_list ("+m.Name+") litellm_params.api_key")
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -120,9 +120,13 @@ func (s *Snapshot) reject(p Parameter, reason string, lastGood *Snapshot, names 
 
 func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	var st Settings
+	var models []config.Model
 	err := json.Unmarshal([]byte(p.Value), &st)
 	if err == nil && st.RequestTimeout < 0 {
 		err = fmt.Errorf("pass_through_request_timeout must not be negative")
+	}
+	if err == nil {
+		models, err = st.models()
 	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
@@ -131,6 +135,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
 			s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = lastGood.Config.IncludeCostInStreamingUsage, lastGood.Config.ModelPrices
 			s.Config.CORS, s.Config.DisabledProviderRoutes = lastGood.Config.CORS, lastGood.Config.DisabledProviderRoutes
+			s.Config.Models = lastGood.Config.Models
 			s.Versions[p.Name] = v
 			return
 		}
@@ -142,6 +147,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = st.IncludeCostInStreamingUsage, st.ModelPrices
 	s.Config.CORS = st.CORS.config()
 	s.Config.DisabledProviderRoutes = st.DisabledProviderRoutes
+	s.Config.Models = models
 	s.Versions[p.Name] = p.Version
 }
 
