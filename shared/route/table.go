@@ -42,6 +42,11 @@ func NewTable(cfg *config.Config) (*Table, error) {
 			return nil, err
 		}
 		r.InjectCost = r.InjectCost || cfg.IncludeCostInStreamingUsage
+		if e.Adapter != "" {
+			if err := r.newAdapter(e, cfg.Models); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Name(), err)
+			}
+		}
 		t.Add(r)
 	}
 	return t, nil
