@@ -102,7 +102,9 @@ func wantMessage(id, content, stop, usage string) string {
 
 // streamed is a message as MessageStream.finalMessage() returns it: both SDK lines add
 // parsed_output (their structured-output field), null without an output format.
-func streamed(message string) string { return strings.TrimSuffix(message, "}") + `,"parsed_output":null}` }
+func streamed(message string) string {
+	return strings.TrimSuffix(message, "}") + `,"parsed_output":null}`
+}
 
 var adapterWant = []struct {
 	call, message string
