@@ -63,7 +63,7 @@ func (h *Handler) adapt(aw *adaptWriter, r *http.Request, c *call, own auth.OwnK
 		h.credentialFailed(aw, c, err)
 		return
 	}
-	aw.model, aw.names, aw.withCost = req.Model, names, rt.InjectCost
+	aw.model, aw.names, aw.withCost, aw.wantStream = req.Model, names, rt.InjectCost, req.Stream
 	out := r.WithContext(r.Context())
 	out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(translated)), int64(len(translated))
 	clientBody := c.in // bytes_in is what the client sent, not the translation
@@ -143,6 +143,9 @@ type adaptWriter struct {
 	model    string // the client's model; "" until the request is translated
 	names    anthropic.ToolNames
 	withCost bool
+	// wantStream: the client asked for a stream; a backend that answers with JSON anyway
+	// has its answer sent as the events a stream would carry.
+	wantStream bool
 
 	mode     uint8
 	status   int
@@ -271,6 +274,20 @@ func (aw *adaptWriter) emit() {
 		aw.out(status, anthropic.ErrorBody(status, anthropic.ErrorMessage(status, aw.buf)))
 	case aw.model == "":
 		aw.out(http.StatusBadGateway, anthropic.ErrorBody(http.StatusBadGateway, "The gateway answered before the request was translated."))
+	case aw.wantStream:
+		events, err := anthropic.StreamFromResponse(aw.buf, aw.model, aw.names, aw.withCost)
+		if err != nil {
+			aw.c.status, aw.c.errClass = err.Status, "upstream_status"
+			aw.out(err.Status, anthropic.ErrorBody(err.Status, err.Message))
+			return
+		}
+		aw.mode = awDone
+		h := aw.Header()
+		h.Del("Content-Encoding")
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(events)))
+		aw.ResponseWriter.WriteHeader(aw.status)
+		_, _ = clientWriter{aw}.Write(events)
 	default:
 		body, err := anthropic.Response(aw.buf, aw.model, aw.names)
 		if err != nil {

@@ -256,3 +256,38 @@ general_settings:
 	wantStatus(t, resp, body, 405)
 	wantBody(t, body, errorJSON("405", "method_not_allowed", "Method GET is not allowed for pass-through endpoint /claude/v1/messages."))
 }
+
+// A backend that answers a stream request with JSON (it ignored stream: true): the client
+// still gets the event stream its SDK reads, with the answer's usage.
+func TestAdapterStreamFromJSON(t *testing.T) {
+	up := startUpstream(t, jsonReply(200, `{"id":"chatcmpl-j","choices":[{"index":0,"message":{"role":"assistant","content":"Whole"},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":1}}`))
+	g := startGateway(t, seedAdapterConfig, up.URL, adapterOpts()...)
+	resp, body := do(t, "POST", g.URL+"/v1/messages", strings.NewReader(`{"model":"my-fake-claude-endpoint","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`), anthropicClient)
+	wantStatus(t, resp, body, 200)
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	wantBody(t, body, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_j\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"my-fake-claude-endpoint\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}}\n\n"+
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"+
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Whole\"}}\n\n"+
+		"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"+
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":4,\"output_tokens\":1,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}\n\n"+
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	if rec := g.usage.Next(t); *rec.Input != 4 || *rec.Output != 1 || rec.Status != 200 {
+		t.Errorf("record = %+v", rec)
+	}
+}
+
+// A backend answer that is no chat completion is a 502 api_error, for JSON and stream calls.
+func TestAdapterNotACompletion(t *testing.T) {
+	up := startUpstream(t, jsonReply(200, `<html>maintenance</html>`))
+	g := startGateway(t, seedAdapterConfig, up.URL, adapterOpts()...)
+	for _, stream := range []string{"false", "true"} {
+		resp, body := do(t, "POST", g.URL+"/v1/messages", strings.NewReader(`{"model":"my-fake-claude-endpoint","max_tokens":5,"stream":`+stream+`,"messages":[{"role":"user","content":"hi"}]}`), anthropicClient)
+		wantStatus(t, resp, body, 502)
+		wantBody(t, body, `{"type":"error","error":{"type":"api_error","message":"The backend's answer is not an OpenAI chat completion."}}`)
+		if rec := g.usage.Next(t); rec.Status != 502 || rec.ErrorClass != "upstream_status" {
+			t.Errorf("record = %+v", rec)
+		}
+	}
+}

@@ -127,6 +127,11 @@ func TestGoldenResponses(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, "responses/"+name+".out.json", got)
+			events, err := StreamFromResponse(read(t, "responses/"+name+".in.json"), "claude-sonnet-4-5", longToolNames, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "responses/"+name+".stream.sse", events)
 		})
 	}
 }

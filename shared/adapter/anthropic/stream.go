@@ -316,3 +316,34 @@ func (s *Stream) Fail(message string) error {
 
 // Complete reports whether message_stop or an error event went out.
 func (s *Stream) Complete() bool { return s.ended }
+
+// StreamFromResponse renders a backend's whole chat completion as the Anthropic event stream
+// a streaming client expects, for a backend that answered a stream request with JSON (it
+// ignored stream: true): the same events a streamed answer would give, each block in one delta.
+func StreamFromResponse(body []byte, model string, names ToolNames, withCost bool) ([]byte, *Error) {
+	var r chatResponse
+	if err := json.Unmarshal(body, &r); err != nil || len(r.Choices) == 0 {
+		return nil, &Error{Status: 502, Type: "api_error", Message: "The backend's answer is not an OpenAI chat completion."}
+	}
+	s := NewStream(io.Discard, model, names, withCost)
+	s.start(r.ID)
+	m := &r.Choices[0].Message
+	if m.ReasoningContent != "" {
+		s.open(kindThinking, "", "")
+		s.delta("thinking_delta", "thinking", m.ReasoningContent)
+	}
+	if m.Content != nil && *m.Content != "" {
+		s.open(kindText, "", "")
+		s.delta("text_delta", "text", *m.Content)
+	}
+	for _, tc := range m.ToolCalls {
+		s.open(kindTool, tc.ID, names.restore(tc.Function.Name))
+		if in := appendInput(nil, tc.Function.Arguments); string(in) != "{}" {
+			s.delta("input_json_delta", "partial_json", string(in)) // as in Response: a malformed input is {}
+		}
+	}
+	s.finish(r.Choices[0].FinishReason)
+	s.usage = r.Usage
+	s.complete()
+	return s.out, nil
+}
