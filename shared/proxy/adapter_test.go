@@ -62,7 +62,7 @@ var anthropicClient = map[string]string{"x-api-key": "sk-1234", "anthropic-versi
 // tokens and cost.
 func TestAdapterJSON(t *testing.T) {
 	up := startUpstream(t, jsonReply(200, `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`))
-	g := startGateway(t, seedAdapterConfig, up.URL, adapterOpts()...)
+	g := startGateway(t, seedAdapterConfig, up.URL, append(adapterOpts(), proxy.WithDetailedDebug(true))...)
 	const in = `{"model":"my-fake-claude-endpoint","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}`
 	const out = `{"id":"msg_1","type":"message","role":"assistant","model":"my-fake-claude-endpoint","content":[{"type":"text","text":"Hi!"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}`
 	const sent = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}],"max_tokens":64}`
@@ -94,6 +94,10 @@ func TestAdapterJSON(t *testing.T) {
 		*rec.Input != 12 || *rec.Output != 3 || rec.CostSource != usage.CostComputed || *rec.CostUSD != 18e-6 ||
 		rec.BytesIn != int64(len(in)) || rec.BytesOut != int64(len(out)) || rec.Streamed {
 		t.Errorf("record = %+v", rec)
+	}
+	logs := g.logs.String()
+	if !strings.Contains(logs, `msg="upstream request"`) || strings.Contains(logs, "sk-openai-real") || strings.Contains(logs, "sk-1234") {
+		t.Errorf("detailed-debug log shows a key, or no upstream request:\n%s", logs)
 	}
 }
 

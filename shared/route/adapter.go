@@ -3,12 +3,14 @@ package route
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/secrets"
 )
 
@@ -115,4 +117,29 @@ func (r *Route) newAdapter(e *config.Endpoint, models []config.Model) error {
 		}
 	}
 	return nil
+}
+
+// String describes the adapter for start-up logs and `validate`: each model and where it
+// goes (credentials never shown: they are references or left out).
+func (a *Adapter) String() string {
+	var b strings.Builder
+	b.WriteString(a.Kind + " adapter:")
+	if a.native != nil {
+		fmt.Fprintf(&b, " %s", redact.URL(a.native.URL))
+		for _, from := range slices.Sorted(maps.Keys(a.rename)) {
+			fmt.Fprintf(&b, ", %s as %s", from, a.rename[from])
+		}
+		return b.String()
+	}
+	if len(a.names) == 0 {
+		return b.String() + " no model_list entries: every call answers 404"
+	}
+	for i, name := range a.names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		be := a.byName[name]
+		fmt.Fprintf(&b, " %s -> %s (%s)", name, redact.URL(be.URL), be.Model)
+	}
+	return b.String()
 }

@@ -182,7 +182,11 @@ func (t *Table) String() string {
 		if r.IncludeSubpath {
 			sub = "/**"
 		}
-		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, r.RedactedTarget(), r.Auth)
+		target := r.RedactedTarget()
+		if r.Adapter != nil {
+			target = r.Adapter.String()
+		}
+		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, target, r.Auth)
 	}
 	return b.String()
 }
