@@ -21,10 +21,13 @@ func parseChunk(data []byte, c *chatChunk) error {
 	return eachMember(data, func(key, val []byte) error {
 		switch string(key) {
 		case "id":
-			s, err := str(val)
+			s, err := strOrNull(val)
 			c.ID = s
 			return err
 		case "choices":
+			if isNull(val) {
+				return nil
+			}
 			return eachElement(val, func(v []byte) error {
 				c.Choices = append(c.Choices, choice{})
 				return parseChoice(v, &c.Choices[len(c.Choices)-1])
@@ -59,13 +62,19 @@ func parseChoice(b []byte, ch *choice) error {
 			ch.FinishReason = &s
 			return err
 		case "delta":
+			if isNull(val) {
+				return nil
+			}
 			return eachMember(val, func(key, val []byte) error {
 				var err error
 				switch string(key) {
 				case "content":
 					ch.Delta.Content, err = strOrNull(val)
-				case "reasoning_content":
-					ch.Delta.ReasoningContent, err = strOrNull(val)
+				case "reasoning_content", "reasoning": // vLLM and DeepSeek; OpenRouter
+					var s string
+					if s, err = strOrNull(val); s != "" {
+						ch.Delta.ReasoningContent = s
+					}
 				case "tool_calls":
 					if !isNull(val) {
 						err = json.Unmarshal(val, &ch.Delta.ToolCalls)

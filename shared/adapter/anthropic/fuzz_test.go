@@ -11,7 +11,7 @@ import (
 // event: line and JSON data, message_start comes first and once, and the stream ends with
 // message_stop or an error event.
 func FuzzStream(f *testing.F) {
-	for _, name := range []string{"text_only", "text_then_tool", "parallel_tools", "content_and_finish", "thinking_then_text", "cut_mid_stream", "upstream_error_event"} {
+	for _, name := range []string{"text_only", "text_then_tool", "parallel_tools", "content_and_finish", "thinking_then_text", "cut_mid_stream", "upstream_error_event", "backend_quirks"} {
 		b, err := testdata.ReadFile("testdata/streams/" + name + ".in.sse")
 		if err != nil {
 			f.Fatal(err)

@@ -18,6 +18,7 @@ type chatResponse struct {
 		Message struct {
 			Content          *string    `json:"content"`
 			ReasoningContent string     `json:"reasoning_content"`
+			Reasoning        string     `json:"reasoning"` // OpenRouter's name for it
 			ToolCalls        []toolCall `json:"tool_calls"`
 		} `json:"message"`
 		FinishReason string `json:"finish_reason"`
@@ -44,6 +45,9 @@ func Response(body []byte, model string, names ToolNames) ([]byte, *Error) {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "The backend's answer is not an OpenAI chat completion."}
 	}
 	ch := r.Choices[0]
+	if ch.Message.ReasoningContent == "" {
+		ch.Message.ReasoningContent = ch.Message.Reasoning
+	}
 	b := make([]byte, 0, len(body)+128)
 	b = append(b, `{"id":`...)
 	b = appendString(b, messageID(r.ID))
@@ -69,10 +73,10 @@ func Response(body []byte, model string, names ToolNames) ([]byte, *Error) {
 		b = appendString(b, *c)
 		b = append(b, '}')
 	}
-	for _, tc := range ch.Message.ToolCalls {
+	for i, tc := range ch.Message.ToolCalls {
 		sep()
 		b = append(b, `{"type":"tool_use","id":`...)
-		b = appendString(b, tc.ID)
+		b = appendString(b, toolID(tc.ID, i))
 		b = append(b, `,"name":`...)
 		b = appendString(b, names.restore(tc.Function.Name))
 		b = append(b, `,"input":`...)
@@ -123,6 +127,15 @@ func appendUsage(b []byte, u *chatUsage, withCost bool) []byte {
 		b = strconv.AppendFloat(b, *u.Cost, 'g', -1, 64)
 	}
 	return append(b, '}')
+}
+
+// toolID is a tool call's id, or one made up from its position for a backend that sent none
+// (the client must have one to answer with a tool_result).
+func toolID(id string, n int) string {
+	if id != "" {
+		return id
+	}
+	return "toolu_" + strconv.Itoa(n)
 }
 
 // StopReason maps an OpenAI finish_reason to Anthropic's stop_reason.

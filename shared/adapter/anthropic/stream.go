@@ -173,7 +173,7 @@ func (s *Stream) translate(c *chatChunk) {
 				if tc.ID == "" && tc.Function.Name == "" {
 					continue // arguments for a call that was never announced: nothing to attach them to
 				}
-				s.open(kindTool, tc.ID, s.names.restore(tc.Function.Name))
+				s.open(kindTool, toolID(tc.ID, s.index), s.names.restore(tc.Function.Name))
 				s.toolIdx = tc.Index
 			}
 			if tc.Function.Arguments != "" {
@@ -328,6 +328,9 @@ func StreamFromResponse(body []byte, model string, names ToolNames, withCost boo
 	s := NewStream(io.Discard, model, names, withCost)
 	s.start(r.ID)
 	m := &r.Choices[0].Message
+	if m.ReasoningContent == "" {
+		m.ReasoningContent = m.Reasoning
+	}
 	if m.ReasoningContent != "" {
 		s.open(kindThinking, "", "")
 		s.delta("thinking_delta", "thinking", m.ReasoningContent)
@@ -336,8 +339,8 @@ func StreamFromResponse(body []byte, model string, names ToolNames, withCost boo
 		s.open(kindText, "", "")
 		s.delta("text_delta", "text", *m.Content)
 	}
-	for _, tc := range m.ToolCalls {
-		s.open(kindTool, tc.ID, names.restore(tc.Function.Name))
+	for i, tc := range m.ToolCalls {
+		s.open(kindTool, toolID(tc.ID, i), names.restore(tc.Function.Name))
 		if in := appendInput(nil, tc.Function.Arguments); string(in) != "{}" {
 			s.delta("input_json_delta", "partial_json", string(in)) // as in Response: a malformed input is {}
 		}
