@@ -295,3 +295,19 @@ func TestAdapterNotACompletion(t *testing.T) {
 		}
 	}
 }
+
+// A backend key that is not set: 503 in Anthropic's shape naming the secret, nothing sent.
+func TestAdapterMissingSecret(t *testing.T) {
+	up := startUpstream(t, nil)
+	opts := append(adapterOpts(), proxy.WithSecrets(secrets.Inline{}))
+	g := startGateway(t, seedAdapterConfig, up.URL, opts...)
+	resp, body := do(t, "POST", g.URL+"/v1/messages", strings.NewReader(`{"model":"my-fake-claude-endpoint","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`), anthropicClient)
+	wantStatus(t, resp, body, 503)
+	wantBody(t, body, `{"type":"error","error":{"type":"api_error","message":"The provider credential for this route is unavailable: secret \"OPENAI_API_KEY\" is not set."}}`)
+	if up.count() != 0 {
+		t.Error("the backend was called")
+	}
+	if rec := g.usage.Next(t); rec.Status != 503 || rec.ErrorClass != "secret" || *rec.CostUSD != 0 {
+		t.Errorf("record = %+v", rec)
+	}
+}
