@@ -24,7 +24,7 @@ SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench adapter-bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -58,10 +58,15 @@ validate:
 bench:
 	go run ./local/bench
 
-## fuzz: fuzz the subpath join, then path normalisation + lookup + join, $(FUZZTIME) each
+## adapter-bench: the Anthropic adapter's translation cost per streamed event (budget 5 µs) and per request
+adapter-bench:
+	go test -run '^$$' -bench . -benchmem ./shared/adapter/anthropic
+
+## fuzz: fuzz the subpath join, path normalisation + lookup + join, the adapter's stream translation, $(FUZZTIME) each
 fuzz:
 	go test ./shared/route -run '^$$' -fuzz '^FuzzJoinSubpath$$' -fuzztime $(FUZZTIME)
 	go test ./shared/route -run '^$$' -fuzz '^FuzzLookupJoin$$' -fuzztime $(FUZZTIME)
+	go test ./shared/adapter/anthropic -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME)
 
 ## lint: gofmt and go vet
 lint:

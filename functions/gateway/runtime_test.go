@@ -178,8 +178,14 @@ func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startFunctionWith(t, bin, runtimeAddr, bytes.ReplaceAll(data, []byte("http://127.0.0.1:4010"), []byte(upstream)), extraEnv...)
+}
+
+// startFunctionWith runs bootstrap against the runtime with the given config file contents.
+func startFunctionWith(t testing.TB, bin, runtimeAddr string, config []byte, extraEnv ...string) *function {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, bytes.ReplaceAll(data, []byte("http://127.0.0.1:4010"), []byte(upstream)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, config, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin)

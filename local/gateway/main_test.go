@@ -37,7 +37,7 @@ func TestValidate(t *testing.T) {
 		{"example config", []string{"validate", "../config.yaml"}, "", 0, "../config.yaml: OK, 4 endpoint(s)", nil},
 		{"missing variable", []string{"validate", "../config.yaml"}, "COHERE_API_KEY", 1, "",
 			[]string{`os.environ/COHERE_API_KEY (used by pass_through_endpoints[0] (/v1/rerank) headers.Authorization): secret "COHERE_API_KEY" is not set`}},
-		{"adapter target", []string{"validate", bad}, "", 1, "", []string{"adapter targets are not supported yet"}},
+		{"adapter target without model_list", []string{"validate", bad}, "", 1, "", []string{"target custom_callbacks.anthropic_adapter serves the models of model_list, which is empty"}},
 		{"no file argument", []string{"validate"}, "", 2, "", []string{"usage: gateway validate FILE"}},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,5 @@
-// Package sdktest drives the gateway's built-in provider routes with the providers' official
+// Package sdktest drives the gateway's built-in provider routes (and its Anthropic adapter
+// route, adapter_test.go) with the providers' official
 // npm SDKs (node/: package.json, the committed package-lock.json, one script per SDK). The
 // tests start a recording mock upstream and the gateway in process, point each route's base URL
 // override at the mock, run each script with node, and check what the SDK got, what the

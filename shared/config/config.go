@@ -47,6 +47,9 @@ type Config struct {
 	DisabledProviderRoutes []string
 	// Vertex is the top-level default_vertex_config (nil: not set), for /vertex_ai.
 	Vertex *VertexConfig
+	// Models are the top-level model_list entries, read when an endpoint's target is
+	// custom_callbacks.anthropic_adapter (its backends).
+	Models []Model
 }
 
 // KeySpec is one virtual key declared in the config file.
@@ -148,6 +151,13 @@ type Endpoint struct {
 	// Provider names who serves the endpoint in its usage records and metrics ("" : detected
 	// from the upstream host, else the response's shape). For compatible endpoints and proxies.
 	Provider string
+	// Adapter names the translation the endpoint serves through (AdapterAnthropic: Anthropic's
+	// Messages API from an OpenAI-format chat backend): `adapter: anthropic`, or implied by
+	// `target: custom_callbacks.anthropic_adapter`.
+	Adapter string
+	// Models maps the model names clients ask for to the backend's, on an `adapter:` endpoint
+	// (names not listed pass as they are).
+	Models []Param
 }
 
 // Name identifies the endpoint in messages: its position and path.
@@ -188,6 +198,9 @@ func (c *Config) SecretRefs() []string {
 	for _, k := range c.Keys {
 		add(k.Key)
 	}
+	for _, m := range c.Models {
+		add(m.APIKey)
+	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]
 		for _, h := range e.Headers {
@@ -225,6 +238,11 @@ func (c *Config) usersOf(name string) []string {
 	for _, k := range c.Keys {
 		if refName(k.Key) == name {
 			users = append(users, "keys ("+k.Alias+")")
+		}
+	}
+	for _, m := range c.Models {
+		if refName(m.APIKey) == name {
+			users = append(users, "model_list ("+m.Name+") litellm_params.api_key")
 		}
 	}
 	for i := range c.Endpoints {
@@ -274,6 +292,11 @@ func (c *Config) LiteralCredentials() []string {
 			}
 		}
 		out = append(out, literalQueryCredentials(e)...)
+	}
+	for _, m := range c.Models {
+		if m.APIKey != "" && refName(m.APIKey) == "" {
+			out = append(out, "model_list ("+m.Name+") litellm_params.api_key")
+		}
 	}
 	slices.Sort(out)
 	return out

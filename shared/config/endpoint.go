@@ -40,6 +40,8 @@ var fieldDecoders = map[string]func(p *parser, e *Endpoint, field string, n *yam
 		return decodeBool(n, &e.IncludeCostInStreamingUsage)
 	},
 	"provider": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeProvider(n, &e.Provider) },
+	"adapter":  func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeString(n, &e.Adapter) },
+	"models":   func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeParams(n, &e.Models) },
 }
 
 func (p *parser) endpoint(n *yaml.Node, index int) Endpoint {
@@ -91,8 +93,11 @@ func (p *parser) validate(e *Endpoint, given map[string]bool) {
 			p.errorf("%s: path: %v", name, err)
 		}
 	}
+	p.validateAdapter(e, given)
 	if e.Target == "" {
 		p.errorf("%s: target: is required", name)
+	} else if e.Target == AnthropicAdapterTarget {
+		// the built-in adapter (adapter.go); its backends come from model_list
 	} else if err := CheckTarget(e.Target); err != nil {
 		p.errorf("%s: target: %v", name, err)
 	}
@@ -143,7 +148,7 @@ func checkPath(p string) error {
 // references (if any) are in query parameter values.
 func CheckTarget(t string) error {
 	if adapterPattern.MatchString(t) {
-		return fmt.Errorf("%q names an adapter (module.instance); adapter targets are not supported yet, use an absolute http(s) URL", t)
+		return fmt.Errorf("%q names a Python adapter (module.instance), which the gateway cannot load: its built-in adapter is target %s (or adapter: %s on an OpenAI-compatible URL target); otherwise use an absolute http(s) URL", t, AnthropicAdapterTarget, AdapterAnthropic)
 	}
 	u, err := url.Parse(t)
 	if err != nil {

@@ -67,8 +67,8 @@ func TestParseEndpointErrors(t *testing.T) {
 			x + `target: "https://api.example.com/x#frag" must not have a #fragment`},
 		{"target with empty fragment", []string{"path: /x", "target: https://api.example.com/x#", "auth: true"},
 			x + `target: "https://api.example.com/x#" must not have a #fragment`},
-		{"adapter target", []string{"path: /x", "target: custom_callbacks.anthropic_adapter", "auth: true"},
-			x + `target: "custom_callbacks.anthropic_adapter" names an adapter (module.instance); adapter targets are not supported yet`},
+		{"unknown adapter target", []string{"path: /x", "target: custom_callbacks.proxy_handler_instance", "auth: true"},
+			x + `target: "custom_callbacks.proxy_handler_instance" names a Python adapter (module.instance), which the gateway cannot load: its built-in adapter is target custom_callbacks.anthropic_adapter (or adapter: anthropic on an OpenAI-compatible URL target); otherwise use an absolute http(s) URL`},
 		{"quoted forward_headers", []string{"path: /x", "target: https://api.example.com/x", `forward_headers: "true"`, "auth: true"},
 			x + `forward_headers: must be true or false, found "true" (line 8)`},
 		{"include_subpath yes", []string{"path: /x", "target: https://api.example.com/x", "include_subpath: yes", "auth: true"},
@@ -382,7 +382,7 @@ func TestCheckTarget(t *testing.T) {
 		{"//h.example.com/x", "must be an absolute http:// or https:// URL"},
 		{"https://", "has no host"},
 		{"https://h.example.com/x#a", "must not have a #fragment"},
-		{"custom_callbacks.anthropic_adapter", "adapter targets are not supported yet"},
+		{"custom_callbacks.proxy_handler_instance", "names a Python adapter (module.instance), which the gateway cannot load"},
 		{"https://h.example.com/%zz", "is not a valid URL"},
 	}
 	for _, tt := range tests {

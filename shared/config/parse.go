@@ -31,8 +31,9 @@ func LoadFile(path string) Result {
 	return Parse(data)
 }
 
-// Parse parses a LiteLLM config document. Keys other than general_settings (model_list,
-// litellm_settings, ...) belong to LiteLLM features this gateway does not serve and are ignored.
+// Parse parses a LiteLLM config document: general_settings, the one litellm_settings key the
+// gateway uses, model_prices, keys, and model_list when an adapter endpoint takes its backends
+// from it. Other keys belong to LiteLLM features this gateway does not serve and are ignored.
 func Parse(data []byte) Result {
 	root, err := parseYAML(data)
 	if err != nil {
@@ -51,6 +52,7 @@ func Parse(data []byte) Result {
 			p.modelPrices(mappingValue(root, "model_prices"), cfg)
 			p.keys(mappingValue(root, "keys"), cfg)
 			p.defaultVertexConfig(mappingValue(root, "default_vertex_config"), cfg)
+			p.modelList(mappingValue(root, "model_list"), cfg)
 		}
 	}
 	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 && slices.Contains(cfg.DisabledProviderRoutes, "*") {

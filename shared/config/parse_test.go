@@ -153,16 +153,24 @@ func TestParseSeeds(t *testing.T) {
 	}
 }
 
-// The seed documents the adapter form (`target: module.instance`); it must fail with a clear
-// "not supported yet" message rather than be mistaken for a URL.
+// The seed's adapter config (`target: custom_callbacks.anthropic_adapter`, the key in
+// x-api-key, the backend in model_list) loads verbatim: an adapter endpoint serving POST, its
+// model_list entry with the provider's default key reference.
 func TestParseSeedAdapter(t *testing.T) {
 	res := config.Parse(readFixture(t, "seed_adapter.yaml"))
-	if res.Config != nil {
-		t.Errorf("Config = %+v, want nil on error", res.Config)
+	if res.Err != nil {
+		t.Fatal(res.Err)
 	}
-	want := []string{`pass_through_endpoints[0] (/v1/messages): target: "custom_callbacks.anthropic_adapter" names an adapter (module.instance); adapter targets are not supported yet, use an absolute http(s) URL`}
-	if got := errList(res.Err); !slices.Equal(got, want) {
-		t.Errorf("errors = %q, want %q", got, want)
+	e := res.Config.Endpoints[0]
+	if e.Adapter != config.AdapterAnthropic || e.Target != config.AnthropicAdapterTarget || e.KeyHeader != "x-api-key" || !slices.Equal(e.Methods, []string{"POST"}) {
+		t.Errorf("endpoint = %+v", e)
+	}
+	want := []config.Model{{Name: "my-fake-claude-endpoint", Model: "gpt-3.5-turbo", APIKey: "os.environ/OPENAI_API_KEY"}}
+	if !reflect.DeepEqual(res.Config.Models, want) {
+		t.Errorf("Models = %+v, want %+v", res.Config.Models, want)
+	}
+	if refs := res.Config.SecretRefs(); !slices.Equal(refs, []string{"OPENAI_API_KEY"}) {
+		t.Errorf("SecretRefs = %q", refs)
 	}
 }
 

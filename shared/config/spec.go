@@ -17,6 +17,14 @@ func (e *Endpoint) Spec() []byte {
 	b.str("id", e.ID)
 	b.str("path", e.Path)
 	b.str("target", e.Target)
+	b.str("adapter", e.Adapter)
+	if len(e.Models) > 0 {
+		var m specWriter
+		for _, x := range e.Models {
+			m.str(x.Name, x.Value)
+		}
+		b.raw("models", m.bytes())
+	}
 	if len(e.Headers) > 0 || e.LangfusePublicKey != "" || e.KeyHeader != "" {
 		var h specWriter
 		for _, x := range e.Headers {

@@ -251,6 +251,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	w = withCORS(w, r, table.CORS) // every answer from here on, gateway errors included
 	rt := m.Route
 	c.route = rt
+	w = adapting(w, c) // adapter routes answer in their client's API shape (adapter.go)
 	if c.refuseUpgrade(w, r) {
 		return
 	}
@@ -275,6 +276,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		if names := rt.SecretNames(); len(names) > 0 {
 			p.Prefetch(ctx, names)
 		}
+	}
+	if aw, ok := w.(*adaptWriter); ok {
+		h.adapt(aw, r, c, own, carrier)
+		return
 	}
 	u, err := rt.UpstreamURLContext(ctx, h.secrets, route.RawSubpath(reqPath, m.Subpath), withoutOwnKeys(r.URL.RawQuery, own))
 	if err != nil {

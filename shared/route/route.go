@@ -42,6 +42,9 @@ type Route struct {
 	Provider string
 	// Builtin is set on the built-in provider routes (package builtin); nil on configured ones.
 	Builtin *Builtin
+	// Adapter is set on adapter endpoints (adapter.go): the request and answer are translated
+	// for an OpenAI-format backend chosen by the request's model.
+	Adapter *Adapter
 
 	target   *url.URL
 	query    query // the target's own query, parsed once

@@ -42,6 +42,11 @@ func NewTable(cfg *config.Config) (*Table, error) {
 			return nil, err
 		}
 		r.InjectCost = r.InjectCost || cfg.IncludeCostInStreamingUsage
+		if e.Adapter != "" {
+			if err := r.newAdapter(e, cfg.Models); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Name(), err)
+			}
+		}
 		t.Add(r)
 	}
 	return t, nil
@@ -177,7 +182,11 @@ func (t *Table) String() string {
 		if r.IncludeSubpath {
 			sub = "/**"
 		}
-		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, r.RedactedTarget(), r.Auth)
+		target := r.RedactedTarget()
+		if r.Adapter != nil {
+			target = r.Adapter.String()
+		}
+		fmt.Fprintf(&b, "%s%s %v -> %s (auth %s)\n", r.Path, sub, r.Methods, target, r.Auth)
 	}
 	return b.String()
 }

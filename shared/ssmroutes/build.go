@@ -121,12 +121,16 @@ func (s *Snapshot) reject(p Parameter, reason string, lastGood *Snapshot, names 
 func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	var st Settings
 	var vertex *config.VertexConfig
+	var models []config.Model
 	err := json.Unmarshal([]byte(p.Value), &st)
 	if err == nil && st.RequestTimeout < 0 {
 		err = fmt.Errorf("pass_through_request_timeout must not be negative")
 	}
 	if err == nil {
 		vertex, err = st.DefaultVertexConfig.config()
+	}
+	if err == nil {
+		models, err = st.models()
 	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
@@ -136,6 +140,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = lastGood.Config.IncludeCostInStreamingUsage, lastGood.Config.ModelPrices
 			s.Config.CORS, s.Config.DisabledProviderRoutes = lastGood.Config.CORS, lastGood.Config.DisabledProviderRoutes
 			s.Config.Vertex = lastGood.Config.Vertex
+			s.Config.Models = lastGood.Config.Models
 			s.Versions[p.Name] = v
 			return
 		}
@@ -148,6 +153,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.CORS = st.CORS.config()
 	s.Config.DisabledProviderRoutes = st.DisabledProviderRoutes
 	s.Config.Vertex = vertex
+	s.Config.Models = models
 	s.Versions[p.Name] = p.Version
 }
 

@@ -70,6 +70,9 @@ type Settings struct {
 	DisabledProviderRoutes []string `json:"disabled_provider_routes,omitempty"`
 	// DefaultVertexConfig is the config's top-level default_vertex_config.
 	DefaultVertexConfig *StoredVertex `json:"default_vertex_config,omitempty"`
+	// ModelList is the config's model_list as the adapter reads it (the backends of
+	// target: custom_callbacks.anthropic_adapter), in LiteLLM's shape.
+	ModelList []StoredModel `json:"model_list,omitempty"`
 }
 
 // StoredVertex is default_vertex_config as stored, in LiteLLM's field names. The service
@@ -95,6 +98,36 @@ func (v *StoredVertex) config() (*config.VertexConfig, error) {
 	}
 	c := &config.VertexConfig{Project: v.Project, Location: v.Location, Credentials: v.Credentials}
 	return c, c.Check()
+}
+
+// StoredModel is one model_list entry as stored.
+type StoredModel struct {
+	ModelName     string       `json:"model_name"`
+	LiteLLMParams StoredParams `json:"litellm_params"`
+}
+
+// StoredParams are the litellm_params the adapter reads.
+type StoredParams struct {
+	Model   string `json:"model"`
+	APIBase string `json:"api_base,omitempty"`
+	APIKey  string `json:"api_key,omitempty"`
+}
+
+func storeModels(models []config.Model) []StoredModel {
+	var out []StoredModel
+	for _, m := range models {
+		out = append(out, StoredModel{ModelName: m.Name, LiteLLMParams: StoredParams{Model: m.Model, APIBase: m.APIBase, APIKey: m.APIKey}})
+	}
+	return out
+}
+
+// models returns the stored entries, validated as the config file's are.
+func (s *Settings) models() ([]config.Model, error) {
+	var out []config.Model
+	for _, m := range s.ModelList {
+		out = append(out, config.Model{Name: m.ModelName, Model: m.LiteLLMParams.Model, APIBase: m.LiteLLMParams.APIBase, APIKey: m.LiteLLMParams.APIKey})
+	}
+	return out, config.CheckModels(out)
 }
 
 // StoredCORS is general_settings.cors as stored, max_age in seconds as in the config file.
@@ -126,7 +159,7 @@ func (c *StoredCORS) config() *config.CORS {
 func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
 		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS),
-		DisabledProviderRoutes: cfg.DisabledProviderRoutes, DefaultVertexConfig: storeVertex(cfg.Vertex)}
+		DisabledProviderRoutes: cfg.DisabledProviderRoutes, DefaultVertexConfig: storeVertex(cfg.Vertex), ModelList: storeModels(cfg.Models)}
 }
 
 // Parameter is one stored parameter.
