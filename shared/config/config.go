@@ -45,6 +45,11 @@ type Config struct {
 	// DisabledProviderRoutes is general_settings.disabled_provider_routes: built-in provider
 	// routes not to serve, by provider name ("*": none is served).
 	DisabledProviderRoutes []string
+	// Guardrails are the top-level `guardrails:` definitions, in file order.
+	Guardrails []GuardrailDef
+	// ProviderRouteGuardrails is general_settings.provider_route_guardrails: the guardrails
+	// each built-in provider route runs, by provider name.
+	ProviderRouteGuardrails map[string][]Guardrail
 }
 
 // KeySpec is one virtual key declared in the config file.
@@ -105,9 +110,9 @@ type Param struct {
 
 // Guardrail is one guardrail named by an endpoint, with the JSON fields it inspects.
 type Guardrail struct {
-	Name           string
-	RequestFields  []string
-	ResponseFields []string
+	Name           string   `json:"name"`
+	RequestFields  []string `json:"request_fields,omitempty"`
+	ResponseFields []string `json:"response_fields,omitempty"`
 }
 
 // Endpoint is one validated `pass_through_endpoints` entry.
@@ -138,6 +143,9 @@ type Endpoint struct {
 	DefaultQueryParams []Param
 	CostPerRequest     *float64
 	Guardrails         []Guardrail
+	// GuardrailStreaming lets post_call guardrails check streamed (SSE) responses event by
+	// event; without it a streamed response passes unchecked, as in LiteLLM.
+	GuardrailStreaming bool
 	// Tags are added to every usage record of the endpoint (with the caller's x-litellm-tags).
 	Tags []string
 	// IncludeCostInStreamingUsage adds `cost` to the final usage event of OpenAI and Anthropic

@@ -50,6 +50,8 @@ func Parse(data []byte) Result {
 			p.litellmSettings(mappingValue(root, "litellm_settings"), cfg)
 			p.modelPrices(mappingValue(root, "model_prices"), cfg)
 			p.keys(mappingValue(root, "keys"), cfg)
+			p.guardrails(mappingValue(root, "guardrails"), cfg)
+			p.checkGuardrailRefs(cfg)
 		}
 	}
 	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 && slices.Contains(cfg.DisabledProviderRoutes, "*") {
@@ -117,6 +119,7 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 			p.errorf("general_settings.disabled_provider_routes: %v (line %d)", err, n.Line)
 		}
 	}
+	p.providerRouteGuardrails(gs, cfg)
 	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {

@@ -33,6 +33,8 @@ type Route struct {
 	Timeout        time.Duration
 	CostPerRequest *float64
 	Guardrails     []config.Guardrail
+	// GuardrailStreaming: post_call guardrails check streamed responses event by event.
+	GuardrailStreaming bool
 	// Tags go into every usage record of the route.
 	Tags []string
 	// InjectCost adds `cost` to the final usage event of OpenAI and Anthropic streams.
@@ -128,22 +130,23 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		return nil, fmt.Errorf("%s: target query: %w", e.Name(), err)
 	}
 	r := &Route{
-		ID:             e.ID,
-		Path:           e.Path,
-		Methods:        slices.Clone(e.Methods),
-		IncludeSubpath: e.IncludeSubpath,
-		Auth:           e.Auth,
-		LangfuseAuth:   e.CustomAuthParser == "langfuse",
-		ForwardHeaders: e.ForwardHeaders,
-		Timeout:        timeout,
-		CostPerRequest: e.CostPerRequest,
-		Guardrails:     e.Guardrails,
-		Tags:           e.Tags,
-		InjectCost:     e.IncludeCostInStreamingUsage,
-		Provider:       e.Provider,
-		target:         target,
-		query:          q,
-		configured:     map[string]bool{},
+		ID:                 e.ID,
+		Path:               e.Path,
+		Methods:            slices.Clone(e.Methods),
+		IncludeSubpath:     e.IncludeSubpath,
+		Auth:               e.Auth,
+		LangfuseAuth:       e.CustomAuthParser == "langfuse",
+		ForwardHeaders:     e.ForwardHeaders,
+		Timeout:            timeout,
+		CostPerRequest:     e.CostPerRequest,
+		Guardrails:         e.Guardrails,
+		GuardrailStreaming: e.GuardrailStreaming,
+		Tags:               e.Tags,
+		InjectCost:         e.IncludeCostInStreamingUsage,
+		Provider:           e.Provider,
+		target:             target,
+		query:              q,
+		configured:         map[string]bool{},
 	}
 	if e.KeyHeader != "" {
 		r.KeyHeader = textproto.CanonicalMIMEHeaderKey(e.KeyHeader)

@@ -60,7 +60,36 @@ func Build(prefix string, params []Parameter, lastGood *Snapshot) *Snapshot {
 		}
 	}
 	s.dropConflicts(names)
+	s.dropUndefinedGuardrails()
 	return s
+}
+
+// dropUndefinedGuardrails leaves out the routes that name a guardrail the settings do not
+// define: serving them unchecked would drop a guard the operator asked for.
+func (s *Snapshot) dropUndefinedGuardrails() {
+	dropped := false
+	kept := s.Config.Endpoints[:0]
+	for name, e := range s.byName {
+		if missing := s.Config.UndefinedGuardrails(e.Guardrails); len(missing) > 0 {
+			r := Rejected{Name: name, Version: s.Versions[name], Path: e.Path, Subpath: e.IncludeSubpath,
+				Reason: fmt.Sprintf("guardrails: %q is not defined in the settings' guardrails list", missing[0])}
+			s.Rejected = append(s.Rejected, r)
+			delete(s.Versions, name)
+			delete(s.byName, name)
+			dropped = true
+		}
+	}
+	if !dropped {
+		return
+	}
+	for _, e := range s.Config.Endpoints {
+		if s.Config.UndefinedGuardrails(e.Guardrails) == nil {
+			e.Index = len(kept)
+			kept = append(kept, e)
+		}
+	}
+	s.Config.Endpoints = kept
+	slices.SortFunc(s.Rejected, func(a, b Rejected) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func parseRoute(p Parameter) (config.Endpoint, error) {
@@ -124,6 +153,10 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	if err == nil && st.RequestTimeout < 0 {
 		err = fmt.Errorf("pass_through_request_timeout must not be negative")
 	}
+	var defs []config.GuardrailDef
+	if err == nil {
+		defs, err = guardrailDefs(st.Guardrails)
+	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
 		if v, ok := lastSettings(lastGood, p.Name); ok {
@@ -131,6 +164,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Config.MasterKey, s.Config.RequestTimeout = lastGood.Config.MasterKey, lastGood.Config.RequestTimeout
 			s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = lastGood.Config.IncludeCostInStreamingUsage, lastGood.Config.ModelPrices
 			s.Config.CORS, s.Config.DisabledProviderRoutes = lastGood.Config.CORS, lastGood.Config.DisabledProviderRoutes
+			s.Config.Guardrails, s.Config.ProviderRouteGuardrails = lastGood.Config.Guardrails, lastGood.Config.ProviderRouteGuardrails
 			s.Versions[p.Name] = v
 			return
 		}
@@ -142,6 +176,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.IncludeCostInStreamingUsage, s.Config.ModelPrices = st.IncludeCostInStreamingUsage, st.ModelPrices
 	s.Config.CORS = st.CORS.config()
 	s.Config.DisabledProviderRoutes = st.DisabledProviderRoutes
+	s.Config.Guardrails, s.Config.ProviderRouteGuardrails = defs, st.ProviderRouteGuardrails
 	s.Versions[p.Name] = p.Version
 }
 

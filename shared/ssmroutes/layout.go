@@ -68,6 +68,38 @@ type Settings struct {
 	CORS *StoredCORS `json:"cors,omitempty"`
 	// DisabledProviderRoutes is general_settings.disabled_provider_routes.
 	DisabledProviderRoutes []string `json:"disabled_provider_routes,omitempty"`
+	// Guardrails are the top-level guardrails definitions, in LiteLLM's shape.
+	Guardrails []StoredGuardrail `json:"guardrails,omitempty"`
+	// ProviderRouteGuardrails is general_settings.provider_route_guardrails.
+	ProviderRouteGuardrails map[string][]config.Guardrail `json:"provider_route_guardrails,omitempty"`
+}
+
+// StoredGuardrail is one guardrail definition as stored: LiteLLM's guardrail_name and
+// litellm_params, so the settings read like the config file.
+type StoredGuardrail struct {
+	Name   string         `json:"guardrail_name"`
+	Params map[string]any `json:"litellm_params"`
+}
+
+func storeGuardrails(defs []config.GuardrailDef) []StoredGuardrail {
+	var out []StoredGuardrail
+	for _, d := range defs {
+		out = append(out, StoredGuardrail{Name: d.Name, Params: d.Params})
+	}
+	return out
+}
+
+// guardrailDefs validates stored definitions as the config file's are.
+func guardrailDefs(stored []StoredGuardrail) ([]config.GuardrailDef, error) {
+	var out []config.GuardrailDef
+	for i, g := range stored {
+		d, err := config.NewGuardrailDef(g.Name, g.Params)
+		if err != nil {
+			return nil, fmt.Errorf("guardrails[%d]: %w", i, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // StoredCORS is general_settings.cors as stored, max_age in seconds as in the config file.
@@ -99,7 +131,8 @@ func (c *StoredCORS) config() *config.CORS {
 func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
 		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS),
-		DisabledProviderRoutes: cfg.DisabledProviderRoutes}
+		DisabledProviderRoutes: cfg.DisabledProviderRoutes, Guardrails: storeGuardrails(cfg.Guardrails),
+		ProviderRouteGuardrails: cfg.ProviderRouteGuardrails}
 }
 
 // Parameter is one stored parameter.
