@@ -79,6 +79,18 @@ type Record struct {
 	ErrorClass string `json:"error_class,omitempty"`
 	// Partial is true when the client or the upstream ended the response early.
 	Partial bool `json:"partial"`
+	// Guardrails are the guardrail decisions of the call, in the order they were made.
+	Guardrails []GuardrailResult `json:"guardrails,omitempty"`
+}
+
+// GuardrailResult is one guardrail decision: which guardrail, in which mode, what it did
+// (none, blocked, masked, error, skipped), why (never the matched text) and how long it took.
+type GuardrailResult struct {
+	Name      string  `json:"name"`
+	Mode      string  `json:"mode"`
+	Action    string  `json:"action"`
+	Reason    string  `json:"reason,omitempty"`
+	LatencyMS float64 `json:"latency_ms"`
 }
 
 // Discard drops every record.
