@@ -80,25 +80,18 @@ func TestRerankGuardrail(t *testing.T) {
 	if want := `{"model":"rerank-english-v3.0","query":"Who wrote to [EMAIL_REDACTED]?","documents":["From: [EMAIL_REDACTED]","plain"]}`; string(got[0]) != want {
 		t.Errorf("Cohere got %s\nwant %s", got[0], want)
 	}
-	var recs []struct {
+	type record struct {
 		Status     int `json:"status"`
-		Guardrails []struct {
-			Name, Mode, Action string
-		} `json:"guardrails"`
+		Guardrails []struct{ Name, Mode, Action string }
 	}
+	var recs []record
 	for deadline := time.Now().Add(5 * time.Second); len(recs) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		recs = recs[:0]
 		raw, _ := os.ReadFile(usageLog)
 		for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-			var r struct {
-				Status     int `json:"status"`
-				Guardrails []struct{ Name, Mode, Action string } `json:"guardrails"`
-			}
+			var r record
 			if json.Unmarshal([]byte(line), &r) == nil {
-				recs = append(recs, struct {
-					Status     int `json:"status"`
-					Guardrails []struct{ Name, Mode, Action string } `json:"guardrails"`
-				}(r))
+				recs = append(recs, r)
 			}
 		}
 	}
