@@ -46,7 +46,9 @@ func TestRerankGuardrail(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr bytes.Buffer
-	go func() { _ = run(ctx, []string{"-config", cfg, "-addr", addr, "-usage-log", usageLog}, io.Discard, &stderr) }()
+	go func() {
+		_ = run(ctx, []string{"-config", cfg, "-addr", addr, "-usage-log", usageLog}, io.Discard, &stderr)
+	}()
 	call := func(body string) (int, string) {
 		var resp *http.Response
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
