@@ -71,7 +71,7 @@ func NewBedrock(d Def, deps Deps) (Checker, error) {
 	p := newCheckerParams(d)
 	for _, k := range bedrockCredentialParams {
 		if p.has(k) {
-			return nil, p.errorf(k, "not supported: the gateway signs ApplyGuardrail with the function's role (template parameter EnableBedrockGuardrails)")
+			return nil, p.errorf(k, "not supported: the gateway signs ApplyGuardrail with the function's role (template parameter BedrockGuardrails)")
 		}
 	}
 	c := &bedrockChecker{name: d.Name, loadAWS: deps.AWS}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -418,8 +419,8 @@ func TestNewBedrockValidates(t *testing.T) {
 		{map[string]any{"timeout": "soon"}, `guardrail "pii-guard": timeout: want a number of seconds, got "soon"`},
 		{map[string]any{"aws_bedrock_runtime_endpoint": "https://user:pw@bedrock.example"}, `guardrail "pii-guard": aws_bedrock_runtime_endpoint: want an http(s) URL without credentials, query or fragment`},
 		{map[string]any{"aws_bedrock_runtime_endpoint": "bedrock.example"}, `guardrail "pii-guard": aws_bedrock_runtime_endpoint: want an http(s) URL without credentials, query or fragment`},
-		{map[string]any{"aws_secret_access_key": "os.environ/AWS_SECRET"}, `guardrail "pii-guard": aws_secret_access_key: not supported: the gateway signs ApplyGuardrail with the function's role (template parameter EnableBedrockGuardrails)`},
-		{map[string]any{"aws_role_name": "arn:aws:iam::1:role/x"}, `guardrail "pii-guard": aws_role_name: not supported: the gateway signs ApplyGuardrail with the function's role (template parameter EnableBedrockGuardrails)`},
+		{map[string]any{"aws_secret_access_key": "os.environ/AWS_SECRET"}, `guardrail "pii-guard": aws_secret_access_key: not supported: the gateway signs ApplyGuardrail with the function's role (template parameter BedrockGuardrails)`},
+		{map[string]any{"aws_role_name": "arn:aws:iam::1:role/x"}, `guardrail "pii-guard": aws_role_name: not supported: the gateway signs ApplyGuardrail with the function's role (template parameter BedrockGuardrails)`},
 	}
 	for _, tc := range tests {
 		_, err := NewBedrock(bedrockDef(tc.params), bedrockDeps("", bedrockTestKey))
@@ -429,5 +430,31 @@ func TestNewBedrockValidates(t *testing.T) {
 	}
 	if _, err := NewBedrock(bedrockDef(nil), Deps{}); err == nil || err.Error() != `guardrail "pii-guard": bedrock needs the AWS configuration, and none was given` {
 		t.Errorf("no AWS: %v", err)
+	}
+}
+
+// AWS_ENDPOINT_URL_BEDROCK_RUNTIME, the SDK's service-specific endpoint variable, points the
+// checker at another endpoint through the standard config load (what the wiring does), with
+// credentials and region from the environment.
+func TestBedrockEndpointFromEnvironment(t *testing.T) {
+	m := newBedrockMock(t, bedrockJSON(200, `{"action":"NONE"}`))
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // moto, in run-aws-local: the specific variable wins
+	t.Setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", m.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", bedrockTestKey.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", bedrockTestKey.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", bedrockTestKey.SessionToken)
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	deps := Deps{AWS: func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }}
+	c, err := NewBedrock(bedrockDef(nil), deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Calls()[0].Scope.Region; got != "us-west-2" {
+		t.Errorf("signed for %s, want AWS_REGION us-west-2", got)
 	}
 }
