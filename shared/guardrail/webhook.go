@@ -54,7 +54,7 @@ type webhookChecker struct {
 	extra           json.RawMessage // additional_provider_specific_params, encoded once
 	secrets         secrets.Resolver
 	client          *http.Client
-	log             *slog.Logger
+	log             *slog.Logger // nil: slog.Default() at the time of the line, so the wiring's SetDefault applies
 }
 
 type webhookHeader struct {
@@ -68,7 +68,7 @@ type webhookHeader struct {
 // fail_on_error (default: fail closed), additional_provider_specific_params (sent as is).
 func NewWebhook(d Def, deps Deps) (Checker, error) {
 	p := newCheckerParams(d)
-	c := &webhookChecker{name: d.Name, secrets: deps.Secrets, log: slog.Default()}
+	c := &webhookChecker{name: d.Name, secrets: deps.Secrets}
 	var err error
 	if c.url, err = webhookURL(p); err != nil {
 		return nil, err
@@ -269,11 +269,18 @@ func (c *webhookChecker) Check(ctx context.Context, in Input) (Verdict, error) {
 	}
 	var f *webhookFailure
 	if errors.As(err, &f) && (c.openOnError || (f.unreachable && c.openUnreachable)) {
-		c.log.Error("guardrail failed open: the call proceeds unchecked", "guardrail", c.name,
+		c.logger().Error("guardrail failed open: the call proceeds unchecked", "guardrail", c.name,
 			"call_id", in.CallID, "input_type", string(in.Source), "error", err.Error())
 		return Verdict{Action: Allow, Reason: "guardrail failed open: " + err.Error()}, nil
 	}
 	return Verdict{}, fmt.Errorf("guardrail %q: %w", c.name, err)
+}
+
+func (c *webhookChecker) logger() *slog.Logger {
+	if c.log != nil {
+		return c.log
+	}
+	return slog.Default()
 }
 
 // call makes one webhook call and maps its answer.

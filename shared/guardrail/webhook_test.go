@@ -42,6 +42,7 @@ func newWebhookMock(t testing.TB, reply http.HandlerFunc) *webhookMock {
 		m.mu.Lock()
 		m.calls = append(m.calls, webhookCall{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: string(b)})
 		m.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
 		reply(w, r)
 	}))
 	t.Cleanup(m.Close)
@@ -376,5 +377,42 @@ func TestNewWebhookValidates(t *testing.T) {
 	_, err := NewWebhook(webhookDef(map[string]any{"api_base": "https://g", "headers": map[string]any{"x-k": "os.environ/K"}}), Deps{})
 	if want := `guardrail "vendor-guard": headers: a value refers to a secret, and no secret resolver was given`; err == nil || err.Error() != want {
 		t.Errorf("no resolver: %v", err)
+	}
+}
+
+// Both checkers are used by every request at once (run with -race).
+func TestCheckersConcurrent(t *testing.T) {
+	wm := newWebhookMock(t, func(w http.ResponseWriter, r *http.Request) {
+		var req webhookRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		out := make([]string, len(req.Texts))
+		for i, s := range req.Texts {
+			out[i] = strings.ToUpper(s)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"action": "GUARDRAIL_INTERVENED", "texts": out})
+	})
+	web, _ := newTestWebhook(t, map[string]any{"api_base": wm.URL, "headers": map[string]any{"x-api-key": "os.environ/GUARD_KEY"}})
+	bm := newBedrockMock(t, func(w http.ResponseWriter, r *http.Request) {
+		bedrockJSON(200, `{"action":"NONE"}`)(w, r)
+	})
+	bed := newTestBedrock(t, bm, nil)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := strings.Repeat("x", i+1)
+			v, err := web.Check(context.Background(), Input{Source: Request, Texts: []string{text}})
+			if err != nil || v.Action != Mask || v.Texts[0] != strings.ToUpper(text) {
+				t.Errorf("webhook %d: %+v, %v", i, v, err)
+			}
+			if v, err := bed.Check(context.Background(), Input{Source: Response, Texts: []string{text}}); err != nil || v.Action != Allow {
+				t.Errorf("bedrock %d: %+v, %v", i, v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(bm.Calls()) != 16 || len(wm.Calls()) != 16 {
+		t.Errorf("%d bedrock and %d webhook calls, want 16 each", len(bm.Calls()), len(wm.Calls()))
 	}
 }
