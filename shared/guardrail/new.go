@@ -7,13 +7,7 @@ import (
 	"strings"
 )
 
-// The guardrail kinds the gateway runs (litellm_params.guardrail).
-const (
-	KindBedrock = "bedrock"
-	KindWebhook = "generic_guardrail_api"
-)
-
-// Kinds lists the supported kinds.
+// Kinds lists the supported kinds (litellm_params.guardrail).
 var Kinds = []string{KindContentFilter, KindBedrock, KindWebhook}
 
 // The modes (litellm_params.mode).

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -53,7 +54,7 @@ type guardEntry struct {
 	err   error
 }
 
-func (b *guardBuilder) forTable(t *route.Table) map[string]*guardEntry {
+func (b *guardBuilder) forTable(t *route.Table, log *slog.Logger) map[string]*guardEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.last == t {
@@ -63,6 +64,9 @@ func (b *guardBuilder) forTable(t *route.Table) map[string]*guardEntry {
 	for _, d := range t.Guardrails {
 		c, err := guardrail.New(guardrail.Def{Name: d.Name, Kind: d.Kind, Modes: d.Modes, DefaultOn: d.DefaultOn, Params: d.Params}, b.deps)
 		set[d.Name] = &guardEntry{def: d, check: c, err: err}
+		if err != nil { // once per table: every call naming it answers 503
+			log.Error("guardrail cannot run; calls that use it fail closed", "guardrail", d.Name, "error", err)
+		}
 	}
 	b.last, b.set = t, set
 	return set
@@ -126,7 +130,7 @@ func (h *Handler) selectGuards(t *route.Table, c *call, key string) {
 	}
 	var set map[string]*guardEntry
 	if h.guards != nil {
-		set = h.guards.forTable(t)
+		set = h.guards.forTable(t, h.log)
 	}
 	g := &guardCall{}
 	if key != "" {
