@@ -28,7 +28,7 @@ guardrails:
         - {pattern_type: prebuilt, pattern_name: us_ssn, action: BLOCK}
         - {pattern_type: prebuilt, pattern_name: email, action: MASK}
   - guardrail_name: broken
-    litellm_params: {guardrail: bedrock, guardrailIdentifier: x, guardrailVersion: "1"}
+    litellm_params: {guardrail: bedrock, guardrailVersion: "1"}
 general_settings:
   master_key: sk-1234
   pass_through_endpoints:
