@@ -21,11 +21,61 @@ type scratch struct {
 	digitN []int
 	ibans  []int // positions of [A-Z]{2}[0-9]{2}
 	runs   []span
+	lits   []litHit
 	done   bool
 }
 
+// litHit is an occurrence of a trigLiteral pattern's literal.
+type litHit struct {
+	at int
+	p  *prebuilt
+}
+
 func (s *scratch) reset() {
-	s.digits, s.digitN, s.ibans, s.runs, s.done = s.digits[:0], s.digitN[:0], s.ibans[:0], s.runs[:0], false
+	s.digits, s.digitN, s.ibans, s.runs, s.lits, s.done = s.digits[:0], s.digitN[:0], s.ibans[:0], s.runs[:0], s.lits[:0], false
+}
+
+// Byte classes, looked up once per byte of the scan.
+const (
+	cRun   = 1 << iota // [A-Za-z0-9/+]
+	cDigit             // [0-9]
+	cSep               // a separator inside a number
+	cUpper             // [A-Z]
+	cLit               // the first byte of a literal prefix
+)
+
+var (
+	classes     [256]uint8
+	litsByFirst [256][]litRef // the literals starting with each byte
+)
+
+type litRef struct {
+	lit string
+	p   *prebuilt
+}
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if isRunChar(b) {
+			classes[c] |= cRun
+		}
+		if isDigit(b) {
+			classes[c] |= cDigit
+		}
+		if isDigitSep(b) {
+			classes[c] |= cSep
+		}
+		if isUpper(b) {
+			classes[c] |= cUpper
+		}
+	}
+	for _, p := range prebuiltPatterns {
+		for _, lit := range p.lits {
+			litsByFirst[lit[0]] = append(litsByFirst[lit[0]], litRef{lit, p})
+			classes[lit[0]] |= cLit
+		}
+	}
 }
 
 // isRunChar is [A-Za-z0-9/+], the alphabet of an AWS secret key (base64 without padding).
@@ -33,21 +83,16 @@ func isRunChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || isDigit(c) || c == '/' || c == '+'
 }
 
-// scan finds, in one pass, the digit clusters, IBAN starts and 40-character runs of text.
+// scan finds, in one pass, the digit clusters, IBAN starts, 40-character runs and literal
+// prefixes of text.
 func (s *scratch) scan(text string) {
 	s.done = true
 	runStart := -1
 	clStart, clEnd, clN := -1, -1, 0
-	flush := func() {
-		if clN > 0 {
-			s.digits = append(s.digits, span{clStart, clEnd})
-			s.digitN = append(s.digitN, clN)
-		}
-		clStart, clN = -1, 0
-	}
 	for i := 0; i < len(text); i++ {
 		c := text[i]
-		if isRunChar(c) {
+		cl := classes[c]
+		if cl&cRun != 0 {
 			if runStart < 0 {
 				runStart = i
 			}
@@ -57,27 +102,44 @@ func (s *scratch) scan(text string) {
 			}
 			runStart = -1
 		}
-		if isDigit(c) {
+		if cl&cLit != 0 {
+			for _, r := range litsByFirst[c] {
+				if strings.HasPrefix(text[i:], r.lit) {
+					s.lits = append(s.lits, litHit{i, r.p})
+				}
+			}
+		}
+		if cl&cDigit != 0 {
 			if clN > 0 && i-clEnd > digitGap {
-				flush()
+				s.addCluster(clStart, clEnd, clN)
+				clN = 0
 			}
 			if clN == 0 {
 				clStart = i
 			}
 			clEnd, clN = i+1, clN+1
-			if i >= 3 && isDigit(text[i-1]) && isUpper(text[i-2]) && isUpper(text[i-3]) && (i < 4 || !isDigit(text[i-4])) {
+			if i >= 3 && classes[text[i-1]]&cDigit != 0 && classes[text[i-2]]&cUpper != 0 && classes[text[i-3]]&cUpper != 0 &&
+				(i < 4 || classes[text[i-4]]&cUpper == 0) {
 				s.ibans = append(s.ibans, i-3)
 			}
 			continue
 		}
-		if clN > 0 && !isDigitSep(c) {
-			flush()
+		if clN > 0 && cl&cSep == 0 {
+			s.addCluster(clStart, clEnd, clN)
+			clN = 0
 		}
 	}
-	flush()
+	if clN > 0 {
+		s.addCluster(clStart, clEnd, clN)
+	}
 	if runStart >= 0 && len(text)-runStart == 40 {
 		s.runs = append(s.runs, span{runStart, len(text)})
 	}
+}
+
+func (s *scratch) addCluster(lo, hi, n int) {
+	s.digits = append(s.digits, span{lo, hi})
+	s.digitN = append(s.digitN, n)
 }
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
@@ -95,11 +157,8 @@ func isEmailChar(c byte) bool {
 // windows calls fn with each window of text where p can match, in order; fn returns false to
 // stop.
 func (s *scratch) windows(p *prebuilt, text string, fn func(lo, hi int) bool) {
-	switch p.trig {
-	case trigDigits, trigIBAN, trigRun:
-		if !s.done {
-			s.scan(text)
-		}
+	if p.trig != trigAt && !s.done {
+		s.scan(text)
 	}
 	switch p.trig {
 	case trigDigits:
@@ -133,17 +192,9 @@ func (s *scratch) windows(p *prebuilt, text string, fn func(lo, hi int) bool) {
 			off = hi
 		}
 	case trigLiteral:
-		for _, lit := range p.lits {
-			for off := 0; off < len(text); {
-				k := strings.Index(text[off:], lit)
-				if k < 0 {
-					break
-				}
-				k += off
-				if !fn(clamp(k-1, k+p.maxLen+1, len(text))) {
-					return
-				}
-				off = k + len(lit)
+		for _, h := range s.lits {
+			if h.p == p && !fn(clamp(h.at-1, h.at+p.maxLen+1, len(text))) {
+				return
 			}
 		}
 	case trigIBAN:
