@@ -177,14 +177,17 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // KeyGuardrailsMetadata is the virtual-key metadata entry that names guardrails every call
-// with the key runs: comma-separated names (LiteLLM keeps a list in metadata.guardrails).
+// with the key runs (LiteLLM keeps a list in metadata.guardrails). Names are separated by commas,
+// semicolons, '|' or spaces: `gatewayctl keys create --metadata` already splits its pairs on
+// commas, so `guardrails=a;b` is how two are given there.
 const KeyGuardrailsMetadata = "guardrails"
 
 // KeyGuardrails reads the guardrail names from a key's metadata.
 func KeyGuardrails(metadata map[string]string) []string {
 	var out []string
-	for _, s := range strings.Split(metadata[KeyGuardrailsMetadata], ",") {
-		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+	sep := func(r rune) bool { return r == ',' || r == ';' || r == '|' || r == ' ' || r == '\t' }
+	for _, s := range strings.FieldsFunc(metadata[KeyGuardrailsMetadata], sep) {
+		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}

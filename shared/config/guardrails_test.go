@@ -96,8 +96,8 @@ func TestGuardrailErrors(t *testing.T) {
 }
 
 func TestKeyGuardrails(t *testing.T) {
-	got := config.KeyGuardrails(map[string]string{"guardrails": " pii, hook,,pii ", "owner": "x"})
-	if !reflect.DeepEqual(got, []string{"pii", "hook"}) {
+	got := config.KeyGuardrails(map[string]string{"guardrails": " pii, hook,,pii;web|x y ", "owner": "x"})
+	if !reflect.DeepEqual(got, []string{"pii", "hook", "web", "x", "y"}) {
 		t.Errorf("got %q", got)
 	}
 	if got := config.KeyGuardrails(nil); got != nil {

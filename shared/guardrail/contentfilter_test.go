@@ -207,3 +207,20 @@ func TestNewDispatch(t *testing.T) {
 		t.Errorf("got %T, %v", c, err)
 	}
 }
+
+// TestNoMatchAcrossTexts: texts are checked as separate values: a number or an address split over
+// two fields is not seen, by the prebuilt patterns, keywords or custom regexps.
+func TestNoMatchAcrossTexts(t *testing.T) {
+	params := allPrebuilt()
+	params["patterns"] = append(params["patterns"].([]any), map[string]any{"pattern_type": "regex", "pattern": `45.6789`, "action": "BLOCK"})
+	params["blocked_words"] = []any{map[string]any{"keyword": "ab", "action": "BLOCK"}}
+	f := filter(t, params)
+	for _, texts := range [][]string{{"123-45", "-6789"}, {"123-45", "6789"}, {"jane@example", ".com"}, {"AKIA", "IOSFODNN7EXAMPLE"}, {"xa", "bx"}} {
+		if v, err := f.Check(context.Background(), Input{Texts: texts}); err != nil || v.Action != Allow {
+			t.Errorf("%q: %+v %v", texts, v, err)
+		}
+	}
+	if v, _ := f.Check(context.Background(), Input{Texts: []string{"ok", "123-45-6789"}}); v.Action != Block {
+		t.Errorf("got %+v", v)
+	}
+}

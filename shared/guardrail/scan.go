@@ -23,6 +23,7 @@ type scratch struct {
 	runs   []span
 	lits   []litHit
 	done   bool
+	joined []byte // the texts of one check joined by NULs (ContentFilter.clean)
 }
 
 // litHit is an occurrence of a trigLiteral pattern's literal.
@@ -83,24 +84,23 @@ func isRunChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || isDigit(c) || c == '/' || c == '+'
 }
 
-// scan finds, in one pass, the digit clusters, IBAN starts, 40-character runs and literal
-// prefixes of text.
+// scan finds, in one pass, the digit clusters, IBAN starts, literal prefixes and the
+// 40-character runs that hold a digit (an AWS secret key mixes digits in, so a run without one
+// is never reported). Most bytes are letters and spaces outside any number: for them the loop
+// does one table lookup and one branch.
 func (s *scratch) scan(text string) {
 	s.done = true
-	runStart := -1
 	clStart, clEnd, clN := -1, -1, 0
+	runChecked := 0 // digits before this index lie in a run already measured
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		cl := classes[c]
-		if cl&cRun != 0 {
-			if runStart < 0 {
-				runStart = i
+		if cl&(cDigit|cLit) == 0 {
+			if clN > 0 && cl&cSep == 0 {
+				s.addCluster(clStart, clEnd, clN)
+				clN = 0
 			}
-		} else if runStart >= 0 {
-			if i-runStart == 40 {
-				s.runs = append(s.runs, span{runStart, i})
-			}
-			runStart = -1
+			continue
 		}
 		if cl&cLit != 0 {
 			for _, r := range litsByFirst[c] {
@@ -108,33 +108,49 @@ func (s *scratch) scan(text string) {
 					s.lits = append(s.lits, litHit{i, r.p})
 				}
 			}
+			if cl&cDigit == 0 {
+				if clN > 0 && cl&cSep == 0 {
+					s.addCluster(clStart, clEnd, clN)
+					clN = 0
+				}
+				continue
+			}
 		}
-		if cl&cDigit != 0 {
-			if clN > 0 && i-clEnd > digitGap {
-				s.addCluster(clStart, clEnd, clN)
-				clN = 0
-			}
-			if clN == 0 {
-				clStart = i
-			}
-			clEnd, clN = i+1, clN+1
-			if i >= 3 && classes[text[i-1]]&cDigit != 0 && classes[text[i-2]]&cUpper != 0 && classes[text[i-3]]&cUpper != 0 &&
-				(i < 4 || classes[text[i-4]]&cUpper == 0) {
-				s.ibans = append(s.ibans, i-3)
-			}
-			continue
-		}
-		if clN > 0 && cl&cSep == 0 {
+		if clN > 0 && i-clEnd > digitGap {
 			s.addCluster(clStart, clEnd, clN)
 			clN = 0
+		}
+		if clN == 0 {
+			clStart = i
+		}
+		clEnd, clN = i+1, clN+1
+		if i >= 3 && classes[text[i-1]]&cDigit != 0 && classes[text[i-2]]&cUpper != 0 && classes[text[i-3]]&cUpper != 0 &&
+			(i < 4 || classes[text[i-4]]&cUpper == 0) {
+			s.ibans = append(s.ibans, i-3)
+		}
+		if i >= runChecked {
+			runChecked = s.measureRun(text, i)
 		}
 	}
 	if clN > 0 {
 		s.addCluster(clStart, clEnd, clN)
 	}
-	if runStart >= 0 && len(text)-runStart == 40 {
-		s.runs = append(s.runs, span{runStart, len(text)})
+}
+
+// measureRun records the run of [A-Za-z0-9/+] around i when it is exactly 40 long, and returns
+// where the measured part ends. Each side is read at most 41 bytes, so the scan stays linear.
+func (s *scratch) measureRun(text string, i int) int {
+	lo, hi := i, i+1
+	for lo > 0 && i-lo <= 40 && classes[text[lo-1]]&cRun != 0 {
+		lo--
 	}
+	for hi < len(text) && hi-i <= 40 && classes[text[hi]]&cRun != 0 {
+		hi++
+	}
+	if hi-lo == 40 && (lo == 0 || classes[text[lo-1]]&cRun == 0) && (hi == len(text) || classes[text[hi]]&cRun == 0) {
+		s.runs = append(s.runs, span{lo, hi})
+	}
+	return hi
 }
 
 func (s *scratch) addCluster(lo, hi, n int) {
