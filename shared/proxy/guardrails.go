@@ -33,8 +33,8 @@ import (
 // Lambda's payload limit is 6 MB; a local gateway gets more room, never an unbounded read.
 const maxGuardBody = route.MaxSignedBody
 
-// WithGuardrails runs the routes' guardrails, with what their checkers need (default: a
-// route that names guardrails answers 503, since they cannot run).
+// WithGuardrails sets what the guardrails' checkers need from outside (default: nothing; the
+// content filter needs nothing, a Bedrock guardrail then cannot run and fails its calls closed).
 func WithGuardrails(deps guardrail.Deps) Option {
 	return func(h *Handler) { h.guards = &guardBuilder{deps: deps} }
 }
@@ -249,6 +249,9 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call) 
 		return true
 	}
 	body, err := readGuardBody(r)
+	// bytes_in counts what arrived, also when the call stops here (forward counts what it sends).
+	c.in = &countingBody{rc: http.NoBody, progress: func() {}}
+	c.in.n.Store(int64(len(body)))
 	if err != nil {
 		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "guardrail")
 		return false
@@ -350,6 +353,7 @@ func (h *Handler) guardResponse(w http.ResponseWriter, r *http.Request, c *call,
 			h.guardFailed(w, c, out.name, out.err)
 			return false
 		case out.blocked:
+			meterDropped(c, resp)
 			h.guardBlocked(w, c, out.name, out.reason)
 			return false
 		}
@@ -431,6 +435,21 @@ func contentFilterBody(name, reason string, upstream []byte) []byte {
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{
 		"message": reason, "type": "content_filter", "guardrail_name": name, "model": m.Model}})
 	return b
+}
+
+// meterDropped reads the usage of a response the client will not get (the upstream ran, and may
+// bill it): a JSON answer is metered whole (bounded); when its usage stays unknown, so does the
+// call's cost, rather than the 0 of a refused call.
+func meterDropped(c *call, resp *http.Response) {
+	if c.meter != nil && !isEventStream(resp.Header.Get("Content-Type")) {
+		_, _ = io.Copy(c.meter, io.LimitReader(resp.Body, maxGuardBody))
+		t := c.meter.Tokens()
+		if t.Input != nil || t.Output != nil || t.SearchUnits != nil {
+			c.meter = sealedMeter{c.meter}
+			return
+		}
+	}
+	c.unanswered = true
 }
 
 // sealedMeter keeps the tokens a meter read and ignores what follows (the gateway's own body).

@@ -41,7 +41,7 @@ general_settings:
 
 const rerankFields = `{pii: {request_fields: [query, "documents[*]"], response_fields: ["results[*].text"]}}`
 
-var withGuards = proxy.WithGuardrails(guardrail.Deps{})
+var withGuards = proxy.WithGuardrails(guardrail.Deps{Secrets: testSecrets})
 
 func post(t *testing.T, g *gw, path, body string) (*http.Response, []byte) {
 	return do(t, "POST", g.URL+path, strings.NewReader(body), map[string]string{"Authorization": "Bearer " + masterKey, "Content-Type": "application/json"})
@@ -74,7 +74,8 @@ func TestPreCallBlock(t *testing.T) {
 	}
 	rec := g.usage.Next(t)
 	wantGuardrails(t, rec, "pii/pre_call/blocked/Content blocked: us_ssn pattern detected")
-	if rec.ErrorClass != "guardrail_blocked" || rec.Status != 400 {
+	if rec.ErrorClass != "guardrail_blocked" || rec.Status != 400 || rec.CostSource != usage.CostNoUpstreamCall ||
+		rec.BytesIn != int64(len(`{"query":"ssn 123-45-6789","documents":["a"]}`)) {
 		t.Errorf("record %+v", rec)
 	}
 	if strings.Contains(g.logs.String(), "123-45-6789") {
@@ -120,7 +121,11 @@ func TestDuringCall(t *testing.T) {
 	if up.count() != 1 {
 		t.Errorf("upstream called %d times, want 1 (in parallel)", up.count())
 	}
-	wantGuardrails(t, g.usage.Next(t), "pii/during_call/blocked/Content blocked: us_ssn pattern detected")
+	rec := g.usage.Next(t)
+	wantGuardrails(t, rec, "pii/during_call/blocked/Content blocked: us_ssn pattern detected")
+	if !rec.CostUnknown || rec.CostUSD != nil { // the upstream ran: its cost is not a refusal's 0
+		t.Errorf("record %+v", rec)
+	}
 	resp, body = post(t, g, "/v1/rerank", `{"query":"fine"}`)
 	wantStatus(t, resp, body, 200)
 	wantBody(t, body, `{"results":[{"text":"ok"}]}`)
@@ -206,10 +211,10 @@ func TestGuardrailFailsClosed(t *testing.T) {
 	if rec := g.usage.Next(t); rec.ErrorClass != "guardrail_error" {
 		t.Errorf("record %+v", rec)
 	}
-	// Without WithGuardrails the handler cannot run them either.
+	// Without WithGuardrails the content filter runs all the same (it needs nothing outside).
 	g = startGateway(t, guardConfig("pre_call", "[pii]", ""), up.URL)
-	resp, body = post(t, g, "/v1/rerank", `{"query":"x"}`)
-	wantStatus(t, resp, body, 503)
+	resp, body = post(t, g, "/v1/rerank", `{"query":"078-05-1120"}`)
+	wantStatus(t, resp, body, 400)
 }
 
 // keyWith verifies one key as a principal carrying metadata.

@@ -108,6 +108,7 @@ func New(src RouteSource, opts ...Option) *Handler {
 		secrets: secrets.Env{},
 		usage:   usage.Discard{},
 		log:     slog.Default(),
+		guards:  &guardBuilder{},
 	}
 	for _, o := range opts {
 		o(h)
