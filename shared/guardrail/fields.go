@@ -7,6 +7,7 @@ package guardrail
 // written back byte for byte: everything else in the body stays as it was sent.
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -190,15 +191,23 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string starting at i, or -1.
+// skipString returns the index after the string starting at i, or -1. It jumps from quote to
+// quote (IndexByte), then counts the backslashes before one to know whether it is escaped.
 func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+	for j := i + 1; j < len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1
 		}
+		j++
 	}
 	return -1
 }
@@ -239,11 +248,4 @@ func skipValue(b []byte, i int) int {
 }
 
 // hasEscape reports whether a JSON string's inside holds a backslash.
-func hasEscape(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
-}
+func hasEscape(b []byte) bool { return bytes.IndexByte(b, '\\') >= 0 }

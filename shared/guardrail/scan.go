@@ -104,7 +104,8 @@ func (s *scratch) scan(text string) {
 		}
 		if cl&cLit != 0 {
 			for _, r := range litsByFirst[c] {
-				if strings.HasPrefix(text[i:], r.lit) {
+				// The second byte first: 'e' and 's' are common, "ey" and "sk" are not.
+				if i+len(r.lit) <= len(text) && text[i+1] == r.lit[1] && text[i:i+len(r.lit)] == r.lit {
 					s.lits = append(s.lits, litHit{i, r.p})
 				}
 			}
