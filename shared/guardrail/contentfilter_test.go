@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -75,6 +76,7 @@ func TestPrebuiltPatterns(t *testing.T) {
 func TestPrebuiltAgreesWithWholeText(t *testing.T) {
 	texts := []string{
 		"a 123-45-6789 b (555) 123-4567 c 4111111111111111 d jane@example.com e AKIAIOSFODNN7EXAMPLE",
+		"k=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY; 2wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE9",
 		"x@y.co;4111 1111 1111 1111|+1 555.123.4567 GB82WEST12345698765432 AKIAIOSFODNN7EXAMPLEX",
 		strings.Repeat("lorem 12 ipsum 3456 ", 50) + "078-05-1120" + strings.Repeat(" dolor@ sit", 30),
 	}
@@ -88,9 +90,11 @@ func TestPrebuiltAgreesWithWholeText(t *testing.T) {
 			var want []span
 			if p.trig != trigRun {
 				findIn(p.re, p.verify, text, 0, len(text), &want)
-			} else {
-				for _, w := range got {
-					want = append(want, w)
+			} else { // every maximal run of exactly 40 that mixes cases and digits
+				for _, m := range runRE.FindAllStringSubmatchIndex(text, -1) {
+					if mixedCase(text[m[2]:m[3]]) {
+						want = append(want, span{m[2], m[3]})
+					}
 				}
 			}
 			if len(got) != len(want) {
@@ -105,6 +109,9 @@ func TestPrebuiltAgreesWithWholeText(t *testing.T) {
 		}
 	}
 }
+
+// runRE finds maximal 40-character runs; the separators it consumes are never run characters.
+var runRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+])`)
 
 // TestMaskFormats: LiteLLM's default tags, a custom pattern_redaction_format and
 // keyword_redaction_tag, custom regex names, and keyword matching regardless of case.
