@@ -202,6 +202,11 @@ func (c *Config) SecretRefs() []string {
 			add(p.Value)
 		}
 	}
+	for _, d := range c.Guardrails {
+		for _, h := range guardrailHeaders(d) {
+			add(h.Value)
+		}
+	}
 	return names
 }
 
@@ -246,6 +251,13 @@ func (c *Config) usersOf(name string) []string {
 			}
 		}
 	}
+	for _, d := range c.Guardrails {
+		for _, h := range guardrailHeaders(d) {
+			if refName(h.Value) == name {
+				users = append(users, "guardrails ("+d.Name+") headers."+h.Name)
+			}
+		}
+	}
 	return users
 }
 
@@ -271,6 +283,13 @@ func (c *Config) LiteralCredentials() []string {
 			}
 		}
 		out = append(out, literalQueryCredentials(e)...)
+	}
+	for _, d := range c.Guardrails {
+		for _, h := range guardrailHeaders(d) {
+			if auth.IsCredentialHeader(h.Name) && refName(h.Value) == "" {
+				out = append(out, "guardrails ("+d.Name+") headers."+h.Name)
+			}
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -193,3 +193,15 @@ func KeyGuardrails(metadata map[string]string) []string {
 	}
 	return out
 }
+
+// guardrailHeaders lists a guardrail's `headers` parameter (the webhook's), sorted by name.
+func guardrailHeaders(d GuardrailDef) []Header {
+	m, _ := d.Params["headers"].(map[string]any)
+	var out []Header
+	for _, name := range sortedKeys(m) {
+		if v, ok := m[name].(string); ok {
+			out = append(out, Header{Name: name, Value: v})
+		}
+	}
+	return out
+}

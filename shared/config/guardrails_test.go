@@ -1,11 +1,13 @@
 package config_test
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/secrets"
 )
 
 const guardrailDefs = `
@@ -102,5 +104,36 @@ func TestKeyGuardrails(t *testing.T) {
 	}
 	if got := config.KeyGuardrails(nil); got != nil {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestGuardrailSecrets: a webhook guardrail's header references are checked like the routes'
+// (named with where they are used), and a literal credential header is reported for routes push.
+func TestGuardrailSecrets(t *testing.T) {
+	res := config.Parse([]byte(`
+guardrails:
+  - guardrail_name: vendor
+    litellm_params:
+      guardrail: generic_guardrail_api
+      api_base: https://guard.example
+      headers: {Authorization: "Bearer os.environ/GUARD_KEY", X-Team: search}
+  - guardrail_name: literal
+    litellm_params:
+      guardrail: generic_guardrail_api
+      api_base: https://guard.example
+      headers: {x-api-key: plain-secret}
+`))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := res.Config.SecretRefs(); !reflect.DeepEqual(got, []string{"GUARD_KEY"}) {
+		t.Errorf("SecretRefs = %q", got)
+	}
+	err := res.Config.CheckSecrets(context.Background(), secrets.Inline{})
+	if err == nil || !strings.Contains(err.Error(), "os.environ/GUARD_KEY (used by guardrails (vendor) headers.Authorization)") {
+		t.Errorf("CheckSecrets = %v", err)
+	}
+	if got := res.Config.LiteralCredentials(); !reflect.DeepEqual(got, []string{"guardrails (literal) headers.x-api-key"}) {
+		t.Errorf("LiteralCredentials = %q", got)
 	}
 }
