@@ -130,24 +130,24 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		return nil, fmt.Errorf("%s: target query: %w", e.Name(), err)
 	}
 	r := &Route{
-		ID:                 e.ID,
-		Path:               e.Path,
-		Methods:            slices.Clone(e.Methods),
-		IncludeSubpath:     e.IncludeSubpath,
-		Auth:               e.Auth,
-		LangfuseAuth:       e.CustomAuthParser == "langfuse",
-		ForwardHeaders:     e.ForwardHeaders,
-		Timeout:            timeout,
-		CostPerRequest:     e.CostPerRequest,
-		Guardrails:         e.Guardrails,
-		GuardrailStreaming: e.GuardrailStreaming,
-		Tags:               e.Tags,
-		InjectCost:         e.IncludeCostInStreamingUsage,
-		Provider:           e.Provider,
-		target:             target,
-		query:              q,
-		configured:         map[string]bool{},
+		ID:             e.ID,
+		Path:           e.Path,
+		Methods:        slices.Clone(e.Methods),
+		IncludeSubpath: e.IncludeSubpath,
+		Auth:           e.Auth,
+		LangfuseAuth:   e.CustomAuthParser == "langfuse",
+		ForwardHeaders: e.ForwardHeaders,
+		Timeout:        timeout,
+		CostPerRequest: e.CostPerRequest,
+		Guardrails:     e.Guardrails,
+		Tags:           e.Tags,
+		InjectCost:     e.IncludeCostInStreamingUsage,
+		Provider:       e.Provider,
+		target:         target,
+		query:          q,
+		configured:     map[string]bool{},
 	}
+	r.GuardrailStreaming = e.GuardrailStreaming
 	if e.KeyHeader != "" {
 		r.KeyHeader = textproto.CanonicalMIMEHeaderKey(e.KeyHeader)
 	}
