@@ -75,7 +75,8 @@ type Record struct {
 	// timeout, or it closed the connection), upstream_timeout (silent mid-response),
 	// upstream_reset, upstream_status, client_disconnect, function_timeout (the Lambda
 	// deadline came first), response_too_large (too large for a buffered Lambda response),
-	// internal.
+	// guardrail_blocked (a guardrail refused the request or the response), guardrail_error (a
+	// guardrail could not decide: the call failed closed), internal.
 	ErrorClass string `json:"error_class,omitempty"`
 	// Partial is true when the client or the upstream ended the response early.
 	Partial bool `json:"partial"`
