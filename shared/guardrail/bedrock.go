@@ -16,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 )
 
+// KindBedrock is litellm_params.guardrail of an Amazon Bedrock guardrail.
+const KindBedrock = "bedrock"
+
 const (
 	// bedrockDefaultTimeout bounds one ApplyGuardrail call, the SDK's retries included.
 	bedrockDefaultTimeout = 10 * time.Second

@@ -117,7 +117,7 @@ func bedrockDef(params map[string]any) Def {
 		}
 		p[k] = v
 	}
-	return Def{Name: "pii-guard", Kind: "bedrock", Modes: []string{"pre_call"}, Params: p}
+	return Def{Name: "pii-guard", Kind: KindBedrock, Modes: []string{"pre_call"}, Params: p}
 }
 
 func newTestBedrock(t *testing.T, m *bedrockMock, params map[string]any) Checker {

@@ -20,6 +20,9 @@ import (
 	"github.com/passthru/gateway/shared/secrets"
 )
 
+// KindWebhook is litellm_params.guardrail of LiteLLM's generic guardrail API.
+const KindWebhook = "generic_guardrail_api"
+
 // webhookPath is the path LiteLLM appends to api_base (unless api_base already ends with it).
 const webhookPath = "/beta/litellm_basic_guardrail_api"
 

@@ -77,7 +77,7 @@ func webhookDef(params map[string]any) Def {
 	for k, v := range params {
 		p[k] = v
 	}
-	return Def{Name: "vendor-guard", Kind: "generic_guardrail_api", Modes: []string{"pre_call", "post_call"}, Params: p}
+	return Def{Name: "vendor-guard", Kind: KindWebhook, Modes: []string{"pre_call", "post_call"}, Params: p}
 }
 
 var webhookSecrets = secrets.Inline{"GUARD_KEY": webhookSecret}
