@@ -127,9 +127,8 @@ func NewBedrock(d Def, deps Deps) (Checker, error) {
 	if c.timeout, err = p.seconds("timeout", bedrockDefaultTimeout, bedrockMaxTimeout); err != nil {
 		return nil, err
 	}
-	if c.loadAWS == nil {
-		return nil, fmt.Errorf("guardrail %q: bedrock needs the AWS configuration, and none was given", d.Name)
-	}
+	// deps.AWS is not required here: the load validates definitions with partial Deps, and the
+	// call reports a missing AWS configuration.
 	return c, nil
 }
 
@@ -174,6 +173,9 @@ func (c *bedrockChecker) api(ctx context.Context) (bedrockAPI, error) {
 	defer c.mu.Unlock()
 	if c.client != nil {
 		return c.client, nil
+	}
+	if c.loadAWS == nil {
+		return nil, fmt.Errorf("guardrail %q: bedrock needs the AWS configuration, and none was given", c.name)
 	}
 	cfg, err := c.loadAWS(ctx)
 	if err != nil {

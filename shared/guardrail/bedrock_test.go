@@ -434,8 +434,15 @@ func TestNewBedrockValidates(t *testing.T) {
 			t.Errorf("params %v:\n got  %v\n want %s", tc.params, err, tc.want)
 		}
 	}
-	if _, err := NewBedrock(bedrockDef(nil), Deps{}); err == nil || err.Error() != `guardrail "pii-guard": bedrock needs the AWS configuration, and none was given` {
-		t.Errorf("no AWS: %v", err)
+	// The load validates definitions with partial Deps: building needs no AWS configuration,
+	// and a call without one is an error.
+	c, err := NewBedrock(bedrockDef(nil), Deps{})
+	if err != nil {
+		t.Fatalf("no AWS: %v", err)
+	}
+	if _, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"hi"}}); err == nil ||
+		err.Error() != `guardrail "pii-guard": bedrock needs the AWS configuration, and none was given` {
+		t.Errorf("call without AWS: %v", err)
 	}
 }
 
