@@ -471,3 +471,16 @@ func TestBedrockEndpointFromEnvironment(t *testing.T) {
 		t.Errorf("signed for %s, want AWS_REGION us-west-2", got)
 	}
 }
+
+// aws_region_name: os.environ/NAME with NAME unset falls back to the AWS config's region.
+func TestBedrockRegionReferenceUnset(t *testing.T) {
+	m := newBedrockMock(t, bedrockJSON(200, `{"action":"NONE"}`))
+	t.Setenv("GUARDRAIL_TEST_REGION", "")
+	c := newTestBedrock(t, m, map[string]any{"aws_region_name": "os.environ/GUARDRAIL_TEST_REGION"})
+	if _, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Calls()[0].Scope.Region; got != "us-east-1" {
+		t.Errorf("region %s, want the config's us-east-1", got)
+	}
+}
