@@ -38,6 +38,15 @@ var bedrockCredentialParams = []string{
 // bedrockRegion is the shape of an AWS region name (us-east-1, us-gov-west-1, eu-central-2).
 var bedrockRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
+// ApplyGuardrail's patterns for the identifier (an id or a guardrail ARN, whose region is
+// group 1) and the version
+// (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ApplyGuardrail.html),
+// checked at load so that a typo is a config error, not a failure of every call.
+var (
+	bedrockIdentifier = regexp.MustCompile(`^(?:[a-z0-9]+|arn:aws(?:-[^:]+)?:bedrock:([a-z0-9-]{1,20}):[0-9]{12}:guardrail/[a-z0-9]+)$`)
+	bedrockVersion    = regexp.MustCompile(`^(?:[1-9][0-9]{0,7}|DRAFT)$`)
+)
+
 // bedrockAPI is the one call this checker makes; tests can stand in for it.
 type bedrockAPI interface {
 	ApplyGuardrail(ctx context.Context, in *bedrockruntime.ApplyGuardrailInput, opts ...func(*bedrockruntime.Options)) (*bedrockruntime.ApplyGuardrailOutput, error)
@@ -82,14 +91,29 @@ func NewBedrock(d Def, deps Deps) (Checker, error) {
 	if c.id == "" {
 		return nil, p.errorf("guardrailIdentifier", "required (the guardrail's id or ARN)")
 	}
+	idMatch := bedrockIdentifier.FindStringSubmatch(c.id)
+	if idMatch == nil || len(c.id) > 2048 {
+		return nil, p.errorf("guardrailIdentifier", "%q is neither a guardrail id nor a guardrail ARN", c.id)
+	}
 	if c.version, err = p.str("guardrailVersion"); err != nil {
 		return nil, err
 	}
 	if c.version == "" {
 		return nil, p.errorf("guardrailVersion", "required (DRAFT or a version number)")
 	}
+	if !bedrockVersion.MatchString(c.version) {
+		return nil, p.errorf("guardrailVersion", "%q is neither DRAFT nor a version number", c.version)
+	}
 	if c.region, err = bedrockRegionParam(p); err != nil {
 		return nil, err
+	}
+	// An ARN names the guardrail's region: it is the default, and another region is a mistake
+	// (the call would go to a region where the guardrail does not exist).
+	if arnRegion := idMatch[1]; arnRegion != "" {
+		if c.region != "" && c.region != arnRegion {
+			return nil, p.errorf("aws_region_name", "%s, but guardrailIdentifier is in %s", c.region, arnRegion)
+		}
+		c.region = arnRegion
 	}
 	if c.endpoint, err = bedrockEndpoint(p); err != nil {
 		return nil, err
@@ -103,9 +127,8 @@ func NewBedrock(d Def, deps Deps) (Checker, error) {
 	if c.timeout, err = p.seconds("timeout", bedrockDefaultTimeout, bedrockMaxTimeout); err != nil {
 		return nil, err
 	}
-	if c.loadAWS == nil {
-		return nil, fmt.Errorf("guardrail %q: bedrock needs the AWS configuration, and none was given", d.Name)
-	}
+	// deps.AWS is not required here: the load validates definitions with partial Deps, and the
+	// call reports a missing AWS configuration.
 	return c, nil
 }
 
@@ -150,6 +173,9 @@ func (c *bedrockChecker) api(ctx context.Context) (bedrockAPI, error) {
 	defer c.mu.Unlock()
 	if c.client != nil {
 		return c.client, nil
+	}
+	if c.loadAWS == nil {
+		return nil, fmt.Errorf("guardrail %q: bedrock needs the AWS configuration, and none was given", c.name)
 	}
 	cfg, err := c.loadAWS(ctx)
 	if err != nil {

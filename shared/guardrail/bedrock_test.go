@@ -109,7 +109,7 @@ func bedrockDeps(endpoint string, key sigv4Key) Deps {
 }
 
 func bedrockDef(params map[string]any) Def {
-	p := map[string]any{"guardrail": "bedrock", "mode": "pre_call", "guardrailIdentifier": "gr-123", "guardrailVersion": "DRAFT"}
+	p := map[string]any{"guardrail": "bedrock", "mode": "pre_call", "guardrailIdentifier": "gr123abc", "guardrailVersion": "DRAFT"}
 	for k, v := range params {
 		if v == nil {
 			delete(p, k)
@@ -164,8 +164,8 @@ func TestBedrockSendsSignedApplyGuardrail(t *testing.T) {
 		}
 		calls := m.Calls()
 		got := calls[len(calls)-1]
-		if got.Method != "POST" || got.RequestURI != "/guardrail/gr-123/version/DRAFT/apply" || got.ContentType != "application/json" {
-			t.Errorf("%s: %s %s (%s), want POST /guardrail/gr-123/version/DRAFT/apply (application/json)", tc.source, got.Method, got.RequestURI, got.ContentType)
+		if got.Method != "POST" || got.RequestURI != "/guardrail/gr123abc/version/DRAFT/apply" || got.ContentType != "application/json" {
+			t.Errorf("%s: %s %s (%s), want POST /guardrail/gr123abc/version/DRAFT/apply (application/json)", tc.source, got.Method, got.RequestURI, got.ContentType)
 		}
 		if got.Scope.Region != "us-east-1" || got.Scope.Service != "bedrock" {
 			t.Errorf("%s: signed for %s/%s, want us-east-1/bedrock", tc.source, got.Scope.Region, got.Scope.Service)
@@ -193,10 +193,10 @@ func TestBedrockSkipsEmptyInput(t *testing.T) {
 }
 
 // An ARN identifier is percent-encoded in the path (arn%3Aaws...%2F...), and the signature,
-// which encodes the path a second time, still verifies.
+// which encodes the path a second time, still verifies; the ARN's region is the call's.
 func TestBedrockARNIdentifierSigned(t *testing.T) {
 	m := newBedrockMock(t, bedrockJSON(200, `{"action":"NONE"}`))
-	c := newTestBedrock(t, m, map[string]any{"guardrailIdentifier": "arn:aws:bedrock:eu-west-1:123456789012:guardrail/ab12cd34", "guardrailVersion": 3, "aws_region_name": "eu-west-1"})
+	c := newTestBedrock(t, m, map[string]any{"guardrailIdentifier": "arn:aws:bedrock:eu-west-1:123456789012:guardrail/ab12cd34", "guardrailVersion": 3})
 	if _, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"hi"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestBedrockARNIdentifierSigned(t *testing.T) {
 		t.Errorf("path %s, want %s", got.RequestURI, want)
 	}
 	if got.Scope.Region != "eu-west-1" {
-		t.Errorf("signed for region %s, want aws_region_name eu-west-1", got.Scope.Region)
+		t.Errorf("signed for region %s, want the ARN's eu-west-1", got.Scope.Region)
 	}
 }
 
@@ -309,7 +309,7 @@ func TestBedrockErrors(t *testing.T) {
 		want   []string
 	}{
 		{"access denied", nil, bedrockError(403, "AccessDeniedException", "User is not authorized to perform: bedrock:ApplyGuardrail"),
-			[]string{`guardrail "pii-guard": bedrock ApplyGuardrail gr-123 version DRAFT:`, "AccessDeniedException", "bedrock:ApplyGuardrail"}},
+			[]string{`guardrail "pii-guard": bedrock ApplyGuardrail gr123abc version DRAFT:`, "AccessDeniedException", "bedrock:ApplyGuardrail"}},
 		{"unknown guardrail", nil, bedrockError(404, "ResourceNotFoundException", "Guardrail not found"), []string{"ResourceNotFoundException"}},
 		{"validation", nil, bedrockError(400, "ValidationException", "bad version"), []string{"ValidationException"}},
 		{"throttled", nil, bedrockError(429, "ThrottlingException", "Too many requests"), []string{"ThrottlingException"}},
@@ -412,6 +412,12 @@ func TestNewBedrockValidates(t *testing.T) {
 		{map[string]any{"guardrailIdentifier": []any{"a"}}, `guardrail "pii-guard": guardrailIdentifier: want a string, got a list`},
 		{map[string]any{"guardrailVersion": nil}, `guardrail "pii-guard": guardrailVersion: required (DRAFT or a version number)`},
 		{map[string]any{"guardrailVersion": true}, `guardrail "pii-guard": guardrailVersion: want a string, got a bool`},
+		{map[string]any{"guardrailVersion": "v1"}, `guardrail "pii-guard": guardrailVersion: "v1" is neither DRAFT nor a version number`},
+		{map[string]any{"guardrailVersion": "draft"}, `guardrail "pii-guard": guardrailVersion: "draft" is neither DRAFT nor a version number`},
+		{map[string]any{"guardrailVersion": 0}, `guardrail "pii-guard": guardrailVersion: "0" is neither DRAFT nor a version number`},
+		{map[string]any{"guardrailIdentifier": "GR-123"}, `guardrail "pii-guard": guardrailIdentifier: "GR-123" is neither a guardrail id nor a guardrail ARN`},
+		{map[string]any{"guardrailIdentifier": "arn:aws:bedrock:us-east-1:123:guardrail/x"}, `guardrail "pii-guard": guardrailIdentifier: "arn:aws:bedrock:us-east-1:123:guardrail/x" is neither a guardrail id nor a guardrail ARN`},
+		{map[string]any{"guardrailIdentifier": "arn:aws:bedrock:eu-west-1:123456789012:guardrail/ab12", "aws_region_name": "us-east-1"}, `guardrail "pii-guard": aws_region_name: us-east-1, but guardrailIdentifier is in eu-west-1`},
 		{map[string]any{"aws_region_name": "US East"}, `guardrail "pii-guard": aws_region_name: "US East" is not an AWS region name`},
 		{map[string]any{"mask_request_content": "yes please"}, `guardrail "pii-guard": mask_request_content: want true or false, got a string`},
 		{map[string]any{"mask_response_content": 1}, `guardrail "pii-guard": mask_response_content: want true or false, got a number`},
@@ -428,8 +434,15 @@ func TestNewBedrockValidates(t *testing.T) {
 			t.Errorf("params %v:\n got  %v\n want %s", tc.params, err, tc.want)
 		}
 	}
-	if _, err := NewBedrock(bedrockDef(nil), Deps{}); err == nil || err.Error() != `guardrail "pii-guard": bedrock needs the AWS configuration, and none was given` {
-		t.Errorf("no AWS: %v", err)
+	// The load validates definitions with partial Deps: building needs no AWS configuration,
+	// and a call without one is an error.
+	c, err := NewBedrock(bedrockDef(nil), Deps{})
+	if err != nil {
+		t.Fatalf("no AWS: %v", err)
+	}
+	if _, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"hi"}}); err == nil ||
+		err.Error() != `guardrail "pii-guard": bedrock needs the AWS configuration, and none was given` {
+		t.Errorf("call without AWS: %v", err)
 	}
 }
 
@@ -456,5 +469,18 @@ func TestBedrockEndpointFromEnvironment(t *testing.T) {
 	}
 	if got := m.Calls()[0].Scope.Region; got != "us-west-2" {
 		t.Errorf("signed for %s, want AWS_REGION us-west-2", got)
+	}
+}
+
+// aws_region_name: os.environ/NAME with NAME unset falls back to the AWS config's region.
+func TestBedrockRegionReferenceUnset(t *testing.T) {
+	m := newBedrockMock(t, bedrockJSON(200, `{"action":"NONE"}`))
+	t.Setenv("GUARDRAIL_TEST_REGION", "")
+	c := newTestBedrock(t, m, map[string]any{"aws_region_name": "os.environ/GUARDRAIL_TEST_REGION"})
+	if _, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Calls()[0].Scope.Region; got != "us-east-1" {
+		t.Errorf("region %s, want the config's us-east-1", got)
 	}
 }

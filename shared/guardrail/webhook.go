@@ -76,9 +76,6 @@ func NewWebhook(d Def, deps Deps) (Checker, error) {
 	if c.headers, err = webhookHeaders(p); err != nil {
 		return nil, err
 	}
-	if len(c.headers) > 0 && c.secrets == nil && slices.ContainsFunc(c.headers, func(h webhookHeader) bool { return h.value.IsSecret() }) {
-		return nil, p.errorf("headers", "a value refers to a secret, and no secret resolver was given")
-	}
 	if c.timeout, err = p.seconds("timeout", webhookDefaultTimeout, webhookMaxTimeout); err != nil {
 		return nil, err
 	}
@@ -352,6 +349,9 @@ func (c *webhookChecker) requestBody(in Input) ([]byte, error) {
 // error; its value never is.
 func (c *webhookChecker) setHeaders(ctx context.Context, h http.Header) error {
 	for _, hd := range c.headers {
+		if hd.value.IsSecret() && c.secrets == nil { // built with partial Deps (validation only)
+			return fmt.Errorf("header %s: refers to a secret, and no secret resolver was given", hd.name)
+		}
 		v, err := hd.value.Render(ctx, c.secrets)
 		if err != nil {
 			return fmt.Errorf("header %s: %w", hd.name, err)

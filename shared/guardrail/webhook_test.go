@@ -231,14 +231,20 @@ func TestWebhookFailOpenAndClosed(t *testing.T) {
 		}
 		for _, s := range settings {
 			t.Run(f.name+"/"+s.name, func(t *testing.T) {
-				params := map[string]any{"api_base": url, "timeout": 0.2, "headers": map[string]any{"x-api-key": "os.environ/GUARD_KEY"}}
+				// 200 ms for the hanging service; a generous 2 s elsewhere, so that a loaded
+				// machine cannot turn another failure into a timeout.
+				timeout := 2.0
+				if f.name == "timeout" {
+					timeout = 0.2
+				}
+				params := map[string]any{"api_base": url, "timeout": timeout, "headers": map[string]any{"x-api-key": "os.environ/GUARD_KEY"}}
 				for k, v := range s.params {
 					params[k] = v
 				}
 				c, logs := newTestWebhook(t, params)
 				start := time.Now()
 				v, err := c.Check(context.Background(), Input{Source: Request, Texts: []string{"a", "b"}, CallID: "call-9"})
-				if d := time.Since(start); d > 3*time.Second {
+				if d := time.Since(start); d > 4*time.Second {
 					t.Errorf("took %s", d)
 				}
 				open := s.openAll || (f.unreachable && s.openUnreachable)
@@ -373,10 +379,19 @@ func TestNewWebhookValidates(t *testing.T) {
 			t.Errorf("params %v:\n got  %v\n want %s", tc.params, err, tc.want)
 		}
 	}
-	// A secret reference needs a resolver.
-	_, err := NewWebhook(webhookDef(map[string]any{"api_base": "https://g", "headers": map[string]any{"x-k": "os.environ/K"}}), Deps{})
-	if want := `guardrail "vendor-guard": headers: a value refers to a secret, and no secret resolver was given`; err == nil || err.Error() != want {
-		t.Errorf("no resolver: %v", err)
+	// The load validates definitions with partial Deps: building needs no secret resolver, and
+	// a call whose header refers to a secret is then an error.
+	m := newWebhookMock(t, webhookReply(200, `{"action":"NONE"}`))
+	c, err := NewWebhook(webhookDef(map[string]any{"api_base": m.URL, "headers": map[string]any{"x-k": "os.environ/K"}}), Deps{})
+	if err != nil {
+		t.Fatalf("no resolver: %v", err)
+	}
+	_, err = c.Check(context.Background(), Input{Source: Request, Texts: []string{"a"}})
+	if want := `guardrail "vendor-guard": header X-K: refers to a secret, and no secret resolver was given`; err == nil || err.Error() != want {
+		t.Errorf("call without resolver: %v", err)
+	}
+	if len(m.Calls()) != 0 {
+		t.Error("called without the header")
 	}
 }
 
