@@ -674,3 +674,18 @@ general_settings:
 		t.Fatalf("%d parameters written with --secure-string, want 2", n)
 	}
 }
+
+// A guardrail whose parameters its checker refuses fails validate (and so routes push), named.
+func TestValidateRefusesBadGuardrail(t *testing.T) {
+	path := writeFile(t, "guard.yaml", `guardrails:
+  - guardrail_name: pii
+    litellm_params:
+      guardrail: litellm_content_filter
+      patterns: [{pattern_type: prebuilt, pattern_name: passport_xx, action: BLOCK}]
+general_settings:
+  pass_through_endpoints:
+    - {path: /v1/x, target: "http://127.0.0.1:4010/v1/x", auth: true, guardrails: [pii]}
+`)
+	ctl(t, "", "validate", path).want(t, 1, "", "gatewayctl: "+path+":\n"+
+		`guardrail "pii": patterns[0]: pattern_name: "passport_xx" is not a prebuilt pattern (known: us_ssn, email, phone, visa, mastercard, amex, discover, iban, aws_access_key, aws_secret_key, github_token, slack_token, openai_api_key, anthropic_api_key, google_api_key, private_key, jwt)`+"\n")
+}

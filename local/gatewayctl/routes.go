@@ -12,7 +12,9 @@ import (
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/redact"
 	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/ssmroutes"
+	"github.com/passthru/gateway/shared/wiring"
 )
 
 // load parses and compiles a config file exactly as the server does, printing its warnings.
@@ -26,6 +28,11 @@ func load(path string, stderr io.Writer) (*config.Config, error) {
 	}
 	if _, err := route.NewTable(res.Config); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// Each guardrail is built as the function will build it, so a bad parameter is refused here
+	// rather than failing the route's calls after a push.
+	if err := wiring.CheckGuardrails(res.Config, secrets.Env{}); err != nil {
+		return nil, fmt.Errorf("%s:\n%w", path, err)
 	}
 	return res.Config, nil
 }

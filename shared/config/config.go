@@ -50,6 +50,11 @@ type Config struct {
 	// Models are the top-level model_list entries, read when an endpoint's target is
 	// custom_callbacks.anthropic_adapter (its backends).
 	Models []Model
+	// Guardrails are the top-level `guardrails:` definitions, in file order.
+	Guardrails []GuardrailDef
+	// ProviderRouteGuardrails is general_settings.provider_route_guardrails: the guardrails
+	// each built-in provider route runs, by provider name.
+	ProviderRouteGuardrails map[string][]Guardrail
 }
 
 // KeySpec is one virtual key declared in the config file.
@@ -110,9 +115,9 @@ type Param struct {
 
 // Guardrail is one guardrail named by an endpoint, with the JSON fields it inspects.
 type Guardrail struct {
-	Name           string
-	RequestFields  []string
-	ResponseFields []string
+	Name           string   `json:"name"`
+	RequestFields  []string `json:"request_fields,omitempty"`
+	ResponseFields []string `json:"response_fields,omitempty"`
 }
 
 // Endpoint is one validated `pass_through_endpoints` entry.
@@ -143,6 +148,9 @@ type Endpoint struct {
 	DefaultQueryParams []Param
 	CostPerRequest     *float64
 	Guardrails         []Guardrail
+	// GuardrailStreaming lets post_call guardrails check streamed (SSE) responses event by
+	// event; without it a streamed response passes unchecked, as in LiteLLM.
+	GuardrailStreaming bool
 	// Tags are added to every usage record of the endpoint (with the caller's x-litellm-tags).
 	Tags []string
 	// IncludeCostInStreamingUsage adds `cost` to the final usage event of OpenAI and Anthropic
@@ -212,6 +220,11 @@ func (c *Config) SecretRefs() []string {
 			add(p.Value)
 		}
 	}
+	for _, d := range c.Guardrails {
+		for _, h := range guardrailHeaders(d) {
+			add(h.Value)
+		}
+	}
 	return names
 }
 
@@ -264,6 +277,13 @@ func (c *Config) usersOf(name string) []string {
 			}
 		}
 	}
+	for _, d := range c.Guardrails {
+		for _, h := range guardrailHeaders(d) {
+			if refName(h.Value) == name {
+				users = append(users, "guardrails ("+d.Name+") headers."+h.Name)
+			}
+		}
+	}
 	return users
 }
 
@@ -296,6 +316,13 @@ func (c *Config) LiteralCredentials() []string {
 	for _, m := range c.Models {
 		if m.APIKey != "" && refName(m.APIKey) == "" {
 			out = append(out, "model_list ("+m.Name+") litellm_params.api_key")
+		}
+	}
+	for _, d := range c.Guardrails {
+		for _, h := range guardrailHeaders(d) {
+			if auth.IsCredentialHeader(h.Name) && refName(h.Value) == "" {
+				out = append(out, "guardrails ("+d.Name+") headers."+h.Name)
+			}
 		}
 	}
 	slices.Sort(out)

@@ -35,7 +35,10 @@ var fieldDecoders = map[string]func(p *parser, e *Endpoint, field string, n *yam
 	},
 	"cost_per_request": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeCost(n, &e.CostPerRequest) },
 	"guardrails":       func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeGuardrails(n, &e.Guardrails) },
-	"tags":             func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeTags(n, &e.Tags) },
+	"guardrail_streaming": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error {
+		return decodeBool(n, &e.GuardrailStreaming)
+	},
+	"tags": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error { return decodeTags(n, &e.Tags) },
 	"include_cost_in_streaming_usage": func(_ *parser, e *Endpoint, _ string, n *yaml.Node) error {
 		return decodeBool(n, &e.IncludeCostInStreamingUsage)
 	},
@@ -115,9 +118,6 @@ func (p *parser) validate(e *Endpoint, given map[string]bool) {
 	}
 	if e.Auth == AuthPublic && e.KeyHeader != "" {
 		p.warnf("%s: headers.litellm_user_api_key has no effect on an `auth: false` endpoint", name)
-	}
-	if len(e.Guardrails) > 0 {
-		p.warnf("%s: guardrails are parsed but not enforced yet: requests pass unchecked", name)
 	}
 }
 

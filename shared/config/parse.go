@@ -53,6 +53,8 @@ func Parse(data []byte) Result {
 			p.keys(mappingValue(root, "keys"), cfg)
 			p.defaultVertexConfig(mappingValue(root, "default_vertex_config"), cfg)
 			p.modelList(mappingValue(root, "model_list"), cfg)
+			p.guardrails(mappingValue(root, "guardrails"), cfg)
+			p.checkGuardrailRefs(cfg)
 		}
 	}
 	if len(cfg.Endpoints) == 0 && len(p.errs) == 0 && slices.Contains(cfg.DisabledProviderRoutes, "*") {
@@ -120,6 +122,7 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 			p.errorf("general_settings.disabled_provider_routes: %v (line %d)", err, n.Line)
 		}
 	}
+	p.providerRouteGuardrails(gs, cfg)
 	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {

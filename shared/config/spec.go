@@ -86,6 +86,7 @@ func (e *Endpoint) Spec() []byte {
 		}
 		b.raw("guardrails", g.bytes())
 	}
+	b.flag("guardrail_streaming", e.GuardrailStreaming)
 	return b.bytes()
 }
 

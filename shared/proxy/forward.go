@@ -146,6 +146,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 		}
 		c.meter = h.meter(u, req, resp.StatusCode, resp.Header)
 	}
+	if !h.guardResponse(w, r, c, resp) {
+		return
+	}
 	h.relay(w, r, c, resp, idle)
 }
 

@@ -70,6 +70,7 @@ type Handler struct {
 	bufs      sync.Pool
 	meter     MeterFunc
 	pricer    Pricer
+	guards    *guardBuilder
 
 	limiter         RateLimiter
 	limiterFailOpen bool
@@ -107,6 +108,7 @@ func New(src RouteSource, opts ...Option) *Handler {
 		secrets: secrets.Env{},
 		usage:   usage.Discard{},
 		log:     slog.Default(),
+		guards:  &guardBuilder{},
 	}
 	for _, o := range opts {
 		o(h)
@@ -148,6 +150,7 @@ type call struct {
 	redact       redaction // values detailed-debug logs must hide: the keys, the route's secrets
 	info         RequestInfo
 	sourceIP     string
+	guard        *guardCall   // the call's guardrails (nil: none)
 	base, log    *slog.Logger // log is base with the request's ids, made on first use
 }
 
@@ -296,6 +299,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	c.callerCreds = callerCreds
+	if h.selectGuards(table, c, key); !h.guardRequest(w, r, c) {
+		return
+	}
 	h.forward(w, r, c, u, out)
 }
 
@@ -445,6 +451,11 @@ func (c *call) record(pricer Pricer) usage.Record {
 		Tags:          c.tags,
 		ErrorClass:    c.errClass,
 		Partial:       c.partial,
+	}
+	if c.guard != nil {
+		c.guard.mu.Lock()
+		rec.Guardrails = slices.Clone(c.guard.results)
+		c.guard.mu.Unlock()
 	}
 	if c.in != nil {
 		rec.BytesIn = c.in.n.Load()

@@ -33,6 +33,8 @@ type Route struct {
 	Timeout        time.Duration
 	CostPerRequest *float64
 	Guardrails     []config.Guardrail
+	// GuardrailStreaming: post_call guardrails check streamed responses event by event.
+	GuardrailStreaming bool
 	// Tags go into every usage record of the route.
 	Tags []string
 	// InjectCost adds `cost` to the final usage event of OpenAI and Anthropic streams.
@@ -163,6 +165,7 @@ func New(e *config.Endpoint, timeout time.Duration) (*Route, error) {
 		query:          q,
 		configured:     map[string]bool{},
 	}
+	r.GuardrailStreaming = e.GuardrailStreaming
 	if e.KeyHeader != "" {
 		r.KeyHeader = textproto.CanonicalMIMEHeaderKey(e.KeyHeader)
 	}

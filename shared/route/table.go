@@ -20,6 +20,10 @@ type Table struct {
 	ModelPrices map[string]config.ModelPrice
 	// CORS is general_settings.cors (nil: none), for the proxy's OPTIONS and CORS headers.
 	CORS *config.CORS
+	// Guardrails are the configuration's guardrail definitions; ProviderGuardrails the
+	// guardrails of the built-in provider routes, by provider (the proxy builds the checkers).
+	Guardrails         []config.GuardrailDef
+	ProviderGuardrails map[string][]config.Guardrail
 
 	exact  map[string][]*Route // every route, by its path
 	prefix map[string][]*Route // include_subpath routes, by their path without a trailing "/"
@@ -34,7 +38,8 @@ type Table struct {
 
 // NewTable compiles every endpoint of a validated configuration.
 func NewTable(cfg *config.Config) (*Table, error) {
-	t := &Table{MasterKey: cfg.MasterKey, ModelPrices: cfg.ModelPrices, CORS: cfg.CORS, exact: map[string][]*Route{}, prefix: map[string][]*Route{}}
+	t := &Table{MasterKey: cfg.MasterKey, ModelPrices: cfg.ModelPrices, CORS: cfg.CORS, exact: map[string][]*Route{}, prefix: map[string][]*Route{},
+		Guardrails: cfg.Guardrails, ProviderGuardrails: cfg.ProviderRouteGuardrails}
 	for i := range cfg.Endpoints {
 		e := &cfg.Endpoints[i]
 		r, err := New(e, cfg.EffectiveTimeout(e))

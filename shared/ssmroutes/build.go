@@ -60,7 +60,36 @@ func Build(prefix string, params []Parameter, lastGood *Snapshot) *Snapshot {
 		}
 	}
 	s.dropConflicts(names)
+	s.dropUndefinedGuardrails()
 	return s
+}
+
+// dropUndefinedGuardrails leaves out the routes that name a guardrail the settings do not
+// define: serving them unchecked would drop a guard the operator asked for.
+func (s *Snapshot) dropUndefinedGuardrails() {
+	dropped := false
+	kept := s.Config.Endpoints[:0]
+	for name, e := range s.byName {
+		if missing := s.Config.UndefinedGuardrails(e.Guardrails); len(missing) > 0 {
+			r := Rejected{Name: name, Version: s.Versions[name], Path: e.Path, Subpath: e.IncludeSubpath,
+				Reason: fmt.Sprintf("guardrails: %q is not defined in the settings' guardrails list", missing[0])}
+			s.Rejected = append(s.Rejected, r)
+			delete(s.Versions, name)
+			delete(s.byName, name)
+			dropped = true
+		}
+	}
+	if !dropped {
+		return
+	}
+	for _, e := range s.Config.Endpoints {
+		if s.Config.UndefinedGuardrails(e.Guardrails) == nil {
+			e.Index = len(kept)
+			kept = append(kept, e)
+		}
+	}
+	s.Config.Endpoints = kept
+	slices.SortFunc(s.Rejected, func(a, b Rejected) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func parseRoute(p Parameter) (config.Endpoint, error) {
@@ -132,6 +161,10 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	if err == nil {
 		models, err = st.models()
 	}
+	var defs []config.GuardrailDef
+	if err == nil {
+		defs, err = guardrailDefs(st.Guardrails)
+	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
 		if v, ok := lastSettings(lastGood, p.Name); ok {
@@ -141,6 +174,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Config.CORS, s.Config.DisabledProviderRoutes = lastGood.Config.CORS, lastGood.Config.DisabledProviderRoutes
 			s.Config.Vertex = lastGood.Config.Vertex
 			s.Config.Models = lastGood.Config.Models
+			s.Config.Guardrails, s.Config.ProviderRouteGuardrails = lastGood.Config.Guardrails, lastGood.Config.ProviderRouteGuardrails
 			s.Versions[p.Name] = v
 			return
 		}
@@ -154,6 +188,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.DisabledProviderRoutes = st.DisabledProviderRoutes
 	s.Config.Vertex = vertex
 	s.Config.Models = models
+	s.Config.Guardrails, s.Config.ProviderRouteGuardrails = defs, st.ProviderRouteGuardrails
 	s.Versions[p.Name] = p.Version
 }
 

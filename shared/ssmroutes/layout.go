@@ -73,6 +73,10 @@ type Settings struct {
 	// ModelList is the config's model_list as the adapter reads it (the backends of
 	// target: custom_callbacks.anthropic_adapter), in LiteLLM's shape.
 	ModelList []StoredModel `json:"model_list,omitempty"`
+	// Guardrails are the top-level guardrails definitions, in LiteLLM's shape.
+	Guardrails []StoredGuardrail `json:"guardrails,omitempty"`
+	// ProviderRouteGuardrails is general_settings.provider_route_guardrails.
+	ProviderRouteGuardrails map[string][]config.Guardrail `json:"provider_route_guardrails,omitempty"`
 }
 
 // StoredVertex is default_vertex_config as stored, in LiteLLM's field names. The service
@@ -121,6 +125,21 @@ func storeModels(models []config.Model) []StoredModel {
 	return out
 }
 
+// StoredGuardrail is one guardrail definition as stored: LiteLLM's guardrail_name and
+// litellm_params, so the settings read like the config file.
+type StoredGuardrail struct {
+	Name   string         `json:"guardrail_name"`
+	Params map[string]any `json:"litellm_params"`
+}
+
+func storeGuardrails(defs []config.GuardrailDef) []StoredGuardrail {
+	var out []StoredGuardrail
+	for _, d := range defs {
+		out = append(out, StoredGuardrail{Name: d.Name, Params: d.Params})
+	}
+	return out
+}
+
 // models returns the stored entries, validated as the config file's are.
 func (s *Settings) models() ([]config.Model, error) {
 	var out []config.Model
@@ -128,6 +147,19 @@ func (s *Settings) models() ([]config.Model, error) {
 		out = append(out, config.Model{Name: m.ModelName, Model: m.LiteLLMParams.Model, APIBase: m.LiteLLMParams.APIBase, APIKey: m.LiteLLMParams.APIKey})
 	}
 	return out, config.CheckModels(out)
+}
+
+// guardrailDefs validates stored definitions as the config file's are.
+func guardrailDefs(stored []StoredGuardrail) ([]config.GuardrailDef, error) {
+	var out []config.GuardrailDef
+	for i, g := range stored {
+		d, err := config.NewGuardrailDef(g.Name, g.Params)
+		if err != nil {
+			return nil, fmt.Errorf("guardrails[%d]: %w", i, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // StoredCORS is general_settings.cors as stored, max_age in seconds as in the config file.
@@ -159,7 +191,8 @@ func (c *StoredCORS) config() *config.CORS {
 func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
 		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS),
-		DisabledProviderRoutes: cfg.DisabledProviderRoutes, DefaultVertexConfig: storeVertex(cfg.Vertex), ModelList: storeModels(cfg.Models)}
+		DisabledProviderRoutes: cfg.DisabledProviderRoutes, DefaultVertexConfig: storeVertex(cfg.Vertex), ModelList: storeModels(cfg.Models),
+		Guardrails: storeGuardrails(cfg.Guardrails), ProviderRouteGuardrails: cfg.ProviderRouteGuardrails}
 }
 
 // Parameter is one stored parameter.

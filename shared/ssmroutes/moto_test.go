@@ -244,6 +244,7 @@ func TestMotoInvalidSpec(t *testing.T) {
 	push(t, ctx, client, "gw", parse(t, manyRoutesYAML(3, -1)), false, false)
 	_, err := client.PutParameter(ctx, &ssm.PutParameterInput{
 		Name: aws.String("/gw/routes/broken"), Value: aws.String(`{"path":"/broken","target":"gopher://x"}`), Type: types.ParameterTypeString,
+		Overwrite: aws.Bool(true), // idempotent: an SDK retry of a write that landed must not fail
 	})
 	if err != nil {
 		t.Fatal(err)

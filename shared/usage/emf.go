@@ -40,6 +40,7 @@ const (
 type EMF struct {
 	w      io.Writer
 	head   string                                      // `,"CloudWatchMetrics":[{"Namespace":…,"Dimensions":[[…]],"Metrics":[`
+	guard  string                                      // the same for the GuardrailBlocks line
 	known  map[string]struct{}                         // allow-listed models, used as sent
 	names  func(provider, model string) (string, bool) // priced models, by the price table's name
 	onErr  func(error)
@@ -55,9 +56,12 @@ func NewEMF(w io.Writer, namespace string) *EMF {
 	}
 	head := `,"CloudWatchMetrics":[{"Namespace":` + string(appendJSONString(nil, namespace)) +
 		`,"Dimensions":[["Route","Provider","Model"],[]],"Metrics":[`
+	guard := `,"CloudWatchMetrics":[{"Namespace":` + string(appendJSONString(nil, namespace)) +
+		`,"Dimensions":[["Guardrail"]],"Metrics":[{"Name":"GuardrailBlocks","Unit":"Count"}]}]},"Guardrail":`
 	return &EMF{
 		w:      w,
 		head:   head,
+		guard:  guard,
 		now:    time.Now,
 		buffer: sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }},
 	}
@@ -128,6 +132,7 @@ const (
 func (e *EMF) Record(_ context.Context, r Record) {
 	bp := e.buffer.Get().(*[]byte)
 	b := e.appendLine((*bp)[:0], &r)
+	b = e.appendGuardLines(b, &r)
 	e.mu.Lock()
 	_, err := e.w.Write(b)
 	e.mu.Unlock()
@@ -216,6 +221,40 @@ func (e *EMF) appendLine(b []byte, r *Record) []byte {
 	b = append(b, `,"cost_unknown":`...)
 	b = strconv.AppendBool(b, r.CostUnknown)
 	return append(b, "}\n"...)
+}
+
+// appendGuardLines appends one line per guardrail that blocked the call: metric
+// GuardrailBlocks under the dimension Guardrail. Records name only configured guardrails (an
+// undefined name fails the call before any decision), so the dimension stays bounded.
+func (e *EMF) appendGuardLines(b []byte, r *Record) []byte {
+	for i, g := range r.Guardrails {
+		if g.Action != "blocked" || blockedBefore(r.Guardrails[:i], g.Name) {
+			continue
+		}
+		ts := r.Time
+		if ts.IsZero() {
+			ts = e.now()
+		}
+		b = append(b, `{"_aws":{"Timestamp":`...)
+		b = strconv.AppendInt(b, ts.UnixMilli(), 10)
+		b = append(b, e.guard...)
+		b = appendDimension(b, g.Name, maxRouteLen)
+		b = append(b, `,"GuardrailBlocks":1,"call_id":`...)
+		b = appendJSONString(b, r.CallID)
+		b = append(b, `,"route":`...)
+		b = appendJSONString(b, r.Route)
+		b = append(b, "}\n"...)
+	}
+	return b
+}
+
+func blockedBefore(gs []GuardrailResult, name string) bool {
+	for _, g := range gs {
+		if g.Name == name && g.Action == "blocked" {
+			return true
+		}
+	}
+	return false
 }
 
 // upstream5xx reports whether the upstream failed the call: it answered 5xx, or could not be

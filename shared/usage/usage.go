@@ -75,10 +75,23 @@ type Record struct {
 	// timeout, or it closed the connection), upstream_timeout (silent mid-response),
 	// upstream_reset, upstream_status, client_disconnect, function_timeout (the Lambda
 	// deadline came first), response_too_large (too large for a buffered Lambda response),
-	// internal.
+	// guardrail_blocked (a guardrail refused the request or the response), guardrail_error (a
+	// guardrail could not decide: the call failed closed), internal.
 	ErrorClass string `json:"error_class,omitempty"`
 	// Partial is true when the client or the upstream ended the response early.
 	Partial bool `json:"partial"`
+	// Guardrails are the guardrail decisions of the call, in the order they were made.
+	Guardrails []GuardrailResult `json:"guardrails,omitempty"`
+}
+
+// GuardrailResult is one guardrail decision: which guardrail, in which mode, what it did
+// (none, blocked, masked, error, skipped), why (never the matched text) and how long it took.
+type GuardrailResult struct {
+	Name      string  `json:"name"`
+	Mode      string  `json:"mode"`
+	Action    string  `json:"action"`
+	Reason    string  `json:"reason,omitempty"`
+	LatencyMS float64 `json:"latency_ms"`
 }
 
 // Discard drops every record.

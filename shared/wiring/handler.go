@@ -1,10 +1,15 @@
 package wiring
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/passthru/gateway/shared/guardrail"
 	"github.com/passthru/gateway/shared/pricing"
 	"github.com/passthru/gateway/shared/providers"
 	"github.com/passthru/gateway/shared/proxy"
@@ -23,7 +28,33 @@ func NewHandler(src Sources, sink usage.Sink, log *slog.Logger, detailedDebug bo
 		proxy.WithPricing(&pricing.Live{Routes: src.Routes, Base: pricing.Default()}),
 		proxy.WithRateLimiter(src.Limiter, src.FailOpen),
 		proxy.WithLogger(log),
+		proxy.WithGuardrails(guardrail.Deps{Secrets: src.Secrets, AWS: awsLoader(src.AWS, log)}),
 		proxy.WithDetailedDebug(detailedDebug))
+}
+
+// awsLoader is load, or the standard chain loaded once on first use (only a Bedrock guardrail
+// needs it; a failed load is tried again on the next call).
+func awsLoader(load func(context.Context) (aws.Config, error), log *slog.Logger) func(context.Context) (aws.Config, error) {
+	if load != nil {
+		return load
+	}
+	var (
+		mu  sync.Mutex
+		cfg *aws.Config
+	)
+	return func(ctx context.Context) (aws.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cfg != nil {
+			return *cfg, nil
+		}
+		c, err := LoadAWS(ctx, log)
+		if err != nil {
+			return c, err
+		}
+		cfg = &c
+		return c, nil
+	}
 }
 
 func meter(upstream *url.URL, request []byte, status int, header http.Header) proxy.Meter {

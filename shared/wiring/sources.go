@@ -28,6 +28,9 @@ type Sources struct {
 	// its store cannot be reached.
 	Limiter  proxy.RateLimiter
 	FailOpen bool
+	// AWS loads the SDK configuration on first use (guardrails that call AWS); nil: the
+	// standard chain.
+	AWS func(ctx context.Context) (aws.Config, error)
 }
 
 // SourceOptions say where to read them from: routes from a config file (or its text) or from SSM
@@ -78,6 +81,10 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 	defer cancel()
 	var s Sources
 	o.Builtin = o.withBedrock(log) // once: every table built from here on shares the signer
+	if o.AWS != nil {
+		cfg := *o.AWS
+		s.AWS = func(context.Context) (aws.Config, error) { return cfg, nil }
+	}
 	awsCfg := o.AWS
 	loadAWS := func() (aws.Config, error) { // once, and only when an AWS source is used
 		if awsCfg == nil {

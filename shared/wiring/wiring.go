@@ -5,6 +5,7 @@ package wiring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/guardrail"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
@@ -58,6 +60,9 @@ func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolv
 			return nil, nil, fmt.Errorf("%s: unresolved secrets:\n%w", path, err)
 		}
 		log.Warn("unresolved secrets: the routes using them answer 503 until they are set", "error", err.Error())
+	}
+	if err := CheckGuardrails(cfg, res); err != nil {
+		return nil, nil, fmt.Errorf("%s:\n%w", path, err)
 	}
 	table, notes, err := builtin.NewTable(cfg, b)
 	if err != nil {
@@ -127,3 +132,18 @@ func LogRoutes(log *slog.Logger, t *route.Table) {
 }
 
 var _ proxy.RouteSource = (*route.Table)(nil)
+
+// CheckGuardrails builds every defined guardrail once, so a bad parameter (a regexp RE2 does not
+// accept, a missing api_base, an unreadable blocked_words_file) stops the load with its name
+// instead of failing the calls that use it. Building calls nothing remote.
+func CheckGuardrails(cfg *config.Config, res secrets.Resolver) error {
+	var errs []error
+	for _, d := range cfg.Guardrails {
+		_, err := guardrail.New(guardrail.Def{Name: d.Name, Kind: d.Kind, Modes: d.Modes, DefaultOn: d.DefaultOn, Params: d.Params},
+			guardrail.Deps{Secrets: res})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

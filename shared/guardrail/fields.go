@@ -1,0 +1,251 @@
+package guardrail
+
+// Field expressions (LiteLLM's JsonPathExtractor): `a`, `a.b`, `items[*].x`, and, unlike LiteLLM,
+// `documents[*]` over a list of strings. Only string values are taken (a number or an object at
+// the end of a path is skipped, where LiteLLM would str() it); a missing field is skipped. The
+// walker reads the body in place and records where each string value sits, so the texts can be
+// written back byte for byte: everything else in the body stays as it was sent.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// segment is one step of an expression: a key, then every element of the array when all.
+type segment struct {
+	key string
+	all bool
+}
+
+// Expr is a compiled field expression.
+type Expr struct {
+	src  string
+	segs []segment
+}
+
+func (e Expr) String() string { return e.src }
+
+// ParseExpr compiles a field expression.
+func ParseExpr(s string) (Expr, error) {
+	e := Expr{src: s}
+	for _, part := range strings.Split(s, ".") {
+		seg := segment{key: part}
+		if k, ok := strings.CutSuffix(part, "[*]"); ok {
+			seg = segment{key: k, all: true}
+		}
+		if seg.key == "" || strings.ContainsAny(seg.key, "[]*") {
+			return Expr{}, fmt.Errorf("%q is not a field expression like a.b, items[*].text or documents[*]", s)
+		}
+		e.segs = append(e.segs, seg)
+	}
+	return e, nil
+}
+
+// Field is one string value found in a body: its raw JSON string (quotes included) at
+// [Start, End), and its decoded text.
+type Field struct {
+	Start, End int
+	Text       string
+}
+
+// Extract returns the string values the expressions select in body, in body order, each once.
+// A body that is not a JSON object or array selects nothing.
+func Extract(body []byte, exprs []Expr) []Field {
+	var out []Field
+	for _, e := range exprs {
+		i := skipWS(body, 0)
+		walkValue(body, i, e.segs, &out)
+	}
+	return dedupe(out)
+}
+
+// dedupe sorts fields by position and drops repeats (two expressions naming one field).
+func dedupe(fs []Field) []Field {
+	for i := 1; i < len(fs); i++ { // insertion sort: a handful of fields
+		for j := i; j > 0 && fs[j].Start < fs[j-1].Start; j-- {
+			fs[j], fs[j-1] = fs[j-1], fs[j]
+		}
+	}
+	out := fs[:0]
+	for i, f := range fs {
+		if i == 0 || f.Start != fs[i-1].Start {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Replace writes texts (one per field, same order) back into body as JSON strings.
+func Replace(body []byte, fields []Field, texts []string) []byte {
+	out := make([]byte, 0, len(body)+64)
+	prev := 0
+	for i, f := range fields {
+		out = append(out, body[prev:f.Start]...)
+		q, _ := json.Marshal(texts[i]) // a string always marshals
+		out = append(out, q...)
+		prev = f.End
+	}
+	return append(out, body[prev:]...)
+}
+
+// walkValue follows segs from the value at i, appending the strings found.
+func walkValue(b []byte, i int, segs []segment, out *[]Field) {
+	if i >= len(b) {
+		return
+	}
+	if len(segs) == 0 {
+		if b[i] == '"' {
+			end := skipString(b, i)
+			if end < 0 {
+				return
+			}
+			if !hasEscape(b[i+1 : end-1]) { // the common case: the text is the bytes
+				*out = append(*out, Field{Start: i, End: end, Text: string(b[i+1 : end-1])})
+				return
+			}
+			var s string
+			if json.Unmarshal(b[i:end], &s) == nil {
+				*out = append(*out, Field{Start: i, End: end, Text: s})
+			}
+		}
+		return
+	}
+	if b[i] != '{' {
+		return
+	}
+	seg := segs[0]
+	forEachMember(b, i, func(key []byte, v int) {
+		if !keyIs(key, seg.key) {
+			return
+		}
+		if !seg.all {
+			walkValue(b, v, segs[1:], out)
+			return
+		}
+		if b[v] == '[' {
+			forEachElement(b, v, func(e int) { walkValue(b, e, segs[1:], out) })
+		}
+	})
+}
+
+// keyIs compares a raw JSON key (quotes included) to name, decoding it only if it has escapes.
+func keyIs(raw []byte, name string) bool {
+	inner := raw[1 : len(raw)-1]
+	if !strings.Contains(string(inner), `\`) {
+		return string(inner) == name
+	}
+	var s string
+	return json.Unmarshal(raw, &s) == nil && s == name
+}
+
+// forEachMember calls fn with each member's raw key and value position of the object at i.
+func forEachMember(b []byte, i int, fn func(key []byte, v int)) {
+	i = skipWS(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		if b[i] != '"' {
+			return
+		}
+		kEnd := skipString(b, i)
+		if kEnd < 0 {
+			return
+		}
+		j := skipWS(b, kEnd)
+		if j >= len(b) || b[j] != ':' {
+			return
+		}
+		v := skipWS(b, j+1)
+		end := skipValue(b, v)
+		if end < 0 {
+			return
+		}
+		fn(b[i:kEnd], v)
+		i = skipWS(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+}
+
+// forEachElement calls fn with the position of each element of the array at i.
+func forEachElement(b []byte, i int, fn func(v int)) {
+	i = skipWS(b, i+1)
+	for i < len(b) && b[i] != ']' {
+		end := skipValue(b, i)
+		if end < 0 {
+			return
+		}
+		fn(i)
+		i = skipWS(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at i, or -1. It jumps from quote to
+// quote (IndexByte), then counts the backslashes before one to know whether it is escaped.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+		j++
+	}
+	return -1
+}
+
+// skipValue returns the index after the value at i, or -1 if it is cut short. It does not
+// validate: the engine checks the body with json.Valid first.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = skipString(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\r' && b[j] != '\t' {
+		j++
+	}
+	return j
+}
+
+// hasEscape reports whether a JSON string's inside holds a backslash.
+func hasEscape(b []byte) bool { return bytes.IndexByte(b, '\\') >= 0 }

@@ -1,0 +1,463 @@
+package proxy
+
+// Guardrails on a call (LiteLLM's pass-through guardrails): which ones run, pre_call before the
+// upstream call, during_call beside it (the response is held until it passes), post_call on the
+// response. The checkers come from package guardrail; this file decides when they run, what
+// text they see, and what the client gets.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/guardrail"
+	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/usage"
+)
+
+// maxGuardBody bounds a body read whole for a guardrail (request, or non-streamed response).
+// Lambda's payload limit is 6 MB; a local gateway gets more room, never an unbounded read.
+const maxGuardBody = route.MaxSignedBody
+
+// WithGuardrails sets what the guardrails' checkers need from outside (default: nothing; the
+// content filter needs nothing, a Bedrock guardrail then cannot run and fails its calls closed).
+func WithGuardrails(deps guardrail.Deps) Option {
+	return func(h *Handler) { h.guards = &guardBuilder{deps: deps} }
+}
+
+// guardBuilder builds the checkers of a route table once, and again when the table changes.
+type guardBuilder struct {
+	deps guardrail.Deps
+	mu   sync.Mutex
+	last *route.Table
+	set  map[string]*guardEntry
+}
+
+// guardEntry is one defined guardrail: its checker, or why it could not be built.
+type guardEntry struct {
+	def   config.GuardrailDef
+	check guardrail.Checker
+	err   error
+}
+
+func (b *guardBuilder) forTable(t *route.Table, log *slog.Logger) map[string]*guardEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.last == t {
+		return b.set
+	}
+	set := make(map[string]*guardEntry, len(t.Guardrails))
+	for _, d := range t.Guardrails {
+		c, err := guardrail.New(guardrail.Def{Name: d.Name, Kind: d.Kind, Modes: d.Modes, DefaultOn: d.DefaultOn, Params: d.Params}, b.deps)
+		set[d.Name] = &guardEntry{def: d, check: c, err: err}
+		if err != nil { // once per table: every call naming it answers 503
+			log.Error("guardrail cannot run; calls that use it fail closed", "guardrail", d.Name, "error", err)
+		}
+	}
+	b.last, b.set = t, set
+	return set
+}
+
+// activeGuard is a guardrail that runs on this call, with the fields it reads.
+type activeGuard struct {
+	name      string
+	entry     *guardEntry // nil: not defined
+	req, resp []guardrail.Expr
+}
+
+// has reports whether the guardrail runs in mode; one that is undefined or could not be built
+// "runs" at pre_call, where it fails the call closed.
+func (g *activeGuard) has(mode string) bool {
+	return g.entry == nil || g.entry.err != nil || hasMode(g.entry.def.Modes, mode)
+}
+
+func hasMode(modes []string, m string) bool {
+	for _, x := range modes {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// guardCall is the guardrail state of one call.
+type guardCall struct {
+	guards  []activeGuard
+	keyHash string
+	mu      sync.Mutex
+	results []usage.GuardrailResult
+	during  chan guardOutcome // nil: no during_call guardrail runs
+}
+
+// guardOutcome is what a guardrail phase decided: nothing (zero), a block, or an error.
+type guardOutcome struct {
+	name, reason string
+	blocked      bool
+	err          error
+}
+
+func (g *guardCall) record(name, mode string, action guardrail.Action, reason string, d time.Duration) {
+	g.mu.Lock()
+	g.results = append(g.results, usage.GuardrailResult{Name: name, Mode: mode, Action: string(action), Reason: reason, LatencyMS: ms(d)})
+	g.mu.Unlock()
+}
+
+// selectGuards lists the guardrails of a call: the route's (a built-in route's come from
+// general_settings.provider_route_guardrails), then those the key's metadata names.
+func (h *Handler) selectGuards(t *route.Table, c *call, key string) {
+	rt := c.route
+	named := rt.Guardrails
+	if rt.Builtin != nil {
+		named = t.ProviderGuardrails[rt.Provider]
+	}
+	keyNames := config.KeyGuardrails(c.principal.Metadata)
+	if len(named) == 0 && len(keyNames) == 0 {
+		return
+	}
+	var set map[string]*guardEntry
+	if h.guards != nil {
+		set = h.guards.forTable(t, h.log)
+	}
+	g := &guardCall{}
+	if key != "" {
+		sum := sha256.Sum256([]byte(key))
+		g.keyHash = hex.EncodeToString(sum[:])
+	}
+	seen := map[string]bool{}
+	add := func(cg config.Guardrail) {
+		if seen[cg.Name] {
+			return
+		}
+		seen[cg.Name] = true
+		a := activeGuard{name: cg.Name, entry: set[cg.Name]}
+		for _, f := range cg.RequestFields {
+			if e, err := guardrail.ParseExpr(f); err == nil { // config validated them
+				a.req = append(a.req, e)
+			}
+		}
+		for _, f := range cg.ResponseFields {
+			if e, err := guardrail.ParseExpr(f); err == nil {
+				a.resp = append(a.resp, e)
+			}
+		}
+		g.guards = append(g.guards, a)
+	}
+	for _, cg := range named {
+		add(cg)
+	}
+	for _, n := range keyNames {
+		add(config.Guardrail{Name: n})
+	}
+	c.guard = g
+}
+
+// guardTexts are the texts a guardrail reads from a body: the selected string fields, or the
+// whole body (compact JSON when it is JSON) when it names none. fields is nil for the whole body.
+func guardTexts(body []byte, exprs []guardrail.Expr) (texts []string, fields []guardrail.Field, whole bool) {
+	if len(body) == 0 {
+		return nil, nil, false
+	}
+	isJSON := json.Valid(body)
+	if len(exprs) == 0 || !isJSON {
+		if isJSON {
+			var b bytes.Buffer
+			if json.Compact(&b, body) == nil {
+				return []string{b.String()}, nil, true
+			}
+		}
+		return []string{string(body)}, nil, true
+	}
+	fields = guardrail.Extract(body, exprs)
+	texts = make([]string, len(fields))
+	for i, f := range fields {
+		texts[i] = f.Text
+	}
+	return texts, fields, false
+}
+
+// runGuard runs one guardrail over a body and returns the verdict and the body after a mask.
+func (h *Handler) runGuard(ctx context.Context, c *call, g *activeGuard, mode string, src guardrail.Source, body []byte) (guardrail.Verdict, []byte, error) {
+	if g.entry == nil {
+		return guardrail.Verdict{}, body, fmt.Errorf("guardrail %q is not defined", g.name)
+	}
+	if g.entry.err != nil {
+		return guardrail.Verdict{}, body, g.entry.err
+	}
+	exprs := g.req
+	if src == guardrail.Response {
+		exprs = g.resp
+	}
+	texts, fields, whole := guardTexts(body, exprs)
+	if len(texts) == 0 {
+		return guardrail.Verdict{Action: guardrail.Allow}, body, nil // nothing to read: not run
+	}
+	start := time.Now()
+	v, err := g.entry.check.Check(ctx, guardrail.Input{Source: src, Texts: texts, CallID: c.id, KeyHash: c.guard.keyHash, Route: c.route.Path})
+	if err != nil {
+		c.guard.record(g.name, mode, "error", "", time.Since(start))
+		return v, body, err
+	}
+	if v.Action == guardrail.Mask && len(v.Texts) != len(texts) {
+		err = fmt.Errorf("guardrail %q masked %d texts of %d", g.name, len(v.Texts), len(texts))
+		c.guard.record(g.name, mode, "error", "", time.Since(start))
+		return v, body, err
+	}
+	c.guard.record(g.name, mode, v.Action, v.Reason, time.Since(start))
+	if v.Action == guardrail.Mask {
+		if whole {
+			body = []byte(v.Texts[0])
+		} else {
+			body = guardrail.Replace(body, fields, v.Texts)
+		}
+	}
+	return v, body, nil
+}
+
+// guardRequest runs the pre_call guardrails (a mask rewrites the body that goes upstream) and
+// starts the during_call ones. It answers the request itself and returns false on a block or
+// an error.
+func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call) bool {
+	g := c.guard
+	if g == nil {
+		return true
+	}
+	var pre, during []*activeGuard
+	for i := range g.guards {
+		a := &g.guards[i]
+		if a.has(guardrail.PreCall) {
+			pre = append(pre, a)
+		}
+		if a.entry != nil && a.entry.err == nil && hasMode(a.entry.def.Modes, guardrail.DuringCall) {
+			during = append(during, a)
+		}
+	}
+	if len(pre) == 0 && len(during) == 0 {
+		return true
+	}
+	body, err := readGuardBody(r)
+	// bytes_in counts what arrived, also when the call stops here (forward counts what it sends).
+	c.in = &countingBody{rc: http.NoBody, progress: func() {}}
+	c.in.n.Store(int64(len(body)))
+	if err != nil {
+		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "guardrail")
+		return false
+	}
+	ctx := r.Context()
+	for _, a := range pre {
+		v, out, err := h.runGuard(ctx, c, a, guardrail.PreCall, guardrail.Request, body)
+		if err != nil {
+			h.guardFailed(w, c, a.name, err)
+			return false
+		}
+		if v.Action == guardrail.Block {
+			h.guardBlocked(w, c, a.name, v.Reason)
+			return false
+		}
+		body = out
+	}
+	if len(during) > 0 {
+		g.during = make(chan guardOutcome, 1)
+		go h.runDuring(context.WithoutCancel(ctx), c, during, body)
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	if len(body) == 0 {
+		r.Body = http.NoBody
+	}
+	return true
+}
+
+// runDuring runs the during_call guardrails one after the other, beside the upstream call. A
+// mask cannot change what was sent: it is recorded and the call goes on.
+func (h *Handler) runDuring(ctx context.Context, c *call, during []*activeGuard, body []byte) {
+	var out guardOutcome
+	for _, a := range during {
+		v, _, err := h.runGuard(ctx, c, a, guardrail.DuringCall, guardrail.Request, body)
+		if err != nil {
+			out = guardOutcome{name: a.name, err: err}
+			break
+		}
+		if v.Action == guardrail.Block {
+			out = guardOutcome{name: a.name, reason: v.Reason, blocked: true}
+			break
+		}
+	}
+	c.guard.during <- out
+}
+
+// readGuardBody reads the request body whole, up to maxGuardBody.
+func readGuardBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxGuardBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body for its guardrails failed: %w", err)
+	}
+	if len(body) > maxGuardBody {
+		return nil, fmt.Errorf("The request body is over %d MB, the most a guardrail inspects.", maxGuardBody>>20)
+	}
+	return body, nil
+}
+
+// guardBlocked answers a pre_call or during_call block: 400 in LiteLLM's error shape, naming the
+// guardrail and its reason (never the matched text).
+func (h *Handler) guardBlocked(w http.ResponseWriter, c *call, name, reason string) {
+	if reason == "" {
+		reason = "Content blocked"
+	}
+	c.logger().Info("guardrail blocked the request", "call_id", c.id, "route", c.route.Path, "guardrail", name, "reason", reason)
+	c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest,
+		fmt.Sprintf("Blocked by guardrail %s: %s", name, reason), "guardrail_blocked")
+}
+
+// guardFailed answers a guardrail that could not decide: 503, fail closed.
+func (h *Handler) guardFailed(w http.ResponseWriter, c *call, name string, err error) {
+	c.logger().Error("guardrail failed", "call_id", c.id, "route", c.route.Path, "guardrail", name, "error", err)
+	c.fail(w, http.StatusServiceUnavailable, apierror.TypeUnavailable,
+		fmt.Sprintf("Guardrail %s is unavailable, so the call was not completed; try again shortly.", name), "guardrail_error")
+}
+
+// guardResponse waits for the during_call guardrails, then runs the post_call ones on the
+// response: a non-streamed JSON response with status < 400 is read whole and checked (a block
+// becomes LiteLLM's 200 content_filter body, a mask rewrites it); a streamed one is checked event
+// by event when the route sets guardrail_streaming, else passes unchecked. It answers the
+// request itself and returns false when the response must not be relayed.
+func (h *Handler) guardResponse(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response) bool {
+	g := c.guard
+	if g == nil {
+		return true
+	}
+	if g.during != nil {
+		var out guardOutcome
+		select {
+		case out = <-g.during:
+		case <-r.Context().Done():
+			out = guardOutcome{err: r.Context().Err()}
+		}
+		switch {
+		case out.err != nil:
+			h.guardFailed(w, c, out.name, out.err)
+			return false
+		case out.blocked:
+			meterDropped(c, resp)
+			h.guardBlocked(w, c, out.name, out.reason)
+			return false
+		}
+	}
+	var post []*activeGuard
+	for i := range g.guards {
+		if a := &g.guards[i]; a.entry != nil && a.entry.err == nil && hasMode(a.entry.def.Modes, guardrail.PostCall) {
+			post = append(post, a)
+		}
+	}
+	if len(post) == 0 || resp.StatusCode >= 400 {
+		return true
+	}
+	if isEventStream(resp.Header.Get("Content-Type")) {
+		if c.route.GuardrailStreaming {
+			resp.Body = h.newSSEGuard(r.Context(), c, post, resp.Body)
+			resp.Header.Del("Content-Length")
+			resp.ContentLength = -1
+			return true
+		}
+		for _, a := range post {
+			g.record(a.name, guardrail.PostCall, "skipped", "streamed response (guardrail_streaming is off)", 0)
+		}
+		return true
+	}
+	if !isJSON(resp.Header.Get("Content-Type")) || resp.Header.Get("Content-Encoding") != "" {
+		for _, a := range post {
+			g.record(a.name, guardrail.PostCall, "skipped", "not a JSON response", 0)
+		}
+		return true
+	}
+	return h.guardJSONResponse(w, r, c, resp, post)
+}
+
+func (h *Handler) guardJSONResponse(w http.ResponseWriter, r *http.Request, c *call, resp *http.Response, post []*activeGuard) bool {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxGuardBody+1))
+	if err == nil && len(body) > maxGuardBody {
+		err = errors.New("response body too large to inspect")
+	}
+	if err != nil {
+		h.guardFailed(w, c, post[0].name, err)
+		return false
+	}
+	if c.meter != nil {
+		_, _ = c.meter.Write(body) // the upstream's answer is what was used, whatever the client sees
+		c.meter = sealedMeter{c.meter}
+	}
+	for _, a := range post {
+		v, out, err := h.runGuard(r.Context(), c, a, guardrail.PostCall, guardrail.Response, body)
+		if err != nil {
+			h.guardFailed(w, c, a.name, err)
+			return false
+		}
+		if v.Action == guardrail.Block {
+			body = contentFilterBody(a.name, v.Reason, body)
+			resp.StatusCode = http.StatusOK
+			resp.Header.Set("Content-Type", "application/json")
+			c.logger().Info("guardrail blocked the response", "call_id", c.id, "route", c.route.Path, "guardrail", a.name, "reason", v.Reason)
+			break
+		}
+		body = out
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return true
+}
+
+// contentFilterBody is LiteLLM's answer to a post_call block (ModifyResponseException):
+// status 200, {"error":{"message","type":"content_filter","guardrail_name","model"}}.
+func contentFilterBody(name, reason string, upstream []byte) []byte {
+	if reason == "" {
+		reason = "Response blocked by guardrail"
+	}
+	var m struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(upstream, &m)
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{
+		"message": reason, "type": "content_filter", "guardrail_name": name, "model": m.Model}})
+	return b
+}
+
+// meterDropped reads the usage of a response the client will not get (the upstream ran, and may
+// bill it): a JSON answer is metered whole (bounded); when its usage stays unknown, so does the
+// call's cost, rather than the 0 of a refused call.
+func meterDropped(c *call, resp *http.Response) {
+	if c.meter != nil && !isEventStream(resp.Header.Get("Content-Type")) {
+		_, _ = io.Copy(c.meter, io.LimitReader(resp.Body, maxGuardBody))
+		t := c.meter.Tokens()
+		if t.Input != nil || t.Output != nil || t.SearchUnits != nil {
+			c.meter = sealedMeter{c.meter}
+			return
+		}
+	}
+	c.unanswered = true
+}
+
+// sealedMeter keeps the tokens a meter read and ignores what follows (the gateway's own body).
+type sealedMeter struct{ Meter }
+
+func (sealedMeter) Write(p []byte) (int, error) { return len(p), nil }
+
+func isJSON(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}

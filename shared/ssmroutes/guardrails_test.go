@@ -1,0 +1,57 @@
+package ssmroutes_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/passthru/gateway/shared/config"
+	"github.com/passthru/gateway/shared/ssmroutes"
+)
+
+// TestGuardrailSettings: the settings parameter carries the guardrail definitions (LiteLLM's
+// shape) and provider_route_guardrails, as SettingsOf writes them; a stored route naming a
+// guardrail they do not define is left out, with the reason; an invalid definition rejects the
+// settings.
+func TestGuardrailSettings(t *testing.T) {
+	res := config.Parse([]byte(`
+guardrails:
+  - guardrail_name: pii
+    litellm_params:
+      guardrail: litellm_content_filter
+      mode: [pre_call, post_call]
+      patterns: [{pattern_type: prebuilt, pattern_name: email, action: MASK}]
+general_settings:
+  provider_route_guardrails: {anthropic: [pii]}
+`))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	stored, _ := json.Marshal(ssmroutes.SettingsOf(res.Config))
+	want := `{"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","mode":["pre_call","post_call"],"patterns":[{"action":"MASK","pattern_name":"email","pattern_type":"prebuilt"}]}}],"provider_route_guardrails":{"anthropic":[{"name":"pii"}]}}`
+	if string(stored) != want {
+		t.Fatalf("stored settings\n%s\nwant\n%s", stored, want)
+	}
+	s := ssmroutes.Build("/gw", []ssmroutes.Parameter{
+		{Name: "/gw/settings", Value: string(stored), Version: 4},
+		{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example","guardrails":["pii"]}`, Version: 1},
+		{Name: "/gw/routes/ghost", Value: `{"path":"/ghost","target":"https://h.example","guardrails":{"ghost":null}}`, Version: 2},
+	}, nil)
+	if !reflect.DeepEqual(s.Config.Guardrails, res.Config.Guardrails) || !reflect.DeepEqual(s.Config.ProviderRouteGuardrails, res.Config.ProviderRouteGuardrails) {
+		t.Errorf("guardrails = %+v / %+v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails)
+	}
+	if len(s.Config.Endpoints) != 1 || s.Config.Endpoints[0].Path != "/good" || s.Config.Endpoints[0].Index != 0 {
+		t.Errorf("endpoints = %+v", s.Config.Endpoints)
+	}
+	wantRejected := []ssmroutes.Rejected{{Name: "/gw/routes/ghost", Version: 2, Path: "/ghost",
+		Reason: `guardrails: "ghost" is not defined in the settings' guardrails list`}}
+	if !reflect.DeepEqual(s.Rejected, wantRejected) {
+		t.Errorf("rejected = %+v", s.Rejected)
+	}
+	bad := ssmroutes.Build("/gw", []ssmroutes.Parameter{
+		{Name: "/gw/settings", Value: `{"guardrails":[{"guardrail_name":"x","litellm_params":{"guardrail":"presidio"}}]}`, Version: 5},
+	}, nil)
+	if len(bad.Rejected) != 1 || bad.Rejected[0].Reason != `invalid settings: guardrails[0]: x: litellm_params.guardrail: "presidio" is not supported (supported: litellm_content_filter, bedrock, generic_guardrail_api)` {
+		t.Errorf("rejected = %+v", bad.Rejected)
+	}
+}
