@@ -281,6 +281,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 	}
 	if aw, ok := w.(*adaptWriter); ok {
+		// The guardrails read the client's (Anthropic-shaped) request, as the route's fields name it.
+		if h.selectGuards(table, c, key); !h.guardRequest(aw, r, c) {
+			return
+		}
 		h.adapt(aw, r, c, own, carrier)
 		return
 	}
