@@ -54,9 +54,10 @@ demo:
 validate:
 	go run ./local/gateway validate $(CONFIG)
 
-## bench: direct call vs gateway vs bare httputil.ReverseProxy, side by side on loopback
+## bench: bin/gateway vs nginx vs a bare httputil.ReverseProxy, each its own process, on loopback (ARGS=-quick for a smoke run; nginx: apt-get install -y nginx)
 bench:
-	go run ./local/bench
+	@mkdir -p bin && go build -o bin/gateway ./local/gateway
+	go run ./local/bench -gateway bin/gateway $(ARGS)
 
 ## adapter-bench: the Anthropic adapter's translation cost per streamed event (budget 5 µs) and per request
 adapter-bench:
