@@ -46,14 +46,21 @@ func NewTransport() *http.Transport {
 type countingBody struct {
 	rc       io.ReadCloser
 	n        atomic.Int64
+	held     int64 // read whole before sending (readWhole): sent only once the request went
 	progress func()
 	head     *prefix // the first bytes, for metering (nil: not kept)
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.readUncounted(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// readUncounted reads as Read does, without counting the bytes as sent.
+func (b *countingBody) readUncounted(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
-		b.n.Add(int64(n))
 		b.progress()
 		if b.head != nil {
 			b.head.add(p[:n])
@@ -111,6 +118,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 			c.in.head = &prefix{}
 		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
+		if r.ContentLength > 0 && r.ContentLength <= smallBodyLimit {
+			out.Body = c.in.readWhole(r.ContentLength) // headers and body in one write
+		}
 	}
 	c.upstream = u.Host
 	if a := authorizerOf(c.route); a != nil && !c.callerCreds {

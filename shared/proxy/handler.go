@@ -447,7 +447,7 @@ func (c *call) record(pricer Pricer) usage.Record {
 		Partial:       c.partial,
 	}
 	if c.in != nil {
-		rec.BytesIn = c.in.n.Load()
+		rec.BytesIn = c.in.sent(c.sent.Load())
 	}
 	if c.meter != nil {
 		rec.Tokens = c.meter.Tokens()
