@@ -15,7 +15,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,7 +66,6 @@ type Handler struct {
 	transport http.RoundTripper
 	log       *slog.Logger
 	debug     bool
-	bufs      sync.Pool
 	meter     MeterFunc
 	pricer    Pricer
 
@@ -114,7 +112,6 @@ func New(src RouteSource, opts ...Option) *Handler {
 	if h.transport == nil {
 		h.transport = NewTransport()
 	}
-	h.bufs.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	return h
 }
 
