@@ -122,6 +122,11 @@ func appendOmitEmpty(b []byte, key, s string) []byte {
 // separators U+2028 and U+2029 as well, and writes \b and \f short; those are rare in a record,
 // so they go to it.
 func appendMarshalString(b []byte, s string) []byte {
+	if plainASCII(s) { // call IDs, routes, hosts, methods: nearly every string
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	if strings.ContainsAny(s, "<>&\u2028\u2029\b\f") {
 		j, _ := json.Marshal(s) // a string always encodes
 		return append(b, j...)
@@ -158,4 +163,15 @@ func encodable(r *Record) bool {
 		return false
 	}
 	return finite(r.LatencyMS) && finite(r.TTFBMS) && (r.CostUSD == nil || finite(*r.CostUSD))
+}
+
+// plainASCII reports whether s is printable ASCII that JSON writes as is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
