@@ -137,7 +137,8 @@ func TestQuickRun(t *testing.T) {
 		t.Skip("the benchmark reads /proc")
 	}
 	var out, progress bytes.Buffer
-	if code := run([]string{"-quick", "-gateway", gatewayBinary(t)}, &out, &progress); code != exitOK {
+	chart := filepath.Join(t.TempDir(), "chart.svg")
+	if code := run([]string{"-quick", "-gateway", gatewayBinary(t), "-chart", chart}, &out, &progress); code != exitOK {
 		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, &out, &progress)
 	}
 	report := out.String()
@@ -149,6 +150,11 @@ func TestQuickRun(t *testing.T) {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
+	}
+	svg, err := os.ReadFile(chart)
+	if err != nil || !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "gateway p99") ||
+		!strings.Contains(string(svg), "throughput, c=32") || !strings.HasSuffix(string(svg), "</svg>\n") {
+		t.Errorf("chart %s (err %v):\n%s", chart, err, svg)
 	}
 	table := report[:strings.Index(report, "\n- ")]
 	if findNginx("") != "" && strings.Contains(table, notAvailable) {

@@ -62,6 +62,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res, err := measureAll(ctx, rg, o)
 	err = errors.Join(err, rg.stopGateway(), rg.close())
 	printReport(stdout, o, args, res)
+	if o.chart != "" {
+		if cerr := writeChart(o.chart, res); cerr != nil {
+			fmt.Fprintln(stderr, "bench:", cerr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: correctness check failed:\n%v\n", err)
 		return exitCheckFailed
