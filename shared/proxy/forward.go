@@ -137,7 +137,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 			c.in.head = &prefix{}
 		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
-		if r.ContentLength > 0 && r.ContentLength <= smallBodyLimit {
+		if readWhole(r) {
 			out.Body = c.in.readWhole(r.ContentLength) // headers and body in one write
 		}
 	}

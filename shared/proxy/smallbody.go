@@ -3,11 +3,20 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"net/http"
+	"strings"
 )
 
 // smallBodyLimit is the largest request body read whole before the request goes upstream.
 // Bigger bodies, and bodies of unknown length (chunked), stream as they arrive.
 const smallBodyLimit = 64 << 10
+
+// readWhole reports whether r's body is read whole before forwarding: a known length up to
+// smallBodyLimit, from a client that is not waiting for "100 Continue" (reading would send it
+// at once, before the upstream had its say; such a body streams when the upstream asks).
+func readWhole(r *http.Request) bool {
+	return r.ContentLength > 0 && r.ContentLength <= smallBodyLimit && !strings.EqualFold(r.Header.Get("Expect"), "100-continue")
+}
 
 // readWhole reads a request body of known length n (≤ smallBodyLimit) before the request is
 // sent, so that the transport writes the request line, headers and body in one write: net/http

@@ -46,12 +46,14 @@ func TestSmallKnownLengthBodyLeavesInOneWrite(t *testing.T) {
 		name     string
 		size     int
 		chunked  bool
+		expect   bool
 		oneWrite bool
 	}{
 		{name: "300 B, known length", size: 300, oneWrite: true},
 		{name: "3 KiB, known length", size: 3 << 10, oneWrite: true},
 		{name: "100 KiB, known length: streamed", size: 100 << 10},
 		{name: "300 B, chunked: streamed", size: 300, chunked: true},
+		{name: "300 B, client waits for 100 Continue: streamed", size: 300, expect: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +78,9 @@ func TestSmallKnownLengthBodyLeavesInOneWrite(t *testing.T) {
 			}
 			req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/rerank", rd)
 			req.Header.Set("Authorization", "Bearer "+masterKey)
+			if tc.expect {
+				req.Header.Set("Expect", "100-continue")
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
