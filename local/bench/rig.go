@@ -230,7 +230,7 @@ func newClientTransport() *http.Transport {
 	}
 }
 
-// get sends a request with the gateway key (the other paths ignore it) and counts it.
+// do sends a request with the gateway key (the other paths ignore it) and counts it.
 func (rg *rig) do(ctx context.Context, p pathID, method, path string, body []byte) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
