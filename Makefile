@@ -24,7 +24,7 @@ SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench adapter-bench lambda-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench adapter-bench lambda-bench lambda-cpu-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -54,9 +54,10 @@ demo:
 validate:
 	go run ./local/gateway validate $(CONFIG)
 
-## bench: direct call vs gateway vs bare httputil.ReverseProxy, side by side on loopback
+## bench: bin/gateway vs nginx vs a bare httputil.ReverseProxy, each its own process, on loopback (ARGS=-quick for a smoke run; nginx: apt-get install -y nginx)
 bench:
-	go run ./local/bench
+	@mkdir -p bin && go build -o bin/gateway ./local/gateway
+	go run ./local/bench -gateway bin/gateway -chart local/bench/chart.svg $(ARGS)
 
 ## adapter-bench: the Anthropic adapter's translation cost per streamed event (budget 5 µs) and per request
 adapter-bench:
@@ -82,6 +83,10 @@ lambda-bench:
 	go test -count=1 -run TestArtifactSize -v ./functions/gateway
 	go test -run '^$$' -bench . -benchtime 20x ./functions/gateway
 	go test -run '^$$' -bench . -benchmem ./shared/lambdahttp
+
+## lambda-cpu-bench: the bootstrap under the CPU share Lambda gives 128/256/512/1024/1769 MB (cgroup quota; needs root)
+lambda-cpu-bench:
+	GATEWAY_CPU_CAP_BENCH=1 go test -count=1 -run TestLambdaUnderCPUCap -v ./functions/gateway
 
 ## template-check: cfn-lint, then the streaming settings of the SAM-transformed template
 template-check:

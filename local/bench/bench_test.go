@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -65,73 +71,117 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestPatternReaderCountIsExact(t *testing.T) {
-	const size = 3*32<<10 + 17 // not a multiple of the pattern or of io.Copy's buffer
-	n, err := io.Copy(io.Discard, &patternReader{remaining: size})
-	if err != nil || n != size {
-		t.Fatalf("read %d bytes (err %v), want %d", n, err, size)
-	}
-}
-
 func TestParseOptions(t *testing.T) {
-	o, err := parseOptions([]string{"-quick", "-n", "77"}, io.Discard)
+	bin := filepath.Join(t.TempDir(), "gateway")
+	if err := os.WriteFile(bin, nil, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseOptions([]string{"-quick", "-n", "77", "-gateway", bin}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.n != 77 || o.streams != quickOptions().streams {
 		t.Errorf("-quick -n 77: n=%d streams=%d; want the explicit n and the quick streams", o.n, o.streams)
 	}
-	for _, bad := range [][]string{{"-n", "0"}, {"-streams", "0"}, {"-duration", "0s"}, {"extra"}} {
+	for _, bad := range [][]string{{"-n", "0"}, {"-streams", "0"}, {"-duration", "0s"}, {"extra"}, {"-download-mib", "0"}, {}} {
+		if len(bad) > 0 {
+			bad = append(bad, "-gateway", bin)
+		} else {
+			bad = []string{"-gateway", filepath.Join(t.TempDir(), "missing")}
+		}
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("parseOptions(%q) accepted invalid input", bad)
 		}
 	}
 }
 
-// TestQuickRun runs every phase with small numbers, so the benchmark keeps compiling and working
-// as the gateway changes. It checks the report's shape, not the gateway's speed.
+// TestMain lets the test binary play the benchmark's mock upstream and ReverseProxy, which the
+// benchmark starts by running its own executable again with BENCH_ROLE set.
+func TestMain(m *testing.M) {
+	if runRole() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// buildGateway builds the gateway binary the benchmark drives, once per test binary.
+var buildGateway = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "bench-gateway-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "gateway")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/passthru/gateway/local/gateway").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./local/gateway: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := buildGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(bin)) })
+	return bin
+}
+
+// TestQuickRun runs every phase with small numbers against the real gateway binary, so the
+// benchmark keeps compiling and working as the gateway changes. It checks the report's shape
+// and the correctness checks (statuses, byte counts, one usage record per call after SIGTERM),
+// not the gateway's speed. nginx takes part when installed.
 func TestQuickRun(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
 	var out, progress bytes.Buffer
-	if code := run([]string{"-quick", "-n", "60"}, &out, &progress); code != exitOK {
+	chart := filepath.Join(t.TempDir(), "chart.svg")
+	if code := run([]string{"-quick", "-gateway", gatewayBinary(t), "-chart", chart}, &out, &progress); code != exitOK {
 		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, &out, &progress)
 	}
 	report := out.String()
 	for _, want := range []string{
-		"| metric", "machine: ", "command: ", "latency p50, c=1", "added p99 over direct",
-		"throughput ratio", "heap per open stream, proxy's own share", "MiB response", "MiB upload",
+		"| metric", "machine: ", "command: ", "added latency p50 over direct", "added latency p99 over direct",
+		"throughput, c=32", "CPU per request", "RSS idle", "RSS after c=32", "memory per open SSE stream",
+		"SSE added event delay", "coalesced", "MiB download, wall time", "MiB download, RSS growth",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
-	if runtime.GOOS == "linux" && strings.Contains(report, notAvailable) {
-		t.Errorf("report has unmeasured cells on Linux:\n%s", report)
+	svg, err := os.ReadFile(chart)
+	if err != nil || !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "gateway p99") ||
+		!strings.Contains(string(svg), "throughput, c=32") || !strings.HasSuffix(string(svg), "</svg>\n") {
+		t.Errorf("chart %s (err %v):\n%s", chart, err, svg)
+	}
+	table := report[:strings.Index(report, "\n- ")]
+	if findNginx("") != "" && strings.Contains(table, notAvailable) {
+		t.Errorf("report has unmeasured cells with nginx installed:\n%s", report)
+	}
+	if findNginx("") == "" && !strings.Contains(report, "apt-get install -y nginx") {
+		t.Errorf("report does not say how to get nginx:\n%s", report)
 	}
 }
 
 // TestChecksCatchABrokenProxy puts a proxy that answers wrongly in the gateway's place: every
 // correctness check must then fail, since that is what makes the exit status non-zero.
 func TestChecksCatchABrokenProxy(t *testing.T) {
-	rg, err := newRig(io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rg.close()
-	broken, err := rg.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		switch r.URL.Path {
 		case "/large":
 			_, _ = io.WriteString(w, "short") // 200, but far fewer bytes than asked for
-		case "/upload":
-			_, _ = io.WriteString(w, `{"received_bytes":1}`)
+		case "/events":
+			_, _ = io.WriteString(w, "data: 1\n\n") // one event of the five asked for
 		default:
 			w.WriteHeader(http.StatusBadGateway)
 		}
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rg.urls[pathGateway] = broken
+	defer broken.Close()
+	rg := &rig{client: broken.Client()}
+	rg.procs[pathGateway] = &proc{name: "broken", url: broken.URL}
 	ctx := t.Context()
 	if err := rg.rerank(ctx, pathGateway); err == nil {
 		t.Error("rerank accepted a 502")
@@ -139,10 +189,58 @@ func TestChecksCatchABrokenProxy(t *testing.T) {
 	if err := rg.download(ctx, pathGateway, 1<<20); err == nil {
 		t.Error("download accepted a short body")
 	}
-	if err := rg.upload(ctx, pathGateway, 1<<20); err == nil {
-		t.Error("upload accepted a wrong upstream count")
+	if _, _, err := rg.timedStream(ctx, pathGateway, 5, time.Millisecond); err == nil {
+		t.Error("timed stream accepted one event of five")
 	}
-	if _, err := measureStreamPath(ctx, rg, pathGateway, 2); err == nil {
-		t.Error("streams accepted a 502")
+	ready := make(chan error, 1)
+	if err := rg.holdStream(ctx, pathGateway, ready); err != nil || <-ready == nil {
+		t.Error("held stream accepted a 502")
+	}
+}
+
+// TestUsageCheckCatchesALostRecord: the run fails when the gateway's usage log holds fewer
+// records than the calls it answered.
+func TestUsageCheckCatchesALostRecord(t *testing.T) {
+	dir := t.TempDir()
+	rg := &rig{usageLog: filepath.Join(dir, "usage.jsonl")}
+	if err := os.WriteFile(rg.usageLog, []byte("{}\n{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{name: "gateway", cmd: cmd, stderr: &headBuffer{max: 1}, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	rg.procs[pathGateway] = p
+	rg.calls[pathGateway].Store(3)
+	err := rg.stopGateway()
+	if err == nil || !strings.Contains(err.Error(), "holds 2 records after SIGTERM, want one per call: 3") {
+		t.Errorf("stopGateway = %v, want the missing record reported", err)
+	}
+}
+
+func TestReadStatParsesANameWithSpacesAndParens(t *testing.T) {
+	st, err := readStat(os.Getpid())
+	if err != nil {
+		if runtime.GOOS != "linux" {
+			t.Skip("no /proc")
+		}
+		t.Fatal(err)
+	}
+	if int(st.ppid) != os.Getppid() {
+		t.Errorf("ppid %d, want %d", st.ppid, os.Getppid())
+	}
+}
+
+func TestNginxConfigSwapsTheCredentialAndDoesNotBuffer(t *testing.T) {
+	c := nginxConfig("/tmp/x", "127.0.0.1:1", "127.0.0.1:2")
+	for _, want := range []string{
+		"listen 127.0.0.1:1;", "server 127.0.0.1:2; keepalive 256;", `proxy_set_header Authorization "bearer ` + upstreamKey + `";`,
+		"proxy_buffering off;", "proxy_request_buffering off;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("nginx config lacks %q:\n%s", want, c)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,9 +11,9 @@ import (
 )
 
 const (
-	// latencyBudget bounds the c=1 phase: 3×(3000+200) sequential loopback requests take a few
+	// latencyBudget bounds the c=1 phase: 4×(3000+200) sequential loopback requests take a few
 	// seconds, so hitting this means something is wrong, not slow.
-	latencyBudget = 60 * time.Second
+	latencyBudget = 90 * time.Second
 	// hammerGrace is how long in-flight requests may run past a throughput deadline.
 	hammerGrace = 10 * time.Second
 	// maxRequestsPerWorker keeps a throughput loop bounded in count as well as in time.
@@ -23,7 +22,6 @@ const (
 
 type latencyResult struct {
 	p50, p99 [numPaths]time.Duration
-	samples  int // per path
 }
 
 // measureLatency times sequential POSTs on each path. The paths take turns in short rounds, in
@@ -31,7 +29,7 @@ type latencyResult struct {
 func measureLatency(ctx context.Context, rg *rig, o options) (*latencyResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, latencyBudget)
 	defer cancel()
-	for p := range numPaths {
+	for _, p := range rg.paths() {
 		for range o.warmup {
 			if err := rg.rerank(ctx, p); err != nil {
 				return nil, fmt.Errorf("warm-up: %w", err)
@@ -39,13 +37,9 @@ func measureLatency(ctx context.Context, rg *rig, o options) (*latencyResult, er
 		}
 	}
 	var samples [numPaths][]time.Duration
-	for p := range numPaths {
-		samples[p] = make([]time.Duration, 0, o.n)
-	}
 	for round := 0; round*o.roundSize < o.n; round++ {
 		size := min(o.roundSize, o.n-round*o.roundSize)
-		for i := range numPaths {
-			p := (pathID(round) + i) % numPaths
+		for _, p := range rg.rotated(round) {
 			for range size {
 				start := time.Now()
 				if err := rg.rerank(ctx, p); err != nil {
@@ -55,8 +49,8 @@ func measureLatency(ctx context.Context, rg *rig, o options) (*latencyResult, er
 			}
 		}
 	}
-	res := &latencyResult{samples: o.n}
-	for p := range numPaths {
+	res := &latencyResult{}
+	for _, p := range rg.paths() {
 		slices.Sort(samples[p])
 		res.p50[p] = percentile(samples[p], 50)
 		res.p99[p] = percentile(samples[p], 99)
@@ -75,41 +69,46 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 type throughputResult struct {
-	rps [numPaths]float64 // median run
-	// Whole-process heap allocation per request over all runs: it explains throughput gaps
-	// that CPU profiles spread thinly over the allocator and the GC.
-	allocBytes, allocObjects [numPaths]float64
+	rps    [numPaths]float64       // median round
+	cpu    [numPaths]time.Duration // CPU per request of the path's own process (the median round's ratio)
+	rssMax [numPaths]int64         // RSS after a round, the highest
 }
 
 // measureThroughput runs the c=32 test rounds times per path, rotating the order each round,
-// and keeps the median run of each path.
+// and keeps the median of each path's rounds. CPU is the path's server process's own (for
+// direct: the mock's), from /proc, over the round.
 func measureThroughput(ctx context.Context, rg *rig, o options) (*throughputResult, error) {
-	var runs [numPaths][]float64
-	var requests, bytes, objects [numPaths]uint64
+	var rps, cpu [numPaths][]float64
+	var res throughputResult
 	for round := range o.rounds {
-		for i := range numPaths {
-			p := (pathID(round) + i) % numPaths
-			runtime.GC() // so no run pays for the previous run's garbage
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
+		for _, p := range rg.rotated(round) {
+			pr := rg.procs[p]
+			before, err := pr.cpu()
+			if err != nil {
+				return nil, err
+			}
 			n, elapsed, err := hammer(ctx, rg, p, o.concurrency, o.duration)
-			runtime.ReadMemStats(&after)
 			if err != nil {
 				return nil, fmt.Errorf("round %d: %w", round+1, err)
 			}
-			rps := float64(n) / elapsed.Seconds()
-			runs[p] = append(runs[p], rps)
-			requests[p] += uint64(n)
-			bytes[p] += after.TotalAlloc - before.TotalAlloc
-			objects[p] += after.Mallocs - before.Mallocs
-			fmt.Fprintf(rg.progress, "bench:   round %d %-12s %6.0f req/s\n", round+1, pathNames[p], rps)
+			after, err := pr.cpu()
+			if err != nil {
+				return nil, err
+			}
+			mem, err := pr.rss()
+			if err != nil {
+				return nil, err
+			}
+			r := float64(n) / elapsed.Seconds()
+			perReq := float64(after-before) / float64(max(n, 1))
+			rps[p], cpu[p] = append(rps[p], r), append(cpu[p], perReq)
+			res.rssMax[p] = max(res.rssMax[p], mem.rss)
+			fmt.Fprintf(rg.progress, "bench:   round %d %-12s %6.0f req/s, %5.1f µs CPU/req\n", round+1, pathNames[p], r, perReq/1e3)
 		}
 	}
-	var res throughputResult
-	for p := range numPaths {
-		res.rps[p] = median(runs[p])
-		res.allocBytes[p] = float64(bytes[p]) / float64(max(requests[p], 1))
-		res.allocObjects[p] = float64(objects[p]) / float64(max(requests[p], 1))
+	for _, p := range rg.paths() {
+		res.rps[p] = median(rps[p])
+		res.cpu[p] = time.Duration(median(cpu[p]))
 	}
 	return &res, nil
 }

@@ -10,32 +10,34 @@ import (
 	"strings"
 )
 
-// writeNotes says what each number includes, since all parts share one process and its CPUs.
+// writeNotes says what each number includes.
 func writeNotes(w io.Writer, o options) {
 	notes := []string{
-		fmt.Sprintf("All servers and the client run in this one process on 127.0.0.1 and share its %d CPUs; "+
-			"each front end is a plain net/http server; the client pools keep-alive connections (MaxIdleConnsPerHost 256).", runtime.NumCPU()),
-		"Paths: direct = client → mock upstream; gateway = client → proxy.Handler → mock; " +
-			"ReverseProxy = client → httputil.ReverseProxy (Rewrite+SetURL, sets the same upstream Authorization) → mock. " +
-			"ReverseProxy's transport is http.DefaultTransport cloned with MaxIdleConns 512, MaxIdleConnsPerHost 256 and " +
-			"compression off, like the gateway's proxy.NewTransport(), so neither reconnects under load.",
-		fmt.Sprintf("Latency: %d sequential POSTs (~%d B JSON each way) per path after %d warm-up requests, on one "+
-			"keep-alive connection, paths alternating in rounds of %d in rotating order; nearest-rank percentiles; "+
-			"added = path percentile − direct percentile.", o.n, len(rerankResponse), o.warmup, o.roundSize),
-		fmt.Sprintf("Throughput: %d client goroutines POSTing back to back for %s, %d round(s) per path in rotating order, "+
-			"median round reported (rounds are printed on stderr). The client and mock upstream use the same CPUs, so the proxied "+
-			"paths also pay for the proxy's CPU and gateway/direct understates the gateway's standalone capacity. "+
-			"Allocation per request is TotalAlloc and Mallocs growth over all runs of a path, divided by its requests; "+
-			"the bare ReverseProxy has no BufferPool, so it allocates a 32 KiB copy buffer for every response.", o.concurrency, o.duration, o.rounds),
-		fmt.Sprintf("Heap per stream: %d SSE streams held open (each client got its first event), "+
-			"(HeapInuse after runtime.GC − HeapInuse before, with no pooled connections) / %d. "+
-			"'Whole process' includes the client's connection and the mock upstream's server side of every stream; "+
-			"'proxy's own share' subtracts the direct path, which has exactly those, leaving the proxy's server connection, "+
-			"its upstream connection, its relay buffer and per-call state. Goroutine stacks are StackInuse, not heap.", o.streams, o.streams),
-		"Large bodies: generated on the fly at both ends (no whole-body buffers), byte counts checked exactly. " +
-			"RSS from /proc/self/status after runtime.GC and debug.FreeOSMemory; peak = VmHWM (reset through /proc/self/clear_refs) " +
-			"− VmRSS before; end = VmRSS after − VmRSS before. Both include the client and the mock upstream.",
-		"Targets are judged on the gateway column only; a miss does not change the exit status, a failed correctness check does.",
+		fmt.Sprintf("Every server is its own process on 127.0.0.1; the client is this process; all share the machine's %d CPUs, "+
+			"so a proxied path also pays for the client's and the mock's CPU. The client pools keep-alive connections.", runtime.NumCPU()),
+		"Paths: direct = client → mock upstream (this program, BENCH_ROLE=mock); nginx = client → nginx (worker_processes auto, " +
+			"keep-alive upstream pool, proxy_buffering and proxy_request_buffering off, sets the upstream Authorization, access log on) → mock; " +
+			"ReverseProxy = client → httputil.ReverseProxy (BENCH_ROLE=reverseproxy: Rewrite+SetURL, the same Authorization, transport with " +
+			"MaxIdleConnsPerHost 256, compression off, no BufferPool as httputil ships it) → mock; gateway = client → bin/gateway as `make run` " +
+			"runs it (-config with auth: true routes checked against the master key, -usage-log on) → mock. nginx and the ReverseProxy check no key.",
+		fmt.Sprintf("Latency: %d sequential POSTs (~%d B JSON each way) per path after %d warm-up requests, on one keep-alive connection, "+
+			"paths alternating in rounds of %d in rotating order; nearest-rank percentiles; added = path percentile − direct percentile.",
+			o.n, len(rerankResponse), o.warmup, o.roundSize),
+		fmt.Sprintf("Throughput: %d client goroutines POSTing back to back for %s, %d round(s) per path in rotating order, median round "+
+			"(rounds are printed on stderr). CPU per request: utime+stime of the path's process (nginx: master and workers) from "+
+			"/proc/<pid>/stat over the round, ÷ its requests, median round; 10 ms granular. RSS after c=%d: VmRSS (nginx: summed) after a round, the highest.",
+			o.concurrency, o.duration, o.rounds, o.concurrency),
+		fmt.Sprintf("Memory per stream: %d SSE streams held open through the path at once (each client got its first event), "+
+			"(VmRSS of the path's process with them open − before) ÷ %d: heap, goroutine stacks, buffers, all of it. "+
+			"Measured before the load phases, since Go keeps freed heap resident.", o.streams, o.streams),
+		fmt.Sprintf("SSE: %d stream(s) per path of %d events %s apart, each stamped by the mock with the wall clock when written; delay = "+
+			"client read time − stamp; an event that arrives in the same read as an earlier one was coalesced on the way.",
+			o.eventStreams, o.events, o.eventGap),
+		fmt.Sprintf("Download: %d MiB generated on the fly, byte count checked; wall time from request to last byte; RSS growth = "+
+			"VmHWM (reset through /proc/<pid>/clear_refs) − VmRSS before, of the path's process, the highest of the rounds; "+
+			"measured first, on processes that have served one request.", o.downloadBytes>>20),
+		"Correctness: every status and byte count is checked; at the end the gateway gets SIGTERM and its usage log must hold " +
+			"one record per call it answered. A missed target does not change the exit status, a failed check does.",
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "- %s\n", n)
@@ -72,4 +74,18 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute averages: the machine is shared, and the
+// numbers mean little without it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

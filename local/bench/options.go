@@ -4,39 +4,47 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"time"
 )
 
 type options struct {
-	n           int           // sequential requests per path at c=1
-	warmup      int           // requests per path before latency is recorded
-	roundSize   int           // requests per path per interleaved latency round
-	concurrency int           // client goroutines in the throughput test
-	duration    time.Duration // throughput run per path per round
-	rounds      int           // throughput rounds per path
-	streams     int           // SSE streams held open at once
-	respBytes   int64         // large response size
-	uploadBytes int64         // large upload size
-	quick       bool
-	cpuprofile  string
+	n             int           // sequential requests per path at c=1
+	warmup        int           // requests per path before latency is recorded
+	roundSize     int           // requests per path per interleaved latency round
+	concurrency   int           // client goroutines in the throughput test
+	duration      time.Duration // throughput run per path per round
+	rounds        int           // throughput and download rounds per path
+	streams       int           // SSE streams held open at once
+	events        int           // events per timed stream
+	eventGap      time.Duration // between a timed stream's events
+	eventStreams  int           // timed streams per path
+	downloadBytes int64         // the large response
+	gateway       string        // the gateway binary
+	nginx         string        // the nginx binary; "" when not installed
+	chart         string        // write an SVG chart of latency and throughput here ("" for none)
+	quick         bool
 }
 
 func defaultOptions() options {
 	return options{
 		n: 3000, warmup: 200, roundSize: 100, concurrency: 32,
 		duration: 3 * time.Second, rounds: 3, streams: 200,
-		respBytes: 50 << 20, uploadBytes: 20 << 20,
+		events: 50, eventGap: 5 * time.Millisecond, eventStreams: 4,
+		downloadBytes: 200 << 20, gateway: "bin/gateway",
 	}
 }
 
-// quickOptions are small enough for a test to run every phase in about a second; they check
+// quickOptions are small enough for a test to run every phase in a few seconds; they check
 // that the benchmark works, not how fast the gateway is.
 func quickOptions() options {
-	return options{
-		n: 200, warmup: 20, roundSize: 50, concurrency: 32,
-		duration: 200 * time.Millisecond, rounds: 1, streams: 20,
-		respBytes: 4 << 20, uploadBytes: 2 << 20, quick: true,
-	}
+	o := defaultOptions()
+	o.n, o.warmup, o.roundSize = 60, 10, 20
+	o.duration, o.rounds, o.streams = 200*time.Millisecond, 1, 10
+	o.events, o.eventGap, o.eventStreams = 5, time.Millisecond, 1
+	o.downloadBytes, o.quick = 4<<20, true
+	return o
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -45,10 +53,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	n := fs.Int("n", d.n, "sequential POSTs per path for the c=1 latency test")
 	duration := fs.Duration("duration", d.duration, "throughput run length per path per round")
-	streams := fs.Int("streams", d.streams, "SSE streams held open at once for the heap test")
-	rounds := fs.Int("rounds", d.rounds, "throughput rounds per path (the median is reported)")
+	streams := fs.Int("streams", d.streams, "SSE streams held open at once for the memory test")
+	rounds := fs.Int("rounds", d.rounds, "throughput and download rounds per path (the median is reported)")
+	download := fs.Int64("download-mib", d.downloadBytes>>20, "size of the large response, MiB")
+	gateway := fs.String("gateway", d.gateway, "the gateway binary (`make bench` builds it from ./local/gateway)")
+	nginx := fs.String("nginx", "", "the nginx binary (default: nginx on PATH or /usr/sbin/nginx; \"off\" to leave it out)")
+	chart := fs.String("chart", "", "also write an SVG chart of added latency and throughput to `file`")
 	quick := fs.Bool("quick", false, "small numbers everywhere (explicit flags still win), for tests and smoke runs")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -70,10 +81,31 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			o.streams = *streams
 		case "rounds":
 			o.rounds = *rounds
+		case "download-mib":
+			o.downloadBytes = *download << 20
 		}
 	})
-	o.cpuprofile = *cpuprofile
+	o.gateway, o.chart = *gateway, *chart
+	o.nginx = findNginx(*nginx)
 	return o, o.validate()
+}
+
+// findNginx resolves the nginx binary: the flag's, else PATH's, else Debian's /usr/sbin (often
+// not on a user's PATH); "" when there is none.
+func findNginx(flagValue string) string {
+	switch flagValue {
+	case "off":
+		return ""
+	case "":
+		if p, err := exec.LookPath("nginx"); err == nil {
+			return p
+		}
+		if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+			return "/usr/sbin/nginx"
+		}
+		return ""
+	}
+	return flagValue
 }
 
 func (o options) validate() error {
@@ -86,6 +118,11 @@ func (o options) validate() error {
 		return fmt.Errorf("-streams must be in [1, 5000], got %d", o.streams)
 	case o.rounds < 1 || o.rounds > 10:
 		return fmt.Errorf("-rounds must be in [1, 10], got %d", o.rounds)
+	case o.downloadBytes < 1<<20 || o.downloadBytes > 4<<30:
+		return fmt.Errorf("-download-mib must be in [1, 4096], got %d", o.downloadBytes>>20)
+	}
+	if _, err := os.Stat(o.gateway); err != nil {
+		return fmt.Errorf("gateway binary: %w (build it with `go build -o bin/gateway ./local/gateway`, or run `make bench`)", err)
 	}
 	return nil
 }

@@ -4,199 +4,258 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// The README's targets. Each is judged on the gateway alone; the other columns are context.
+// The targets, each judged on the gateway column; most are ratios to nginx in the same
+// run, so they read n/a when nginx is not installed.
 const (
-	targetAddedP50    = 300 * time.Microsecond
-	targetAddedP99    = time.Millisecond
-	targetVsProxy     = 0.8 // gateway throughput over ReverseProxy's
-	targetStreamKiB   = 64  // gateway's own heap per open stream
-	targetGrowthMiB   = 8   // RSS growth while a large body passes
-	notAvailable      = "n/a"
-	notApplicable     = "—"
-	verdictPass       = "PASS"
-	verdictFail       = "FAIL"
-	verdictUnmeasured = "n/a"
+	targetP50VsNginx       = 2.0 // added latency p50, c=1
+	targetP99VsNginx       = 3.0 // added latency p99, c=1
+	targetRPSVsNginx       = 0.6 // throughput, c=32
+	targetCPUVsNginx       = 2.0 // CPU per request
+	targetIdleMiB          = 12
+	targetLoadedMiB        = 20
+	targetStreamKiB        = 48
+	targetDownloadVsNginx  = 1.0
+	targetDownloadGrowMiB  = 1
+	targetEventOverNginxUS = 50
+	notAvailable           = "n/a"
+	notApplicable          = "—"
+	verdictPass            = "PASS"
+	verdictFail            = "FAIL"
 )
 
 // results holds what each phase measured; a nil field is a phase that failed.
 type results struct {
+	load       string // the load average when the run started
+	nginx      bool
+	idle       *[numPaths]int64
+	download   *[numPaths]downloadResult
+	streams    *[numPaths]streamResult
+	events     *[numPaths]eventResult
 	latency    *latencyResult
 	throughput *throughputResult
-	streams    *[numPaths]streamResult
-	bodies     *[numPaths]bodyResult
 }
 
+// row is one metric: a value per path, the gateway's ratios to nginx and to the ReverseProxy,
+// and the verdict of its target.
 type row struct {
-	metric  string
-	cells   [numPaths]string
-	target  string
-	verdict string
+	metric string
+	vals   [numPaths]float64
+	have   [numPaths]bool
+	digits int
+	ratios bool // whether gateway ÷ nginx and gateway ÷ RP mean something for this metric
+	target string
+	// judge returns the verdict from the gateway's and nginx's values; ok=false when it cannot
+	// (nginx missing, phase failed).
+	judge func(gw, nginx float64, haveNginx bool) (pass, ok bool)
+}
+
+func newRow(metric string, digits int, ratios bool, target string, judge func(gw, ng float64, haveNg bool) (bool, bool)) row {
+	return row{metric: metric, digits: digits, ratios: ratios, target: target, judge: judge}
+}
+
+func (r *row) set(p pathID, v float64) { r.vals[p], r.have[p] = v, true }
+
+// vsNginx judges gw against factor × nginx's value (at most, or at least).
+func vsNginx(factor float64, atLeast bool) func(gw, ng float64, haveNg bool) (bool, bool) {
+	return func(gw, ng float64, haveNg bool) (bool, bool) {
+		if !haveNg {
+			return false, false
+		}
+		if atLeast {
+			return gw >= factor*ng, true
+		}
+		return gw <= factor*ng, true
+	}
+}
+
+// atMost judges gw against an absolute bound.
+func atMost(bound float64) func(gw, ng float64, haveNg bool) (bool, bool) {
+	return func(gw, _ float64, _ bool) (bool, bool) { return gw <= bound, true }
 }
 
 func printReport(w io.Writer, o options, args []string, res results) {
-	fmt.Fprintf(w, "machine: %s/%s, NumCPU=%d, GOMAXPROCS=%d, %s%s\n", runtime.GOOS, runtime.GOARCH,
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), cpuModel())
+	fmt.Fprintf(w, "machine: %s/%s, NumCPU=%d, %s%s; load before the run: %s\n", runtime.GOOS, runtime.GOARCH,
+		runtime.NumCPU(), runtime.Version(), cpuModel(), res.load)
 	fmt.Fprintf(w, "command: %s\n", commandLine(args))
 	fmt.Fprintf(w, "settings: c=1 n=%d per path (warm-up %d, interleaved rounds of %d); c=%d for %s × %d rounds per path; "+
-		"%d streams; %d MiB response; %d MiB upload\n\n", o.n, o.warmup, o.roundSize, o.concurrency, o.duration, o.rounds,
-		o.streams, o.respBytes>>20, o.uploadBytes>>20)
+		"%d held streams; %d timed streams × %d events %s apart; %d MiB download × %d rounds\n\n", o.n, o.warmup, o.roundSize,
+		o.concurrency, o.duration, o.rounds, o.streams, o.eventStreams, o.events, o.eventGap, o.downloadBytes>>20, o.rounds)
 	var rows []row
 	rows = append(rows, latencyRows(res.latency)...)
 	rows = append(rows, throughputRows(res.throughput, o)...)
-	rows = append(rows, streamRows(res.streams)...)
-	rows = append(rows, bodyRows(res.bodies, o)...)
+	rows = append(rows, memoryRows(res)...)
+	rows = append(rows, eventRows(res.events)...)
+	rows = append(rows, downloadRows(res.download, o)...)
 	writeTable(w, rows)
 	fmt.Fprintln(w)
+	if !res.nginx {
+		fmt.Fprintf(w, "- %s\n", nginxMissing)
+	}
 	writeNotes(w, o)
 }
 
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
 func latencyRows(l *latencyResult) []row {
 	rows := []row{
-		{metric: "latency p50, c=1 (ms)"},
-		{metric: "latency p99, c=1 (ms)"},
-		{metric: "added p50 over direct, c=1 (ms)", target: "≤ 0.300"},
-		{metric: "added p99 over direct, c=1 (ms)", target: "≤ 1.000"},
+		newRow("latency p50, c=1 (µs)", 0, false, "", nil),
+		newRow("latency p99, c=1 (µs)", 0, false, "", nil),
+		newRow("added latency p50 over direct, c=1 (µs)", 0, true, fmt.Sprintf("≤ %.0f× nginx", targetP50VsNginx), vsNginx(targetP50VsNginx, false)),
+		newRow("added latency p99 over direct, c=1 (µs)", 0, true, fmt.Sprintf("≤ %.0f× nginx", targetP99VsNginx), vsNginx(targetP99VsNginx, false)),
 	}
 	if l == nil {
-		return fillUnavailable(rows)
+		return rows
 	}
 	for p := range numPaths {
-		rows[0].cells[p] = millis(l.p50[p])
-		rows[1].cells[p] = millis(l.p99[p])
-		rows[2].cells[p] = addedMillis(p, l.p50)
-		rows[3].cells[p] = addedMillis(p, l.p99)
+		if l.p50[p] == 0 {
+			continue
+		}
+		rows[0].set(p, micros(l.p50[p]))
+		rows[1].set(p, micros(l.p99[p]))
+		if p != pathDirect {
+			rows[2].set(p, micros(l.p50[p]-l.p50[pathDirect]))
+			rows[3].set(p, micros(l.p99[p]-l.p99[pathDirect]))
+		}
 	}
-	rows[2].verdict = verdict(l.p50[pathGateway]-l.p50[pathDirect] <= targetAddedP50)
-	rows[3].verdict = verdict(l.p99[pathGateway]-l.p99[pathDirect] <= targetAddedP99)
 	return rows
 }
 
 func throughputRows(t *throughputResult, o options) []row {
 	rows := []row{
-		{metric: fmt.Sprintf("throughput, c=%d (req/s, median of %d)", o.concurrency, o.rounds)},
-		{metric: fmt.Sprintf("throughput ratio, c=%d", o.concurrency), target: fmt.Sprintf("gateway ≥ %.1f× RP", targetVsProxy)},
-		{metric: "heap allocated per request, whole process (KiB, allocs)"},
+		newRow(fmt.Sprintf("throughput, c=%d (req/s, median of %d)", o.concurrency, o.rounds), 0, true,
+			fmt.Sprintf("≥ %.1f× nginx", targetRPSVsNginx), vsNginx(targetRPSVsNginx, true)),
+		newRow("CPU per request, the process's own (µs; direct: the mock's)", 1, true,
+			fmt.Sprintf("≤ %.0f× nginx", targetCPUVsNginx), vsNginx(targetCPUVsNginx, false)),
+		newRow(fmt.Sprintf("RSS after c=%d (MiB)", o.concurrency), 1, true, fmt.Sprintf("≤ %d", targetLoadedMiB), atMost(targetLoadedMiB)),
 	}
 	if t == nil {
-		return fillUnavailable(rows)
+		return rows
 	}
 	for p := range numPaths {
-		rows[0].cells[p] = strconv.FormatFloat(t.rps[p], 'f', 0, 64)
-		rows[2].cells[p] = fmt.Sprintf("%.1f (%.0f)", t.allocBytes[p]/1024, t.allocObjects[p])
+		if t.rps[p] == 0 {
+			continue
+		}
+		rows[0].set(p, t.rps[p])
+		rows[1].set(p, micros(t.cpu[p]))
+		rows[2].set(p, mib(t.rssMax[p]))
 	}
-	ratio := func(a, b pathID) float64 { return t.rps[a] / t.rps[b] }
-	rows[1].cells = [numPaths]string{
-		notApplicable,
-		fmt.Sprintf("%.2f× RP, %.2f× direct", ratio(pathGateway, pathProxy), ratio(pathGateway, pathDirect)),
-		fmt.Sprintf("%.2f× direct", ratio(pathProxy, pathDirect)),
-	}
-	rows[1].verdict = verdict(ratio(pathGateway, pathProxy) >= targetVsProxy)
 	return rows
 }
 
-func streamRows(s *[numPaths]streamResult) []row {
+func memoryRows(res results) []row {
 	rows := []row{
-		{metric: "heap per open SSE stream, whole process (KiB)"},
-		{metric: "heap per open stream, proxy's own share = path − direct (KiB)", target: fmt.Sprintf("≤ %d", targetStreamKiB)},
-		{metric: "goroutines per open stream (their stacks, not heap)"},
-	}
-	if s == nil {
-		return fillUnavailable(rows)
+		newRow("RSS idle, after one request (MiB)", 1, true, fmt.Sprintf("≤ %d", targetIdleMiB), atMost(targetIdleMiB)),
+		newRow("memory per open SSE stream, RSS growth incl. goroutine stacks (KiB)", 1, true,
+			fmt.Sprintf("≤ %d", targetStreamKiB), atMost(targetStreamKiB)),
 	}
 	for p := range numPaths {
-		rows[0].cells[p] = fmt.Sprintf("%.1f", s[p].heapKiB)
-		rows[1].cells[p] = notApplicable
+		if res.idle != nil && res.idle[p] != 0 {
+			rows[0].set(p, mib(res.idle[p]))
+		}
+		if res.streams != nil && res.idle != nil && res.idle[p] != 0 {
+			rows[1].set(p, res.streams[p].rssKiB)
+		}
+	}
+	return rows
+}
+
+func eventRows(e *[numPaths]eventResult) []row {
+	rows := []row{
+		newRow("SSE event delay p50, mock write → client read (µs)", 0, false, "", nil),
+		newRow("SSE added event delay p50 over direct (µs)", 0, false, fmt.Sprintf("≤ nginx + %d", targetEventOverNginxUS),
+			func(gw, ng float64, haveNg bool) (bool, bool) { return gw <= ng+targetEventOverNginxUS, haveNg }),
+		newRow("SSE events that shared a read with another (coalesced)", 0, false, "0", atMost(0)),
+	}
+	if e == nil {
+		return rows
+	}
+	for p := range numPaths {
+		if e[p].events == 0 {
+			continue
+		}
+		rows[0].set(p, micros(e[p].p50))
 		if p != pathDirect {
-			rows[1].cells[p] = fmt.Sprintf("%.1f", s[p].heapKiB-s[pathDirect].heapKiB)
+			rows[1].set(p, micros(e[p].p50-e[pathDirect].p50))
 		}
-		rows[2].cells[p] = fmt.Sprintf("%.1f (%.1f KiB)", s[p].goroutines, s[p].stackKiB)
+		rows[2].set(p, float64(e[p].coalesced))
 	}
-	rows[1].verdict = verdict(s[pathGateway].heapKiB-s[pathDirect].heapKiB <= targetStreamKiB)
 	return rows
 }
 
-func bodyRows(b *[numPaths]bodyResult, o options) []row {
-	target := fmt.Sprintf("< %d", targetGrowthMiB)
+func downloadRows(d *[numPaths]downloadResult, o options) []row {
 	rows := []row{
-		{metric: fmt.Sprintf("%d MiB response: RSS growth, peak / end (MiB)", o.respBytes>>20), target: target},
-		{metric: fmt.Sprintf("%d MiB upload: RSS growth, peak / end (MiB)", o.uploadBytes>>20), target: target},
+		newRow(fmt.Sprintf("%d MiB download, wall time (s, median of %d)", o.downloadBytes>>20, o.rounds), 3, true,
+			fmt.Sprintf("≤ %.1f× nginx", targetDownloadVsNginx), vsNginx(targetDownloadVsNginx, false)),
+		newRow(fmt.Sprintf("%d MiB download, RSS growth at peak (MiB)", o.downloadBytes>>20), 1, true,
+			fmt.Sprintf("≤ %d", targetDownloadGrowMiB), atMost(targetDownloadGrowMiB)),
 	}
-	if b == nil {
-		return fillUnavailable(rows)
+	if d == nil {
+		return rows
 	}
 	for p := range numPaths {
-		rows[0].cells[p] = growthCell(b[p].response)
-		rows[1].cells[p] = growthCell(b[p].upload)
+		if d[p].wall == 0 {
+			continue
+		}
+		rows[0].set(p, d[p].wall.Seconds())
+		rows[1].set(p, d[p].growthKiB/1024)
 	}
-	rows[0].verdict = growthVerdict(b[pathGateway].response)
-	rows[1].verdict = growthVerdict(b[pathGateway].upload)
 	return rows
 }
 
-func growthCell(g rssGrowth) string {
-	switch {
-	case !g.measured:
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// cells formats one row for the table.
+func (r row) cells() []string {
+	out := []string{r.metric}
+	for p := range numPaths {
+		switch {
+		case r.have[p]:
+			out = append(out, fmt.Sprintf("%.*f", r.digits, r.vals[p]))
+		case p == pathDirect && strings.Contains(r.metric, "over direct"):
+			out = append(out, notApplicable)
+		default: // the phase failed, or nginx is not installed
+			out = append(out, notAvailable)
+		}
+	}
+	ratio := func(q pathID) string {
+		if !r.ratios || !r.have[pathGateway] || !r.have[q] || r.vals[q] == 0 {
+			return notApplicable
+		}
+		return fmt.Sprintf("%.2f×", r.vals[pathGateway]/r.vals[q])
+	}
+	out = append(out, ratio(pathNginx), ratio(pathProxy), r.target, r.verdict())
+	return out
+}
+
+func (r row) verdict() string {
+	if r.judge == nil {
+		return ""
+	}
+	if !r.have[pathGateway] {
 		return notAvailable
-	case g.peak < 0:
-		return fmt.Sprintf("? / %.1f", mib(g.end))
 	}
-	return fmt.Sprintf("%.1f / %.1f", mib(g.peak), mib(g.end))
-}
-
-// growthVerdict judges the peak, which is what a memory limit would see; the end state only
-// when the peak could not be isolated.
-func growthVerdict(g rssGrowth) string {
+	pass, ok := r.judge(r.vals[pathGateway], r.vals[pathNginx], r.have[pathNginx])
 	switch {
-	case !g.measured:
-		return verdictUnmeasured
-	case g.peak >= 0:
-		return verdict(mib(g.peak) < targetGrowthMiB)
-	}
-	return verdict(mib(g.end) < targetGrowthMiB)
-}
-
-func fillUnavailable(rows []row) []row {
-	for i := range rows {
-		for p := range numPaths {
-			rows[i].cells[p] = notAvailable
-		}
-		if rows[i].target != "" {
-			rows[i].verdict = verdictUnmeasured
-		}
-	}
-	return rows
-}
-
-func verdict(ok bool) string {
-	if ok {
+	case !ok:
+		return notAvailable
+	case pass:
 		return verdictPass
 	}
 	return verdictFail
 }
 
-func millis(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
-
-func addedMillis(p pathID, v [numPaths]time.Duration) string {
-	if p == pathDirect {
-		return notApplicable
-	}
-	return fmt.Sprintf("%+.3f", float64(v[p]-v[pathDirect])/float64(time.Millisecond))
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
 // writeTable prints rows as a Markdown table, padded so it also reads well as plain text.
 func writeTable(w io.Writer, rows []row) {
-	header := []string{"metric", pathNames[pathDirect], pathNames[pathGateway], pathNames[pathProxy], "target (gateway)", "pass/fail"}
+	header := []string{"metric", pathNames[pathDirect], pathNames[pathNginx], pathNames[pathProxy], pathNames[pathGateway],
+		"gateway ÷ nginx", "gateway ÷ RP", "target (gateway)", "pass/fail"}
 	lines := [][]string{header}
 	for _, r := range rows {
-		lines = append(lines, []string{r.metric, r.cells[0], r.cells[1], r.cells[2], r.target, r.verdict})
+		lines = append(lines, r.cells())
 	}
 	widths := make([]int, len(header))
 	for _, l := range lines {

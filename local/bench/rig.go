@@ -6,22 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/passthru/gateway/shared/auth"
-	"github.com/passthru/gateway/shared/config"
-	"github.com/passthru/gateway/shared/pricing"
-	"github.com/passthru/gateway/shared/providers"
-	"github.com/passthru/gateway/shared/proxy"
-	"github.com/passthru/gateway/shared/route"
-	"github.com/passthru/gateway/shared/usage"
 )
 
 const (
@@ -35,106 +27,95 @@ type pathID int
 
 const (
 	pathDirect pathID = iota
-	pathGateway
+	pathNginx
 	pathProxy
+	pathGateway
 	numPaths
 )
 
-var pathNames = [numPaths]string{"direct", "gateway", "ReverseProxy"}
+var pathNames = [numPaths]string{"direct", "nginx", "ReverseProxy", "gateway"}
 
-// rig is everything one run measures: the mock upstream, the two proxies in front of it, and the
-// client that calls all three.
+// nginxMissing is what the report says when nginx is not installed.
+const nginxMissing = "nginx is not installed (its column reads n/a): `apt-get install -y nginx` (Debian/Ubuntu) or `brew install nginx` adds it"
+
+// rig is everything one run measures: the mock upstream and the proxies in front of it, each
+// its own process, and the client (this process) that calls them.
 type rig struct {
-	mock    *mockUpstream
-	servers []*server
-	urls    [numPaths]string
-	client  *http.Client
-	idlers  []interface{ CloseIdleConnections() }
-	// progress is where phases report as they go (stderr), apart from the table.
+	dir      string // scratch directory: configs, the usage log, nginx's files
+	procs    [numPaths]*proc
+	client   *http.Client
+	idle     *http.Transport
+	calls    [numPaths]atomic.Int64 // requests each path answered; the usage log must hold one line per gateway call
+	usageLog string
 	progress io.Writer
 }
 
-func newRig(progress io.Writer) (rg *rig, err error) {
-	if err := os.Setenv(upstreamKeyEnv, upstreamKey); err != nil {
-		return nil, fmt.Errorf("set %s: %w", upstreamKeyEnv, err)
+// has reports whether path p runs (nginx may be missing).
+func (rg *rig) has(p pathID) bool { return rg.procs[p] != nil }
+
+func (rg *rig) url(p pathID) string { return rg.procs[p].url }
+
+// newRig starts the mock upstream, then the gateway binary, the bare ReverseProxy and nginx in
+// front of it.
+func newRig(o options, progress io.Writer) (rg *rig, err error) {
+	dir, err := os.MkdirTemp("", "gateway-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("scratch directory: %w", err)
 	}
-	rg = &rig{mock: newMockUpstream(), progress: progress}
+	rg = &rig{dir: dir, progress: progress, usageLog: filepath.Join(dir, "usage.jsonl")}
 	defer func() {
 		if err != nil {
 			rg.close()
 		}
 	}()
-	if rg.urls[pathDirect], err = rg.serve(rg.mock.handler()); err != nil {
-		return nil, fmt.Errorf("mock upstream: %w", err)
-	}
-	gw, gwTransport, err := newGateway(rg.urls[pathDirect])
+	self, err := os.Executable()
 	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	if rg.procs[pathDirect], err = startRole(self, roleMock, nil); err != nil {
 		return nil, err
 	}
-	if rg.urls[pathGateway], err = rg.serve(gw); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	rp, rpTransport, err := newReverseProxy(rg.urls[pathDirect])
-	if err != nil {
+	upstream := rg.url(pathDirect)
+	if rg.procs[pathProxy], err = startRole(self, roleRP, []string{upstreamEnv + "=" + upstream}); err != nil {
 		return nil, err
 	}
-	if rg.urls[pathProxy], err = rg.serve(rp); err != nil {
-		return nil, fmt.Errorf("reverse proxy: %w", err)
+	if rg.procs[pathGateway], err = rg.startGateway(o.gateway, upstream); err != nil {
+		return nil, err
 	}
-	clientTransport := newClientTransport()
-	rg.client = &http.Client{Transport: clientTransport}
-	rg.idlers = append(rg.idlers, clientTransport, gwTransport, rpTransport)
+	if o.nginx != "" {
+		if rg.procs[pathNginx], err = rg.startNginx(o.nginx, upstream); err != nil {
+			return nil, err
+		}
+	}
+	rg.idle = newClientTransport()
+	rg.client = &http.Client{Transport: rg.idle}
 	return rg, nil
 }
 
-func (rg *rig) serve(h http.Handler) (string, error) {
-	s, err := startServer(h)
+func startRole(self, role string, env []string) (*proc, error) {
+	addr, err := freeAddr()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	rg.servers = append(rg.servers, s)
-	return s.url, nil
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), append(env, roleEnv+"="+role, listenEnv+"="+addr)...)
+	return startProc(role, cmd, addr)
 }
 
-func (rg *rig) close() {
-	rg.closeIdle()
-	for _, s := range rg.servers {
-		s.close()
-	}
-}
-
-// closeIdle drops every pooled keep-alive connection, client and proxy side, so that a memory
-// baseline is not holding the previous phase's connections.
-func (rg *rig) closeIdle() {
-	for _, t := range rg.idlers {
-		t.CloseIdleConnections()
-	}
-}
-
-// newGateway builds the handler under test exactly as the server does, from LiteLLM-shaped YAML.
-// It passes proxy.NewTransport() explicitly only to keep a handle for closing idle connections.
-func newGateway(upstream string) (http.Handler, *http.Transport, error) {
-	res := config.Parse([]byte(gatewayConfig(upstream)))
-	if res.Err != nil {
-		return nil, nil, fmt.Errorf("parse gateway config: %w", res.Err)
-	}
-	table, err := route.NewTable(res.Config)
+// startGateway runs bin/gateway as `make run` does (its default flags, a usage log), on a
+// config with keyed (auth: true) routes to the mock upstream.
+func (rg *rig) startGateway(bin, upstream string) (*proc, error) {
+	addr, err := freeAddr()
 	if err != nil {
-		return nil, nil, fmt.Errorf("build route table: %w", err)
+		return nil, err
 	}
-	tr := proxy.NewTransport()
-	// The gateway as deployed: usage metering (provider parsers and prices) and an EMF line per
-	// call are part of what is measured.
-	h := proxy.New(table,
-		proxy.WithKeys(auth.NewMasterKey(gatewayKey)),
-		proxy.WithTransport(tr),
-		proxy.WithMetering(func(u *url.URL, req []byte, status int, hdr http.Header) proxy.Meter {
-			return providers.NewMeter(u, req, status, hdr)
-		}),
-		proxy.WithPricing(pricing.Default()),
-		proxy.WithUsage(usage.NewEMF(io.Discard, usage.DefaultMetricsNamespace).PricedModels(pricing.Default().Name)),
-		proxy.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	return h, tr, nil
+	cfg := filepath.Join(rg.dir, "gateway.yaml")
+	if err := os.WriteFile(cfg, []byte(gatewayConfig(upstream)), 0o600); err != nil {
+		return nil, fmt.Errorf("write gateway config: %w", err)
+	}
+	cmd := exec.Command(bin, "-config", cfg, "-addr", addr, "-usage-log", rg.usageLog)
+	cmd.Env = append(os.Environ(), "LITELLM_MASTER_KEY="+gatewayKey, upstreamKeyEnv+"="+upstreamKey)
+	return startProc("gateway", cmd, addr)
 }
 
 func gatewayConfig(upstream string) string {
@@ -145,30 +126,95 @@ func gatewayConfig(upstream string) string {
       auth: true
       headers: {Authorization: "bearer os.environ/%[3]s", content-type: application/json}`, path, upstream, upstreamKeyEnv)
 	}
-	return "general_settings:\n  master_key: " + gatewayKey + "\n  pass_through_endpoints:" +
-		route("/v1/rerank") + route("/sse") + route("/large") + route("/upload") + "\n"
+	return "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  pass_through_endpoints:" +
+		route("/v1/rerank") + route("/sse") + route("/events") + route("/large") + "\n"
 }
 
-// newReverseProxy is the baseline: the standard library's proxy doing the same credential swap,
-// on a transport pooled like the gateway's so that neither pays for reconnecting.
-func newReverseProxy(upstream string) (http.Handler, *http.Transport, error) {
-	target, err := url.Parse(upstream)
+// startNginx runs nginx as a plain reverse proxy doing the same credential swap: keep-alive
+// upstream connections, no buffering either way (as a streaming proxy must), an access log.
+func (rg *rig) startNginx(bin, upstream string) (*proc, error) {
+	addr, err := freeAddr()
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse upstream URL: %w", err)
+		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 512, 256
-	tr.DisableCompression = true
-	credential := "bearer " + upstreamKey
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Header.Set("Authorization", credential)
-		},
-		Transport: tr,
-		ErrorLog:  log.New(os.Stderr, "bench: reverse proxy: ", 0),
+	prefix := filepath.Join(rg.dir, "nginx")
+	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
+		return nil, fmt.Errorf("nginx prefix: %w", err)
 	}
-	return rp, tr, nil
+	conf := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(nginxConfig(prefix, addr, strings.TrimPrefix(upstream, "http://"))), 0o644); err != nil {
+		return nil, fmt.Errorf("write nginx config: %w", err)
+	}
+	return startProc("nginx", exec.Command(bin, "-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log")), addr)
+}
+
+func nginxConfig(prefix, listen, upstream string) string {
+	return strings.NewReplacer("PREFIX", prefix, "LISTEN", listen, "UPSTREAM", upstream, "KEY", upstreamKey).Replace(`
+daemon off;
+master_process on;
+worker_processes auto;
+pid PREFIX/nginx.pid;
+error_log PREFIX/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log PREFIX/access.log;
+  client_body_temp_path PREFIX/tmp/body;
+  proxy_temp_path PREFIX/tmp/proxy;
+  fastcgi_temp_path PREFIX/tmp/fastcgi;
+  uwsgi_temp_path PREFIX/tmp/uwsgi;
+  scgi_temp_path PREFIX/tmp/scgi;
+  keepalive_requests 1000000;
+  upstream mock { server UPSTREAM; keepalive 256; keepalive_requests 1000000; }
+  server {
+    listen LISTEN;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "bearer KEY";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`)
+}
+
+// close stops every process; the gateway gets SIGTERM and must exit cleanly.
+func (rg *rig) close() error {
+	if rg.idle != nil {
+		rg.idle.CloseIdleConnections()
+	}
+	var errs []error
+	for p := numPaths - 1; p >= 0; p-- { // the proxies before their upstream
+		if rg.procs[p] != nil {
+			errs = append(errs, rg.procs[p].stop())
+			rg.procs[p] = nil
+		}
+	}
+	_ = os.RemoveAll(rg.dir)
+	return errors.Join(errs...)
+}
+
+// stopGateway stops the gateway (SIGTERM) and checks that its usage log holds one record per
+// call it answered: the log is written asynchronously, and a record lost on shutdown is a bug.
+func (rg *rig) stopGateway() error {
+	p := rg.procs[pathGateway]
+	if p == nil {
+		return nil
+	}
+	rg.procs[pathGateway] = nil
+	if err := p.stop(); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(rg.usageLog)
+	if err != nil {
+		return fmt.Errorf("read the gateway's usage log: %w", err)
+	}
+	if got, want := int64(bytes.Count(b, []byte("\n"))), rg.calls[pathGateway].Load(); got != want {
+		return fmt.Errorf("the gateway's usage log holds %d records after SIGTERM, want one per call: %d", got, want)
+	}
+	return nil
 }
 
 // newClientTransport keeps connections alive and pools enough of them that neither the c=32
@@ -184,18 +230,33 @@ func newClientTransport() *http.Transport {
 	}
 }
 
-// rerank makes one small JSON POST and checks the answer.
-func (rg *rig) rerank(ctx context.Context, p pathID) error {
-	u := rg.urls[p] + "/v1/rerank"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(rerankRequest))
+// do sends a request with the gateway key (the other paths ignore it) and counts it.
+func (rg *rig) do(ctx context.Context, p pathID, method, path string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rg.url(p)+path, rd)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+gatewayKey)
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := rg.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s POST /v1/rerank: %w", pathNames[p], err)
+		return nil, fmt.Errorf("%s %s %s: %w", pathNames[p], method, path, err)
+	}
+	rg.calls[p].Add(1)
+	return resp, nil
+}
+
+// rerank makes one small JSON POST and checks the answer.
+func (rg *rig) rerank(ctx context.Context, p pathID) error {
+	resp, err := rg.do(ctx, p, http.MethodPost, "/v1/rerank", rerankRequest)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	n, err := io.Copy(io.Discard, resp.Body)
@@ -210,28 +271,35 @@ func (rg *rig) rerank(ctx context.Context, p pathID) error {
 	return nil
 }
 
-// server is a plain net/http server on an ephemeral loopback port; all three front ends use
-// the same kind so that none is advantaged by its server.
-type server struct {
-	srv *http.Server
-	url string
-}
-
-func startServer(h http.Handler) (*server, error) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+// releaseStreams asks the mock to end every held stream.
+func (rg *rig) releaseStreams(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rg.url(pathDirect)+"/release", nil)
 	if err != nil {
-		return nil, fmt.Errorf("listen on 127.0.0.1: %w", err)
+		return err
 	}
-	s := &server{
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
-		url: "http://" + ln.Addr().String(),
+	resp, err := rg.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("release streams: %w", err)
 	}
-	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintln(os.Stderr, "bench: server on", s.url, "stopped:", err)
-		}
-	}()
-	return s, nil
+	resp.Body.Close()
+	return nil
 }
 
-func (s *server) close() { _ = s.srv.Close() }
+// paths lists the paths that run, in order.
+func (rg *rig) paths() []pathID {
+	var out []pathID
+	for p := range numPaths {
+		if rg.has(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// rotated is the running paths starting at the round-th, so that interleaved rounds put each
+// path first in turn.
+func (rg *rig) rotated(round int) []pathID {
+	ps := rg.paths()
+	k := round % len(ps)
+	return append(ps[k:len(ps):len(ps)], ps[:k]...)
+}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -13,33 +15,25 @@ import (
 const (
 	// streamBudget bounds opening, holding and closing one path's streams.
 	streamBudget = 60 * time.Second
-	// settleLimit bounds the wait for closed connections' goroutines to exit before a baseline.
-	settleLimit = 3 * time.Second
+	// settleTime lets the server processes finish what the last phase left (closing connections)
+	// before a memory baseline.
+	settleTime = 300 * time.Millisecond
 )
 
-type streamResult struct {
-	heapKiB    float64 // HeapInuse growth per open stream
-	stackKiB   float64 // StackInuse growth per open stream (goroutine stacks are not heap)
-	goroutines float64 // goroutines per open stream
-}
+// streamResult is the memory one open SSE stream costs the path's own process: its resident
+// memory (heap, goroutine stacks, kernel-visible everything) grows by this much per stream.
+type streamResult struct{ rssKiB float64 }
 
-// measureStreams holds streams open on each path in turn. Each path starts from a process with
-// no pooled connections, so its baseline is the same empty state. A first, unrecorded pass over
-// every path grows what never shrinks back (the servers' and transports' connection maps, which
-// the mock server shares between all paths), so that the path measured first is not charged
-// for it.
+// measureStreams holds o.streams SSE streams open through each path in turn, and reads the
+// growth of that path's process's RSS.
 func measureStreams(ctx context.Context, rg *rig, o options) (*[numPaths]streamResult, error) {
 	var res [numPaths]streamResult
-	for pass := range 2 {
-		for p := range numPaths {
-			r, err := measureStreamPath(ctx, rg, p, o.streams)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", pathNames[p], err)
-			}
-			if pass == 1 {
-				res[p] = r
-			}
+	for _, p := range rg.paths() {
+		r, err := measureStreamPath(ctx, rg, p, o.streams)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pathNames[p], err)
 		}
+		res[p] = r
 	}
 	return &res, nil
 }
@@ -47,7 +41,12 @@ func measureStreams(ctx context.Context, rg *rig, o options) (*[numPaths]streamR
 func measureStreamPath(ctx context.Context, rg *rig, p pathID, k int) (streamResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamBudget)
 	defer cancel()
-	before := rg.quietSnapshot()
+	rg.idle.CloseIdleConnections()
+	time.Sleep(settleTime)
+	before, err := rg.procs[p].rss()
+	if err != nil {
+		return streamResult{}, err
+	}
 	ready := make(chan error, k)
 	errs := make(chan error, k)
 	var wg sync.WaitGroup
@@ -59,25 +58,20 @@ func measureStreamPath(ctx context.Context, rg *rig, p pathID, k int) (streamRes
 		})
 	}
 	openErr := waitReady(ctx, ready, k)
-	after := takeSnapshot()
+	time.Sleep(settleTime / 3) // the proxies' upstream write loops start just after the first event
+	after, rssErr := rg.procs[p].rss()
 	if openErr != nil {
 		cancel() // don't leave the streams that did open waiting for the hold limit
 	}
-	rg.mock.releaseStreams()
+	relErr := rg.releaseStreams(ctx)
 	wg.Wait()
 	close(errs)
-	if openErr != nil {
-		return streamResult{}, openErr
+	for _, err := range []error{openErr, rssErr, relErr, <-errs} {
+		if err != nil {
+			return streamResult{}, err
+		}
 	}
-	if err := <-errs; err != nil {
-		return streamResult{}, err
-	}
-	perStream := func(a, b uint64) float64 { return (float64(a) - float64(b)) / 1024 / float64(k) }
-	return streamResult{
-		heapKiB:    perStream(after.heapInuse, before.heapInuse),
-		stackKiB:   perStream(after.stackInuse, before.stackInuse),
-		goroutines: float64(after.goroutines-before.goroutines) / float64(k),
-	}, nil
+	return streamResult{rssKiB: float64(after.rss-before.rss) / 1024 / float64(k)}, nil
 }
 
 // waitReady waits until k streams have reported, failing on the first error.
@@ -106,15 +100,9 @@ func (rg *rig) holdStream(ctx context.Context, p pathID, ready chan<- error) (er
 			err = nil // reported once, through ready
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rg.urls[p]+"/sse", nil)
+	resp, err := rg.do(ctx, p, http.MethodGet, "/sse", nil)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+gatewayKey)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := rg.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET /sse: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -133,35 +121,81 @@ func (rg *rig) holdStream(ctx context.Context, p pathID, ready chan<- error) (er
 	return nil
 }
 
-type memSnapshot struct {
-	heapInuse, stackInuse uint64
-	goroutines            int
+// eventResult is how the events of a timed stream arrived: the median delay from the mock's
+// write to the client's read, and how many events arrived in the same read as another.
+type eventResult struct {
+	p50, p99  time.Duration
+	coalesced int
+	events    int
 }
 
-func takeSnapshot() memSnapshot {
-	// Twice: a sync.Pool's contents survive one collection (in its victim cache), and pools
-	// emptying between two snapshots would read as negative memory.
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return memSnapshot{heapInuse: ms.HeapInuse, stackInuse: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+// measureEvents reads o.eventStreams timed streams per path, paths interleaved.
+func measureEvents(ctx context.Context, rg *rig, o options) (*[numPaths]eventResult, error) {
+	var delays [numPaths][]time.Duration
+	var res [numPaths]eventResult
+	for round := range o.eventStreams {
+		for _, p := range rg.rotated(round) {
+			d, coalesced, err := rg.timedStream(ctx, p, o.events, o.eventGap)
+			if err != nil {
+				return nil, err
+			}
+			delays[p] = append(delays[p], d...)
+			res[p].coalesced += coalesced
+			res[p].events += len(d)
+		}
+	}
+	for _, p := range rg.paths() {
+		slices.Sort(delays[p])
+		res[p].p50, res[p].p99 = percentile(delays[p], 50), percentile(delays[p], 99)
+	}
+	return &res, nil
 }
 
-// quietSnapshot drops pooled connections and waits until their goroutines (client read/write
-// loops, server connection goroutines) have exited, so the baseline holds no connections.
-func (rg *rig) quietSnapshot() memSnapshot {
-	prev := -1
-	for deadline := time.Now().Add(settleLimit); time.Now().Before(deadline); {
-		// Again each time: a proxy may return its upstream connection to the pool just after
-		// the client saw the end of the stream.
-		rg.closeIdle()
-		n := runtime.NumGoroutine()
-		if n == prev {
+// timedStream reads one /events stream read by read, as a client would, and returns each
+// event's delay and how many events shared a read with an earlier one.
+func (rg *rig) timedStream(ctx context.Context, p pathID, n int, gap time.Duration) ([]time.Duration, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, streamBudget)
+	defer cancel()
+	resp, err := rg.do(ctx, p, http.MethodGet, "/events?n="+strconv.Itoa(n)+"&gap="+gap.String(), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, 0, fmt.Errorf("%s GET /events: status %d, want 200", pathNames[p], resp.StatusCode)
+	}
+	var delays []time.Duration
+	coalesced := 0
+	var pending []byte
+	buf := make([]byte, 64<<10)
+	for {
+		m, rerr := resp.Body.Read(buf)
+		now := time.Now().UnixNano()
+		pending = append(pending, buf[:m]...)
+		inRead := 0
+		for {
+			i := bytes.Index(pending, []byte("\n\n"))
+			if i < 0 {
+				break
+			}
+			sent, err := strconv.ParseInt(string(bytes.TrimPrefix(pending[:i], []byte("data: "))), 10, 64)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s GET /events: event %q is not the mock's", pathNames[p], pending[:i])
+			}
+			delays = append(delays, time.Duration(now-sent))
+			pending = pending[i+2:]
+			inRead++
+		}
+		coalesced += max(inRead-1, 0)
+		if rerr == io.EOF {
 			break
 		}
-		prev = n
-		time.Sleep(50 * time.Millisecond)
+		if rerr != nil {
+			return nil, 0, fmt.Errorf("%s GET /events: %w", pathNames[p], rerr)
+		}
 	}
-	return takeSnapshot()
+	if len(delays) != n || len(pending) != 0 {
+		return nil, 0, fmt.Errorf("%s GET /events: %d events and %d stray bytes, want %d events", pathNames[p], len(delays), len(pending), n)
+	}
+	return delays, coalesced, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,73 @@ note: pass_through_endpoints[0] (/cohere) overrides the built-in cohere route /c
 `
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+}
+
+// No usage record is lost on shutdown: the usage file is buffered and flushed on a timer, so
+// the records of the calls answered just before SIGTERM (which cancels run's context, through
+// signal.NotifyContext in main) must be flushed on the way out. The benchmark's smoke run
+// (local/bench TestQuickRun) checks the same on the built binary with a real SIGTERM.
+func TestUsageRecordsSurviveShutdown(t *testing.T) {
+	setDemoEnv(t)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"results":[],"meta":{"billed_units":{"search_units":1}}}`)
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	cfg, usageLog := filepath.Join(dir, "cfg.yaml"), filepath.Join(dir, "usage.jsonl")
+	_ = os.WriteFile(cfg, []byte("general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  pass_through_endpoints:\n"+
+		"    - {path: /v1/rerank, target: \""+up.URL+"/v1/rerank\", auth: true}\n"), 0o600)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"-config", cfg, "-addr", addr, "-usage-log", usageLog}, io.Discard, &stderr)
+	}()
+	const calls = 25
+	for i := 0; i < calls; i++ {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/rerank", strings.NewReader(`{"model":"rerank-v3.5"}`))
+		req.Header.Set("Authorization", "Bearer sk-1234")
+		resp, err := http.DefaultClient.Do(req)
+		for deadline := time.Now().Add(5 * time.Second); err != nil && i == 0 && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // the server is starting
+			req, _ = http.NewRequest(http.MethodPost, "http://"+addr+"/v1/rerank", strings.NewReader(`{"model":"rerank-v3.5"}`))
+			req.Header.Set("Authorization", "Bearer sk-1234")
+			resp, err = http.DefaultClient.Do(req)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("call %d: status %d", i, resp.StatusCode)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	b, err := os.ReadFile(usageLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != calls {
+		t.Fatalf("usage log holds %d records after shutdown, want %d:\n%s", len(lines), calls, b)
+	}
+	for i, line := range lines {
+		if !strings.Contains(line, `"route":"/v1/rerank"`) || !strings.Contains(line, `"status":200`) {
+			t.Errorf("record %d: %s", i, line)
+		}
 	}
 }

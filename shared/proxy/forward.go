@@ -13,6 +13,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -20,9 +21,27 @@ import (
 	"github.com/passthru/gateway/shared/apierror"
 )
 
-// copyBufferSize is the relay buffer. Every open stream holds one while it waits for the
-// upstream, so it bounds per-stream memory as much as it sets throughput.
-const copyBufferSize = 16 << 10
+// The relay buffers. An event stream holds its buffer while it waits for the upstream's next
+// event, so its size is per-stream memory, and an event (a few hundred bytes of SSE) never
+// needs much; a longer one is simply relayed in pieces. Any other response is read as fast
+// as it arrives, so a bigger buffer means fewer reads and writes per byte (a download).
+const (
+	eventBufferSize = 4 << 10
+	bodyBufferSize  = 64 << 10
+)
+
+var (
+	eventBuffers = sync.Pool{New: func() any { b := make([]byte, eventBufferSize); return &b }}
+	bodyBuffers  = sync.Pool{New: func() any { b := make([]byte, bodyBufferSize); return &b }}
+)
+
+// relayBuffers is the pool for a response of content type ct.
+func relayBuffers(ct string) *sync.Pool {
+	if isEventStream(ct) || isAWSEventStream(ct) {
+		return &eventBuffers
+	}
+	return &bodyBuffers
+}
 
 // NewTransport returns the upstream transport: many idle connections per host (the default 2
 // makes a busy proxy reconnect), HTTP/2 where the upstream offers it, and no transparent
@@ -46,14 +65,21 @@ func NewTransport() *http.Transport {
 type countingBody struct {
 	rc       io.ReadCloser
 	n        atomic.Int64
+	held     int64 // read whole before sending (readWhole): sent only once the request went
 	progress func()
 	head     *prefix // the first bytes, for metering (nil: not kept)
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.readUncounted(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// readUncounted reads as Read does, without counting the bytes as sent.
+func (b *countingBody) readUncounted(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
-		b.n.Add(int64(n))
 		b.progress()
 		if b.head != nil {
 			b.head.add(p[:n])
@@ -111,6 +137,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 			c.in.head = &prefix{}
 		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
+		if readWhole(r) {
+			out.Body = c.in.readWhole(r.ContentLength) // headers and body in one write
+		}
 	}
 	c.upstream = u.Host
 	if a := authorizerOf(c.route); a != nil && !c.callerCreds {
@@ -181,8 +210,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 		_ = rc.Flush() // headers now, not with the first event
 	}
 
-	bp := h.bufs.Get().(*[]byte)
-	defer h.bufs.Put(bp)
+	pool := relayBuffers(ct)
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	for {
 		idle.extend()

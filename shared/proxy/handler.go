@@ -15,7 +15,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,7 +66,6 @@ type Handler struct {
 	transport http.RoundTripper
 	log       *slog.Logger
 	debug     bool
-	bufs      sync.Pool
 	meter     MeterFunc
 	pricer    Pricer
 	guards    *guardBuilder
@@ -116,7 +114,6 @@ func New(src RouteSource, opts ...Option) *Handler {
 	if h.transport == nil {
 		h.transport = NewTransport()
 	}
-	h.bufs.New = func() any { b := make([]byte, copyBufferSize); return &b }
 	return h
 }
 
@@ -462,7 +459,7 @@ func (c *call) record(pricer Pricer) usage.Record {
 		c.guard.mu.Unlock()
 	}
 	if c.in != nil {
-		rec.BytesIn = c.in.n.Load()
+		rec.BytesIn = c.in.sent(c.sent.Load())
 	}
 	if c.meter != nil {
 		rec.Tokens = c.meter.Tokens()

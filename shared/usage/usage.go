@@ -5,7 +5,6 @@ package usage
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -100,26 +99,35 @@ type Discard struct{}
 // Record implements the proxy's usage sink.
 func (Discard) Record(context.Context, Record) {}
 
-// JSONLines writes each record as one JSON line; safe for concurrent use.
+// JSONLines writes each record as one JSON line; safe for concurrent use. Each line is encoded
+// without reflection into a pooled buffer and written with one Write call; put a FlushWriter
+// between it and a file so that calls do not each pay for a write system call.
 type JSONLines struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err func(error)
+	mu     sync.Mutex
+	w      io.Writer
+	err    func(error)
+	buffer sync.Pool
 }
 
 // NewJSONLines writes records to w; onErr (may be nil) hears about write failures.
 func NewJSONLines(w io.Writer, onErr func(error)) *JSONLines {
-	return &JSONLines{w: w, err: onErr}
+	j := &JSONLines{w: w, err: onErr}
+	j.buffer.New = func() any { b := make([]byte, 0, 1024); return &b }
+	return j
 }
 
 // Record implements the proxy's usage sink.
 func (j *JSONLines) Record(_ context.Context, r Record) {
-	b, err := json.Marshal(r)
+	bp := j.buffer.Get().(*[]byte)
+	b, err := appendRecord((*bp)[:0], &r)
 	if err == nil {
-		b = append(b, '\n')
 		j.mu.Lock()
 		_, err = j.w.Write(b)
 		j.mu.Unlock()
+	}
+	if cap(b) <= 64<<10 { // a huge record should not stay pinned in the pool
+		*bp = b
+		j.buffer.Put(bp)
 	}
 	if err != nil && j.err != nil {
 		j.err(fmt.Errorf("write usage record %s: %w", r.CallID, err))

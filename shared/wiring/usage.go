@@ -89,8 +89,11 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		if err != nil {
 			return u, fmt.Errorf("open usage file: %w", err)
 		}
-		u.Close = f.Close
-		sinks = append(sinks, usage.NewJSONLines(f, func(err error) { log.Error(err.Error()) }))
+		// Buffered, flushed on a short timer and by Close (on shutdown): one write system call
+		// per bufferful instead of one per call.
+		fw := usage.NewFlushWriter(f, usage.DefaultFlushInterval, func(err error) { log.Error(err.Error()) })
+		u.Close = func() error { return errors.Join(fw.Close(), f.Close()) }
+		sinks = append(sinks, usage.NewJSONLines(fw, func(err error) { log.Error(err.Error()) }))
 	}
 	if o.MetricsNamespace != "" {
 		pricer := &pricing.Live{Routes: o.Routes, Base: pricing.Default()}
