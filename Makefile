@@ -57,7 +57,7 @@ validate:
 ## bench: bin/gateway vs nginx vs a bare httputil.ReverseProxy, each its own process, on loopback (ARGS=-quick for a smoke run; nginx: apt-get install -y nginx)
 bench:
 	@mkdir -p bin && go build -o bin/gateway ./local/gateway
-	go run ./local/bench -gateway bin/gateway -chart local/bench/chart.svg $(ARGS)
+	go run ./local/bench -gateway bin/gateway -chart local/bench/chart.png $(ARGS)
 
 ## adapter-bench: the Anthropic adapter's translation cost per streamed event (budget 5 µs) and per request
 adapter-bench:

@@ -23,7 +23,7 @@ type options struct {
 	downloadBytes int64         // the large response
 	gateway       string        // the gateway binary
 	nginx         string        // the nginx binary; "" when not installed
-	chart         string        // write an SVG chart of latency and throughput here ("" for none)
+	chart         string        // write a chart of latency and throughput here, .png or .svg ("" for none)
 	quick         bool
 }
 
@@ -58,7 +58,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	download := fs.Int64("download-mib", d.downloadBytes>>20, "size of the large response, MiB")
 	gateway := fs.String("gateway", d.gateway, "the gateway binary (`make bench` builds it from ./local/gateway)")
 	nginx := fs.String("nginx", "", "the nginx binary (default: nginx on PATH or /usr/sbin/nginx; \"off\" to leave it out)")
-	chart := fs.String("chart", "", "also write an SVG chart of added latency and throughput to `file`")
+	chart := fs.String("chart", "", "also write a chart of added latency and throughput to `file` (.png or .svg)")
 	quick := fs.Bool("quick", false, "small numbers everywhere (explicit flags still win), for tests and smoke runs")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
