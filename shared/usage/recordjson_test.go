@@ -30,6 +30,12 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 	zero := fullRecord()
 	zero.CostUSD = ptr(0.0)
 	zero.Tokens = Tokens{SearchUnits: ptr[int64](1), CacheWrite: ptr[int64](-3)}
+	guarded := fullRecord()
+	guarded.Guardrails = []GuardrailResult{
+		{Name: "pii", Mode: "pre_call", Action: "masked", LatencyMS: 0.0123},
+		{Name: "<web&hook>", Mode: "post_call", Action: "blocked", Reason: "matched \"us_ssn\"\u2028", LatencyMS: 1e-7},
+		{},
+	}
 	offset := fullRecord()
 	offset.Time = time.Date(2026, 1, 2, 3, 4, 5, 60, time.FixedZone("x", -7*3600-30*60))
 	cases := map[string]Record{
@@ -40,6 +46,7 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 		"exponent floats":            tiny,
 		"zero cost, few tokens":      zero,
 		"zone offset":                offset,
+		"guardrails":                 guarded,
 		"control characters in path": {Route: "/a\x00\x1f\t\n\"\\", Method: "GET", CallID: "ключ"},
 	}
 	for name, r := range cases {
@@ -60,6 +67,7 @@ func TestAppendRecordRefusesWhatMarshalRefuses(t *testing.T) {
 		"infinite TTFB": {TTFBMS: math.Inf(1)},
 		"NaN cost":      {CostUSD: ptr(math.NaN())},
 		"year 10000":    {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"NaN guardrail": {Guardrails: []GuardrailResult{{Name: "g", LatencyMS: math.NaN()}}},
 	} {
 		if _, err := appendRecord(nil, &r); err == nil {
 			t.Errorf("%s: encoded, want json.Marshal's error", name)
@@ -78,7 +86,8 @@ func TestAppendRecordRefusesWhatMarshalRefuses(t *testing.T) {
 func TestAppendRecordKnowsEveryField(t *testing.T) {
 	want := "schema_version call_id request_id source_ip timestamp route method upstream_host status " +
 		"provider model input_tokens output_tokens cached_tokens cache_write_tokens reasoning_tokens search_units " +
-		"cost_usd cost_source cost_unknown latency_ms ttfb_ms streamed bytes_in bytes_out key_alias tags key_metadata error_class partial"
+		"cost_usd cost_source cost_unknown latency_ms ttfb_ms streamed bytes_in bytes_out key_alias tags key_metadata error_class partial " +
+		"guardrails(name mode action reason latency_ms)"
 	var names []string
 	var walk func(reflect.Type)
 	walk = func(rt reflect.Type) {
@@ -88,6 +97,14 @@ func TestAppendRecordKnowsEveryField(t *testing.T) {
 				continue
 			}
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Type == reflect.TypeFor[[]GuardrailResult]() {
+				var inner []string
+				for g := range f.Type.Elem().Fields() {
+					n, _, _ := strings.Cut(g.Tag.Get("json"), ",")
+					inner = append(inner, n)
+				}
+				name += "(" + strings.Join(inner, " ") + ")"
+			}
 			names = append(names, name)
 		}
 	}
@@ -107,6 +124,7 @@ func FuzzAppendRecord(f *testing.F) {
 		r.Tags = []string{mv, mk}
 		r.CostUSD, r.LatencyMS, r.Input = &cost, latency, &tokens
 		r.Time = time.Unix(0, unixNano).UTC()
+		r.Guardrails = []GuardrailResult{{Name: mk, Mode: route, Action: alias, Reason: mv, LatencyMS: latency}}
 		want, werr := json.Marshal(r)
 		got, gerr := appendRecord(nil, &r)
 		if (werr != nil) != (gerr != nil) {
