@@ -68,14 +68,13 @@ func TestAWSOutageDoesNotStallWarmTraffic(t *testing.T) {
 			if inFlight == 0 {
 				t.Errorf("no AWS call was in flight when AWS went down")
 			}
-			if added := o99 - p99; added > 50*time.Millisecond {
-				t.Errorf("the outage added %v to p99 (%v → %v), want at most 50 ms", added, p99, o99)
-			}
-			// The old stalls were few among thousands of requests, p99 can miss them: bound the max
-			// too (seen: under 200 ms; a refresh on the request path takes at least the 3 s timeout
-			// when AWS hangs, 7-16 s with the SDK's default retries).
-			if omax > time.Second {
-				t.Errorf("a request took %v during the outage, want at most 1 s: it waited for AWS", omax)
+			// With AWS up, requests never touch AWS: a p99 this slow means the machine itself stalls
+			// them (a loaded 2-core CI box under -race), and then a stall cannot be told from a
+			// wait for AWS by time. The correctness and log checks below still run.
+			if p99 > overloaded {
+				t.Logf("timing checks skipped: p99 with AWS up is %v (over %v), the machine is overloaded", p99, overloaded)
+			} else {
+				checkOutageTiming(t, p99, o99, omax)
 			}
 			// The caches did expire during the outage: each source tried AWS and logged it once.
 			for _, msg := range []string{
@@ -88,6 +87,23 @@ func TestAWSOutageDoesNotStallWarmTraffic(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// overloaded is the p99 with AWS up past which the run cannot measure a stall.
+const overloaded = 250 * time.Millisecond
+
+// checkOutageTiming: the outage may add at most 50 ms to p99, and no request may take over 1 s.
+func checkOutageTiming(t *testing.T, p99, o99, omax time.Duration) {
+	t.Helper()
+	if added := o99 - p99; added > 50*time.Millisecond {
+		t.Errorf("the outage added %v to p99 (%v → %v), want at most 50 ms", added, p99, o99)
+	}
+	// The old stalls were few among thousands of requests, p99 can miss them: bound the max
+	// too (seen: under 200 ms; a refresh on the request path takes at least the 3 s timeout
+	// when AWS hangs, 7-16 s with the SDK's default retries).
+	if omax > time.Second {
+		t.Errorf("a request took %v during the outage, want at most 1 s: it waited for AWS", omax)
 	}
 }
 
