@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ func (o Options) env(name string) string {
 // below it wins for the paths it serves, by the table's longest match). Notes say what was
 // turned off or overlapped, for `validate` and the start-up log.
 func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
+	if err := CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails); err != nil {
+		return nil, nil, err
+	}
 	t, err := route.NewTable(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -149,6 +153,20 @@ func unknownDisabled(list []string) []string {
 		}
 	}
 	return notes
+}
+
+// CheckProviderRouteGuardrails refuses a general_settings.provider_route_guardrails key that is
+// not a built-in provider's name: its guardrails would guard no route, and a typo there must not
+// pass for a guard. The config file (NewTable, gatewayctl's checks) and the SSM settings
+// parameter are both checked with it; config cannot check it itself, as it does not know the
+// registry.
+func CheckProviderRouteGuardrails(m map[string][]config.Guardrail) error {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(Names(), name) {
+			return fmt.Errorf("general_settings.provider_route_guardrails: %q is not a built-in provider (valid: %s)", name, strings.Join(Names(), ", "))
+		}
+	}
+	return nil
 }
 
 // configuredAt is the configured endpoint at path, if any.

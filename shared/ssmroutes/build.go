@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 )
 
@@ -164,6 +165,9 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	var defs []config.GuardrailDef
 	if err == nil {
 		defs, err = guardrailDefs(st.Guardrails)
+	}
+	if err == nil {
+		err = builtin.CheckProviderRouteGuardrails(st.ProviderRouteGuardrails)
 	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}

@@ -55,3 +55,21 @@ general_settings:
 		t.Errorf("rejected = %+v", bad.Rejected)
 	}
 }
+
+// TestGuardrailSettingsUnknownProvider: a provider_route_guardrails key that is not a built-in
+// provider rejects the settings parameter (the last good settings keep serving), as the config
+// file is refused.
+func TestGuardrailSettingsUnknownProvider(t *testing.T) {
+	const defs = `"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","patterns":[{"action":"BLOCK","pattern_name":"us_ssn","pattern_type":"prebuilt"}]}}]`
+	s := ssmroutes.Build("/gw", []ssmroutes.Parameter{
+		{Name: "/gw/settings", Value: `{` + defs + `,"provider_route_guardrails":{"anthropc":[{"name":"pii"}]}}`, Version: 3},
+		{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example"}`, Version: 1},
+	}, nil)
+	want := `invalid settings: general_settings.provider_route_guardrails: "anthropc" is not a built-in provider (valid: anthropic, openai, azure, gemini, cohere, mistral, langfuse, bedrock, vertex_ai)`
+	if len(s.Rejected) != 1 || s.Rejected[0].Reason != want {
+		t.Errorf("rejected = %+v, want the settings with %s", s.Rejected, want)
+	}
+	if s.Config.ProviderRouteGuardrails != nil || s.Config.Guardrails != nil {
+		t.Errorf("settings applied: %+v / %+v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails)
+	}
+}
