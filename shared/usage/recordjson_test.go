@@ -32,7 +32,11 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 	zero.Tokens = Tokens{SearchUnits: ptr[int64](1), CacheWrite: ptr[int64](-3)}
 	offset := fullRecord()
 	offset.Time = time.Date(2026, 1, 2, 3, 4, 5, 60, time.FixedZone("x", -7*3600-30*60))
+	guarded := fullRecord()
+	guarded.Guardrails = []GuardrailResult{{Name: "pii", Mode: "pre_call", Action: "masked", Reason: "sensitive <content> masked", LatencyMS: 0.041},
+		{Name: "g\u2028", Mode: "post_call", Action: "skipped", LatencyMS: 0}}
 	cases := map[string]Record{
+		"guardrails":                  guarded,
 		"full":                        fullRecord(),
 		"unknown cost, no first byte": unknownRecord(),
 		"empty":                       {},
@@ -56,10 +60,11 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 // A record json.Marshal refuses is refused as before (and reported by the sink), not written.
 func TestAppendRecordRefusesWhatMarshalRefuses(t *testing.T) {
 	for name, r := range map[string]Record{
-		"NaN latency":   {LatencyMS: math.NaN()},
-		"infinite TTFB": {TTFBMS: math.Inf(1)},
-		"NaN cost":      {CostUSD: ptr(math.NaN())},
-		"year 10000":    {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"NaN latency":           {LatencyMS: math.NaN()},
+		"infinite TTFB":         {TTFBMS: math.Inf(1)},
+		"NaN cost":              {CostUSD: ptr(math.NaN())},
+		"NaN guardrail latency": {Guardrails: []GuardrailResult{{LatencyMS: math.NaN()}}},
+		"year 10000":            {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		if _, err := appendRecord(nil, &r); err == nil {
 			t.Errorf("%s: encoded, want json.Marshal's error", name)
@@ -78,7 +83,7 @@ func TestAppendRecordRefusesWhatMarshalRefuses(t *testing.T) {
 func TestAppendRecordKnowsEveryField(t *testing.T) {
 	want := "schema_version call_id request_id source_ip timestamp route method upstream_host status " +
 		"provider model input_tokens output_tokens cached_tokens cache_write_tokens reasoning_tokens search_units " +
-		"cost_usd cost_source cost_unknown latency_ms ttfb_ms streamed bytes_in bytes_out key_alias tags key_metadata error_class partial"
+		"cost_usd cost_source cost_unknown latency_ms ttfb_ms streamed bytes_in bytes_out key_alias tags key_metadata error_class partial guardrails"
 	var names []string
 	var walk func(reflect.Type)
 	walk = func(rt reflect.Type) {
@@ -107,6 +112,7 @@ func FuzzAppendRecord(f *testing.F) {
 		r.Tags = []string{mv, mk}
 		r.CostUSD, r.LatencyMS, r.Input = &cost, latency, &tokens
 		r.Time = time.Unix(0, unixNano).UTC()
+		r.Guardrails = []GuardrailResult{{Name: mk, Mode: "pre_call", Action: mv, Reason: route, LatencyMS: latency}}
 		want, werr := json.Marshal(r)
 		got, gerr := appendRecord(nil, &r)
 		if (werr != nil) != (gerr != nil) {
