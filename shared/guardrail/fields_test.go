@@ -135,7 +135,8 @@ func allPrebuilt() map[string]any {
 }
 
 // BenchmarkContentFilter10K: every prebuilt pattern over a 10 KB body, as the whole body (one
-// text) and as its fields (query and documents[*]).
+// text: a body that is not JSON), as every string of the JSON (a route without fields), and as
+// its fields (query and documents[*]).
 func BenchmarkContentFilter10K(b *testing.B) {
 	f := filter(b, allPrebuilt())
 	body := body10K()
@@ -145,6 +146,20 @@ func BenchmarkContentFilter10K(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if v, _ := f.Check(context.Background(), in); v.Action != Allow {
+				b.Fatal(v)
+			}
+		}
+	})
+	b.Run("json-strings", func(b *testing.B) { // a route without fields, on a JSON body
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			fs := Strings(body)
+			texts := make([]string, len(fs))
+			for i, fl := range fs {
+				texts[i] = fl.Text
+			}
+			if v, _ := f.Check(context.Background(), Input{Texts: texts}); v.Action != Allow {
 				b.Fatal(v)
 			}
 		}
