@@ -300,3 +300,32 @@ func TestSSEGuardReadsEveryDataLine(t *testing.T) {
 		})
 	}
 }
+
+// TestDuringCallNeedsJSONBeforeSending: a during_call guardrail that cannot read the body refuses
+// it before the upstream call, not after (the body would already have gone).
+func TestDuringCallNeedsJSONBeforeSending(t *testing.T) {
+	up := startUpstream(t, jsonReply(200, `{}`))
+	g := startGateway(t, guardConfig("during_call", rerankFields, ""), up.URL, withGuards)
+	resp, body := post(t, g, "/v1/rerank", "\xef\xbb\xbf"+`{"query":"ssn 078\u002d05\u002d1120"}`)
+	wantStatus(t, resp, body, 400)
+	wantBody(t, body, errorJSON("400", "invalid_request_error", "The request body is not JSON; guardrail pii needs fields query, documents[*] from it."))
+	wantGuardrails(t, g.usage.Next(t), "pii/during_call/blocked/request body is not JSON")
+	if up.count() != 0 {
+		t.Errorf("upstream got %q", up.last(t).Body)
+	}
+}
+
+// TestPostCallResponseNotJSON: a JSON-typed response whose body is not JSON, where a post_call
+// guardrail reads fields, fails closed (503) rather than reaching the client unchecked.
+func TestPostCallResponseNotJSON(t *testing.T) {
+	up := startUpstream(t, jsonReply(200, `{"results":[{"text":"078\u002d05\u002d1120"}]} trailing`))
+	g := startGateway(t, guardConfig("post_call", rerankFields, ""), up.URL, withGuards)
+	resp, body := post(t, g, "/v1/rerank", `{}`)
+	wantStatus(t, resp, body, 503)
+	wantBody(t, body, errorJSON("503", "service_unavailable", "Guardrail pii is unavailable, so the call was not completed; try again shortly."))
+	rec := g.usage.Next(t)
+	wantGuardrails(t, rec, "pii/post_call/error/response body is not JSON")
+	if rec.ErrorClass != "guardrail_error" {
+		t.Errorf("record %+v", rec)
+	}
+}

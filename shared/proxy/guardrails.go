@@ -254,25 +254,37 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call, 
 		}
 		body, masked = next, masked || v.Action == guardrail.Mask
 	}
+	for _, a := range during { // a body it cannot read is refused before it goes upstream
+		if _, berr := guardTexts(body, a.req, string(guardrail.Request), a.name); berr != nil {
+			h.guardStopped(w, c, a, guardrail.DuringCall, berr)
+			return false
+		}
+	}
 	if len(during) > 0 {
 		c.guard.during = make(chan guardOutcome, 1)
 		go h.runDuring(context.WithoutCancel(r.Context()), c, during, body)
 	}
-	switch {
-	case len(codings) == 0:
-	case masked || c.route.Adapter != nil:
+	setGuardedBody(r, out, sent, body, len(codings) > 0 && !masked && c.route.Adapter == nil)
+	return true
+}
+
+// setGuardedBody sets the body that goes upstream after the request guardrails: the bytes as
+// sent when asSent (a compressed body nothing masked), else the checked body, which is decoded
+// when it was compressed: its Content-Encoding goes from the request and from out.
+func setGuardedBody(r *http.Request, out http.Header, sent, checked []byte, asSent bool) {
+	body := checked
+	if asSent {
+		body = sent
+	} else if r.Header.Get("Content-Encoding") != "" {
 		r.Header.Del("Content-Encoding")
 		if out != nil {
 			out.Del("Content-Encoding")
 		}
-	default:
-		body = sent // checked decoded, sent as it came
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	if len(body) == 0 {
 		r.Body = http.NoBody
 	}
-	return true
 }
 
 // requestGuards lists the guardrails that read the request: pre_call (an undefined or broken
