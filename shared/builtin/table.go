@@ -44,7 +44,7 @@ func (o Options) env(name string) string {
 // below it wins for the paths it serves, by the table's longest match). Notes say what was
 // turned off or overlapped, for `validate` and the start-up log.
 func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
-	if err := CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails); err != nil {
+	if err := CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails, cfg.ProviderRouteGuardrailStreaming); err != nil {
 		return nil, nil, err
 	}
 	t, err := route.NewTable(cfg)
@@ -84,6 +84,7 @@ func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.R
 	e := config.Endpoint{
 		Path: prefix, Target: base, IncludeSubpath: true, Methods: slices.Clone(config.DefaultMethods),
 		Auth: config.AuthGranted, ForwardHeaders: p.ForwardHeaders, Provider: p.Name,
+		GuardrailStreaming: slices.Contains(cfg.ProviderRouteGuardrailStreaming, p.Name),
 	}
 	switch c := p.Credential; c.Kind {
 	case Headers:
@@ -155,15 +156,20 @@ func unknownDisabled(list []string) []string {
 	return notes
 }
 
-// CheckProviderRouteGuardrails refuses a general_settings.provider_route_guardrails key that is
-// not a built-in provider's name: its guardrails would guard no route, and a typo there must not
-// pass for a guard. The config file (NewTable, gatewayctl's checks) and the SSM settings
-// parameter are both checked with it; config cannot check it itself, as it does not know the
-// registry.
-func CheckProviderRouteGuardrails(m map[string][]config.Guardrail) error {
-	for _, name := range slices.Sorted(maps.Keys(m)) {
-		if !slices.Contains(Names(), name) {
-			return fmt.Errorf("general_settings.provider_route_guardrails: %q is not a built-in provider (valid: %s)", name, strings.Join(Names(), ", "))
+// CheckProviderRouteGuardrails refuses a general_settings.provider_route_guardrails key, or a
+// provider_route_guardrail_streaming entry, that is not a built-in provider's name: its
+// guardrails would guard no route, and a typo there must not pass for a guard. The config file
+// (NewTable, gatewayctl's checks) and the SSM settings parameter are both checked with it;
+// config cannot check it itself, as it does not know the registry.
+func CheckProviderRouteGuardrails(guards map[string][]config.Guardrail, streaming []string) error {
+	for _, list := range []struct {
+		setting string
+		names   []string
+	}{{"provider_route_guardrails", slices.Sorted(maps.Keys(guards))}, {"provider_route_guardrail_streaming", streaming}} {
+		for _, name := range list.names {
+			if !slices.Contains(Names(), name) {
+				return fmt.Errorf("general_settings.%s: %q is not a built-in provider (valid: %s)", list.setting, name, strings.Join(Names(), ", "))
+			}
 		}
 	}
 	return nil

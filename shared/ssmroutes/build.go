@@ -167,7 +167,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 		defs, err = guardrailDefs(st.Guardrails)
 	}
 	if err == nil {
-		err = builtin.CheckProviderRouteGuardrails(st.ProviderRouteGuardrails)
+		err = builtin.CheckProviderRouteGuardrails(st.ProviderRouteGuardrails, st.ProviderRouteGuardrailStreaming)
 	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
@@ -179,6 +179,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Config.Vertex = lastGood.Config.Vertex
 			s.Config.Models = lastGood.Config.Models
 			s.Config.Guardrails, s.Config.ProviderRouteGuardrails = lastGood.Config.Guardrails, lastGood.Config.ProviderRouteGuardrails
+			s.Config.ProviderRouteGuardrailStreaming = lastGood.Config.ProviderRouteGuardrailStreaming
 			s.Versions[p.Name] = v
 			return
 		}
@@ -193,6 +194,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.Vertex = vertex
 	s.Config.Models = models
 	s.Config.Guardrails, s.Config.ProviderRouteGuardrails = defs, st.ProviderRouteGuardrails
+	s.Config.ProviderRouteGuardrailStreaming = st.ProviderRouteGuardrailStreaming
 	s.Versions[p.Name] = p.Version
 }
 

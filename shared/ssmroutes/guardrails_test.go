@@ -23,12 +23,13 @@ guardrails:
       patterns: [{pattern_type: prebuilt, pattern_name: email, action: MASK}]
 general_settings:
   provider_route_guardrails: {anthropic: [pii]}
+  provider_route_guardrail_streaming: [anthropic]
 `))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	stored, _ := json.Marshal(ssmroutes.SettingsOf(res.Config))
-	want := `{"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","mode":["pre_call","post_call"],"patterns":[{"action":"MASK","pattern_name":"email","pattern_type":"prebuilt"}]}}],"provider_route_guardrails":{"anthropic":[{"name":"pii"}]}}`
+	want := `{"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","mode":["pre_call","post_call"],"patterns":[{"action":"MASK","pattern_name":"email","pattern_type":"prebuilt"}]}}],"provider_route_guardrails":{"anthropic":[{"name":"pii"}]},"provider_route_guardrail_streaming":["anthropic"]}`
 	if string(stored) != want {
 		t.Fatalf("stored settings\n%s\nwant\n%s", stored, want)
 	}
@@ -37,7 +38,8 @@ general_settings:
 		{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example","guardrails":["pii"]}`, Version: 1},
 		{Name: "/gw/routes/ghost", Value: `{"path":"/ghost","target":"https://h.example","guardrails":{"ghost":null}}`, Version: 2},
 	}, nil)
-	if !reflect.DeepEqual(s.Config.Guardrails, res.Config.Guardrails) || !reflect.DeepEqual(s.Config.ProviderRouteGuardrails, res.Config.ProviderRouteGuardrails) {
+	if !reflect.DeepEqual(s.Config.Guardrails, res.Config.Guardrails) || !reflect.DeepEqual(s.Config.ProviderRouteGuardrails, res.Config.ProviderRouteGuardrails) ||
+		!reflect.DeepEqual(s.Config.ProviderRouteGuardrailStreaming, []string{"anthropic"}) {
 		t.Errorf("guardrails = %+v / %+v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails)
 	}
 	if len(s.Config.Endpoints) != 1 || s.Config.Endpoints[0].Path != "/good" || s.Config.Endpoints[0].Index != 0 {

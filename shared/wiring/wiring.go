@@ -139,7 +139,7 @@ var _ proxy.RouteSource = (*route.Table)(nil)
 // no built-in provider. Building calls nothing remote.
 func CheckGuardrails(cfg *config.Config, res secrets.Resolver) error {
 	var errs []error
-	if err := builtin.CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails); err != nil {
+	if err := builtin.CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails, cfg.ProviderRouteGuardrailStreaming); err != nil {
 		errs = append(errs, err)
 	}
 	for _, d := range cfg.Guardrails {
