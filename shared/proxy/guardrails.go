@@ -235,7 +235,7 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	first := append(pre[:len(pre):len(pre)], during...)[0] // the guardrail a refusal names
 	body, codings := sent, requestCodings(r.Header)
-	if len(codings) > 0 {
+	if len(codings) > 0 && len(sent) > 0 { // an empty body is empty in any coding
 		if body, err = decodeRequestBody(sent, codings, first.name); err != nil {
 			h.guardStopped(w, c, first, guardrail.PreCall, err)
 			return false
