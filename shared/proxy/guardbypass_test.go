@@ -8,17 +8,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
-	"log/slog"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/passthru/gateway/shared/auth"
-	"github.com/passthru/gateway/shared/builtin"
-	"github.com/passthru/gateway/shared/config"
-	"github.com/passthru/gateway/shared/proxy"
-	"github.com/passthru/gateway/shared/secrets"
 	"github.com/passthru/gateway/shared/usage/usagetest"
 )
 
@@ -27,7 +21,7 @@ import (
 func anthropicGuarded(t *testing.T, guards string) (*upstream, *httptest.Server, *usagetest.Sink) {
 	t.Helper()
 	up := startUpstream(t, jsonReply(200, `{"ok":true}`))
-	res := config.Parse([]byte(`
+	srv, sink := builtinGateway(t, `
 guardrails:
   - guardrail_name: pii
     litellm_params:
@@ -39,20 +33,8 @@ guardrails:
 general_settings:
   master_key: sk-1234
   provider_route_guardrails:
-    anthropic: ` + guards + `
-`))
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	env := map[string]string{"ANTHROPIC_API_BASE": up.URL}
-	table, _, err := builtin.NewTable(res.Config, builtin.Options{Env: func(k string) string { return env[k] }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := usagetest.NewSink()
-	srv := httptest.NewServer(proxy.New(table, proxy.WithKeys(auth.NewMasterKey(masterKey)), proxy.WithSecrets(secrets.Inline{"ANTHROPIC_API_KEY": "ant"}),
-		proxy.WithUsage(sink), proxy.WithLogger(slog.New(slog.DiscardHandler))))
-	t.Cleanup(srv.Close)
+    anthropic: `+guards+`
+`, up.URL)
 	return up, srv, sink
 }
 
