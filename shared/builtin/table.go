@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -43,6 +44,9 @@ func (o Options) env(name string) string {
 // below it wins for the paths it serves, by the table's longest match). Notes say what was
 // turned off or overlapped, for `validate` and the start-up log.
 func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
+	if err := CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails, cfg.ProviderRouteGuardrailStreaming); err != nil {
+		return nil, nil, err
+	}
 	t, err := route.NewTable(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -80,6 +84,7 @@ func (p *Provider) route(cfg *config.Config, prefix string, o Options) (*route.R
 	e := config.Endpoint{
 		Path: prefix, Target: base, IncludeSubpath: true, Methods: slices.Clone(config.DefaultMethods),
 		Auth: config.AuthGranted, ForwardHeaders: p.ForwardHeaders, Provider: p.Name,
+		GuardrailStreaming: slices.Contains(cfg.ProviderRouteGuardrailStreaming, p.Name),
 	}
 	switch c := p.Credential; c.Kind {
 	case Headers:
@@ -149,6 +154,25 @@ func unknownDisabled(list []string) []string {
 		}
 	}
 	return notes
+}
+
+// CheckProviderRouteGuardrails refuses a general_settings.provider_route_guardrails key, or a
+// provider_route_guardrail_streaming entry, that is not a built-in provider's name: its
+// guardrails would guard no route, and a typo there must not pass for a guard. The config file
+// (NewTable, gatewayctl's checks) and the SSM settings parameter are both checked with it;
+// config cannot check it itself, as it does not know the registry.
+func CheckProviderRouteGuardrails(guards map[string][]config.Guardrail, streaming []string) error {
+	for _, list := range []struct {
+		setting string
+		names   []string
+	}{{"provider_route_guardrails", slices.Sorted(maps.Keys(guards))}, {"provider_route_guardrail_streaming", streaming}} {
+		for _, name := range list.names {
+			if !slices.Contains(Names(), name) {
+				return fmt.Errorf("general_settings.%s: %q is not a built-in provider (valid: %s)", list.setting, name, strings.Join(Names(), ", "))
+			}
+		}
+	}
+	return nil
 }
 
 // configuredAt is the configured endpoint at path, if any.

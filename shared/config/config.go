@@ -55,6 +55,10 @@ type Config struct {
 	// ProviderRouteGuardrails is general_settings.provider_route_guardrails: the guardrails
 	// each built-in provider route runs, by provider name.
 	ProviderRouteGuardrails map[string][]Guardrail
+	// ProviderRouteGuardrailStreaming is general_settings.provider_route_guardrail_streaming:
+	// the providers whose built-in route checks streamed responses with its post_call
+	// guardrails event by event (an endpoint's guardrail_streaming).
+	ProviderRouteGuardrailStreaming []string
 }
 
 // KeySpec is one virtual key declared in the config file.

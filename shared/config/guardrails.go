@@ -160,6 +160,11 @@ func (p *parser) checkGuardrailRefs(cfg *Config) {
 			p.warnf("%s: guardrail_streaming has no effect without guardrails", e.Name())
 		}
 	}
+	for _, provider := range cfg.ProviderRouteGuardrailStreaming {
+		if len(cfg.ProviderRouteGuardrails[provider]) == 0 {
+			p.warnf("general_settings.provider_route_guardrail_streaming: %s has no effect without provider_route_guardrails.%s", provider, provider)
+		}
+	}
 	for _, provider := range sortedKeys(cfg.ProviderRouteGuardrails) {
 		for _, name := range cfg.UndefinedGuardrails(cfg.ProviderRouteGuardrails[provider]) {
 			p.errorf("general_settings.provider_route_guardrails.%s: %q is not defined in the top-level guardrails list", provider, name)

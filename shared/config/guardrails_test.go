@@ -30,6 +30,7 @@ general_settings:
   provider_route_guardrails:
     anthropic: [pii]
     openai: {hook: {request_fields: ["messages[*].content"]}}
+  provider_route_guardrail_streaming: [anthropic]
   pass_through_endpoints:
     - path: /v1/rerank
       target: https://api.cohere.com/v1/rerank
@@ -57,6 +58,9 @@ general_settings:
 	}
 	if !reflect.DeepEqual(cfg.ProviderRouteGuardrails, wantProviders) {
 		t.Errorf("ProviderRouteGuardrails = %#v", cfg.ProviderRouteGuardrails)
+	}
+	if !reflect.DeepEqual(cfg.ProviderRouteGuardrailStreaming, []string{"anthropic"}) {
+		t.Errorf("ProviderRouteGuardrailStreaming = %q", cfg.ProviderRouteGuardrailStreaming)
 	}
 	e := cfg.Endpoints[0]
 	if !e.GuardrailStreaming || !reflect.DeepEqual(e.Guardrails, []config.Guardrail{{Name: "pii", RequestFields: []string{"query", "documents[*]"}}}) {
@@ -135,5 +139,18 @@ guardrails:
 	}
 	if got := res.Config.LiteralCredentials(); !reflect.DeepEqual(got, []string{"guardrails (literal) headers.x-api-key"}) {
 		t.Errorf("LiteralCredentials = %q", got)
+	}
+}
+
+// TestProviderGuardrailStreamingWithoutGuardrails: listing a provider whose route runs no
+// guardrails does nothing, and says so.
+func TestProviderGuardrailStreamingWithoutGuardrails(t *testing.T) {
+	res := config.Parse([]byte(guardrailDefs + "general_settings:\n  provider_route_guardrails: {anthropic: [pii]}\n  provider_route_guardrail_streaming: [anthropic, openai]\n"))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	want := []string{"general_settings.provider_route_guardrail_streaming: openai has no effect without provider_route_guardrails.openai"}
+	if !reflect.DeepEqual(res.Warnings, want) {
+		t.Errorf("warnings %q, want %q", res.Warnings, want)
 	}
 }

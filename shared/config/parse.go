@@ -123,6 +123,11 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 		}
 	}
 	p.providerRouteGuardrails(gs, cfg)
+	if n := mappingValue(gs, "provider_route_guardrail_streaming"); n != nil && !isNull(n) {
+		if err := decodeTags(n, &cfg.ProviderRouteGuardrailStreaming); err != nil {
+			p.errorf("general_settings.provider_route_guardrail_streaming: %v (line %d)", err, n.Line)
+		}
+	}
 	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {

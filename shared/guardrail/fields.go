@@ -1,10 +1,13 @@
 package guardrail
 
 // Field expressions (LiteLLM's JsonPathExtractor): `a`, `a.b`, `items[*].x`, and, unlike LiteLLM,
-// `documents[*]` over a list of strings. Only string values are taken (a number or an object at
-// the end of a path is skipped, where LiteLLM would str() it); a missing field is skipped. The
-// walker reads the body in place and records where each string value sits, so the texts can be
-// written back byte for byte: everything else in the body stays as it was sent.
+// `documents[*]` over a list of strings. A path that ends on a string takes it; one that ends on
+// an object or an array takes every string value inside it, at any depth (keys are not taken):
+// `messages[*].content` reads a message's text whether content is a string or a list of
+// Anthropic/OpenAI content blocks (their "text", and their "type" tags, tool inputs and base64
+// payloads alike). A missing field, a number, a bool or null is skipped (LiteLLM would str()
+// them). The walker reads the body in place and records where each string value sits, so the
+// texts can be written back byte for byte: everything else in the body stays as it was sent.
 
 import (
 	"bytes"
@@ -77,11 +80,62 @@ func dedupe(fs []Field) []Field {
 	return out
 }
 
-// Replace writes texts (one per field, same order) back into body as JSON strings.
+// Strings returns every string of a JSON body, keys and values, in body order: what a
+// guardrail without fields reads, so that a `\u` escape cannot hide text from it. body must be
+// valid JSON (json.Valid). The texts share one copy of the body: no allocation per string
+// without escapes.
+func Strings(body []byte) []Field {
+	return stringsIn(body, string(body), 0, len(body), true, nil)
+}
+
+// stringsIn appends the strings of the valid JSON in b[i:end) (src is b as a string, or "" to
+// copy each text), keys too when keys is set. One pass: outside a string, a quote always opens
+// one, and a string followed by ':' is a key.
+func stringsIn(b []byte, src string, i, end int, keys bool, out []Field) []Field {
+	for i < end {
+		q := bytes.IndexByte(b[i:end], '"')
+		if q < 0 {
+			break
+		}
+		i += q
+		e := skipString(b, i)
+		if e < 0 || e > end {
+			break
+		}
+		if j := skipWS(b, e); keys || j >= len(b) || b[j] != ':' {
+			if f, ok := stringField(b, src, i, e); ok {
+				out = append(out, f)
+			}
+		}
+		i = e
+	}
+	return out
+}
+
+// stringField decodes the JSON string at b[i:end).
+func stringField(b []byte, src string, i, end int) (Field, bool) {
+	if !hasEscape(b[i+1 : end-1]) { // the common case: the text is the bytes
+		if src != "" {
+			return Field{Start: i, End: end, Text: src[i+1 : end-1]}, true
+		}
+		return Field{Start: i, End: end, Text: string(b[i+1 : end-1])}, true
+	}
+	var s string
+	if json.Unmarshal(b[i:end], &s) != nil {
+		return Field{}, false
+	}
+	return Field{Start: i, End: end, Text: s}, true
+}
+
+// Replace writes texts (one per field, same order) back into body as JSON strings; a field whose
+// text is unchanged keeps its bytes as sent (its escapes included).
 func Replace(body []byte, fields []Field, texts []string) []byte {
 	out := make([]byte, 0, len(body)+64)
 	prev := 0
 	for i, f := range fields {
+		if texts[i] == f.Text {
+			continue
+		}
 		out = append(out, body[prev:f.Start]...)
 		q, _ := json.Marshal(texts[i]) // a string always marshals
 		out = append(out, q...)
@@ -96,18 +150,16 @@ func walkValue(b []byte, i int, segs []segment, out *[]Field) {
 		return
 	}
 	if len(segs) == 0 {
-		if b[i] == '"' {
-			end := skipString(b, i)
-			if end < 0 {
-				return
+		switch b[i] {
+		case '"':
+			if end := skipString(b, i); end >= 0 {
+				if f, ok := stringField(b, "", i, end); ok {
+					*out = append(*out, f)
+				}
 			}
-			if !hasEscape(b[i+1 : end-1]) { // the common case: the text is the bytes
-				*out = append(*out, Field{Start: i, End: end, Text: string(b[i+1 : end-1])})
-				return
-			}
-			var s string
-			if json.Unmarshal(b[i:end], &s) == nil {
-				*out = append(*out, Field{Start: i, End: end, Text: s})
+		case '{', '[': // content blocks and the like: every string value inside
+			if end := skipValue(b, i); end >= 0 {
+				*out = stringsIn(b, "", i, end, false, *out)
 			}
 		}
 		return
@@ -161,9 +213,10 @@ func forEachMember(b []byte, i int, fn func(key []byte, v int)) {
 			return
 		}
 		fn(b[i:kEnd], v)
-		i = skipWS(b, end)
-		if i < len(b) && b[i] == ',' {
+		if i = skipWS(b, end); i < len(b) && b[i] == ',' {
 			i = skipWS(b, i+1)
+		} else if i < len(b) && b[i] != '}' {
+			return // malformed: stop rather than loop (the engine checks json.Valid first)
 		}
 	}
 }
@@ -177,9 +230,10 @@ func forEachElement(b []byte, i int, fn func(v int)) {
 			return
 		}
 		fn(i)
-		i = skipWS(b, end)
-		if i < len(b) && b[i] == ',' {
+		if i = skipWS(b, end); i < len(b) && b[i] == ',' {
 			i = skipWS(b, i+1)
+		} else if i < len(b) && b[i] != ']' {
+			return // malformed: stop rather than loop
 		}
 	}
 }

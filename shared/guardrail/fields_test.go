@@ -33,15 +33,19 @@ func TestExtract(t *testing.T) {
 		{"top-level", `{"query": "hi", "n": 3}`, []string{"query"}, []string{"hi"}},
 		{"nested", `{"a": {"b": "deep", "c": "no"}}`, []string{"a.b"}, []string{"deep"}},
 		{"array of objects", `{"items": [{"x": "one"}, {"y": "skip"}, {"x": "two"}]}`, []string{"items[*].x"}, []string{"one", "two"}},
-		{"array of strings", `{"query":"q","documents":["d1","d2",{"text":"obj"}]}`, []string{"query", "documents[*]"}, []string{"q", "d1", "d2"}},
+		{"array of strings", `{"query":"q","documents":["d1","d2",{"text":"obj"}]}`, []string{"query", "documents[*]"}, []string{"q", "d1", "d2", "obj"}},
 		{"objects under [*].text", `{"documents":[{"text":"t1"},"plain",{"text":"t2"}]}`, []string{"documents[*].text"}, []string{"t1", "t2"}},
 		{"missing", `{"query": "q"}`, []string{"nothing", "query.deeper", "documents[*]"}, nil},
-		{"non-strings skipped", `{"a": 1, "b": true, "c": null, "d": {"e": "f"}}`, []string{"a", "b", "c", "d"}, nil},
+		{"non-strings skipped", `{"a": 1, "b": true, "c": null, "d": {"e": 2}}`, []string{"a", "b", "c", "d"}, nil},
+		{"object: its string values, not its keys", `{"d": {"e": "f", "g": ["h", {"i": "j"}], "k": 1}}`, []string{"d"}, []string{"f", "h", "j"}},
 		{"escapes", `{"q\u0075ery": "line\nbreak \"q\" \u00e9"}`, []string{"query"}, []string{"line\nbreak \"q\" é"}},
 		{"same field twice", `{"q": "once"}`, []string{"q", "q"}, []string{"once"}},
 		{"body order", `{"b": "B", "a": "A"}`, []string{"a", "b"}, []string{"B", "A"}},
 		{"not an object", `["a", "b"]`, []string{"a"}, nil},
-		{"messages content", `{"messages":[{"role":"user","content":"hello"},{"role":"assistant","content":[{"type":"text","text":"x"}]}]}`, []string{"messages[*].content"}, []string{"hello"}},
+		{"messages content: a string or content blocks", `{"messages":[{"role":"user","content":"hello"},{"role":"assistant","content":[{"type":"text","text":"x"}]}]}`, []string{"messages[*].content"}, []string{"hello", "text", "x"}},
+		{"anthropic system as blocks", `{"system":[{"type":"text","text":"s\u0031"}],"messages":[]}`, []string{"system"}, []string{"text", "s1"}},
+		{"blocks: tool results nested", `{"messages":[{"content":[{"type":"tool_result","content":[{"type":"text","text":"deep"}]}]}]}`, []string{"messages[*].content"}, []string{"tool_result", "text", "deep"}},
+		{"whole and part overlap: once each", `{"messages":[{"content":"a"}]}`, []string{"messages", "messages[*].content"}, []string{"a"}},
 	}
 	for _, tc := range cases {
 		fs := Extract([]byte(tc.body), exprs(t, tc.exprs...))
@@ -52,6 +56,40 @@ func TestExtract(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestStrings: without fields a JSON body is read as its decoded strings, keys and values, so
+// an escape cannot hide a word; and the masked strings go back into valid JSON.
+func TestStrings(t *testing.T) {
+	body := `{"model":"m","msgs":[{"content":"ssn 078\u002d05\u002d1120"},{"project\u0020falcon":1}],"n":2.5}`
+	fs := Strings([]byte(body))
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Text)
+	}
+	want := []string{"model", "m", "msgs", "content", "ssn 078-05-1120", "project falcon", "n"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Strings = %q, want %q", got, want)
+	}
+	got[4], got[5] = "ssn [X]", "[K]"
+	out := string(Replace([]byte(body), fs, got))
+	if want := `{"model":"m","msgs":[{"content":"ssn [X]"},{"[K]":1}],"n":2.5}`; out != want {
+		t.Errorf("Replace = %s, want %s", out, want)
+	}
+	if Strings([]byte(`[1,2,{}]`)) != nil {
+		t.Error("strings in a body without any")
+	}
+}
+
+// TestReplaceKeepsUnchanged: a field whose text did not change keeps its bytes as sent, escapes
+// and all; only the masked one is re-encoded.
+func TestReplaceKeepsUnchanged(t *testing.T) {
+	body := `{"a":"caf\u00e9 <b>","b":"mail a@b.io"}`
+	fs := Extract([]byte(body), exprs(t, "a", "b"))
+	out := string(Replace([]byte(body), fs, []string{fs[0].Text, "mail [EMAIL]"}))
+	if want := `{"a":"caf\u00e9 <b>","b":"mail [EMAIL]"}`; out != want {
+		t.Errorf("Replace = %s, want %s", out, want)
 	}
 }
 
@@ -97,7 +135,8 @@ func allPrebuilt() map[string]any {
 }
 
 // BenchmarkContentFilter10K: every prebuilt pattern over a 10 KB body, as the whole body (one
-// text) and as its fields (query and documents[*]).
+// text: a body that is not JSON), as every string of the JSON (a route without fields), and as
+// its fields (query and documents[*]).
 func BenchmarkContentFilter10K(b *testing.B) {
 	f := filter(b, allPrebuilt())
 	body := body10K()
@@ -107,6 +146,20 @@ func BenchmarkContentFilter10K(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if v, _ := f.Check(context.Background(), in); v.Action != Allow {
+				b.Fatal(v)
+			}
+		}
+	})
+	b.Run("json-strings", func(b *testing.B) { // a route without fields, on a JSON body
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			fs := Strings(body)
+			texts := make([]string, len(fs))
+			for i, fl := range fs {
+				texts[i] = fl.Text
+			}
+			if v, _ := f.Check(context.Background(), Input{Texts: texts}); v.Action != Allow {
 				b.Fatal(v)
 			}
 		}

@@ -165,32 +165,11 @@ func (h *Handler) selectGuards(t *route.Table, c *call, key string) {
 	c.guard = g
 }
 
-// guardTexts are the texts a guardrail reads from a body: the selected string fields, or the
-// whole body (compact JSON when it is JSON) when it names none. fields is nil for the whole body.
-func guardTexts(body []byte, exprs []guardrail.Expr) (texts []string, fields []guardrail.Field, whole bool) {
-	if len(body) == 0 {
-		return nil, nil, false
-	}
-	isJSON := json.Valid(body)
-	if len(exprs) == 0 || !isJSON {
-		if isJSON {
-			var b bytes.Buffer
-			if json.Compact(&b, body) == nil {
-				return []string{b.String()}, nil, true
-			}
-		}
-		return []string{string(body)}, nil, true
-	}
-	fields = guardrail.Extract(body, exprs)
-	texts = make([]string, len(fields))
-	for i, f := range fields {
-		texts[i] = f.Text
-	}
-	return texts, fields, false
-}
-
 // runGuard runs one guardrail over a body and returns the verdict and the body after a mask.
-func (h *Handler) runGuard(ctx context.Context, c *call, g *activeGuard, mode string, src guardrail.Source, body []byte) (guardrail.Verdict, []byte, error) {
+// A body it cannot read is a *guardBodyError, recorded; a call whose fields select nothing is
+// recorded skipped (no_fields_matched), except per event of a stream (perEvent), where most
+// events carry no text.
+func (h *Handler) runGuard(ctx context.Context, c *call, g *activeGuard, mode string, src guardrail.Source, body []byte, perEvent bool) (guardrail.Verdict, []byte, error) {
 	if g.entry == nil {
 		return guardrail.Verdict{}, body, fmt.Errorf("guardrail %q is not defined", g.name)
 	}
@@ -201,41 +180,119 @@ func (h *Handler) runGuard(ctx context.Context, c *call, g *activeGuard, mode st
 	if src == guardrail.Response {
 		exprs = g.resp
 	}
-	texts, fields, whole := guardTexts(body, exprs)
-	if len(texts) == 0 {
+	in, berr := guardTexts(body, exprs, string(src), g.name)
+	if berr != nil {
+		action := guardrail.Block // the client's body: refused
+		if src == guardrail.Response {
+			action = "error" // the upstream's: the guardrail could not decide
+		}
+		c.guard.record(g.name, mode, action, berr.reason, 0)
+		return guardrail.Verdict{}, body, berr
+	}
+	if len(in.texts) == 0 {
+		if len(exprs) > 0 && len(body) > 0 && !perEvent {
+			c.guard.record(g.name, mode, "skipped", "no_fields_matched", 0)
+		}
 		return guardrail.Verdict{Action: guardrail.Allow}, body, nil // nothing to read: not run
 	}
 	start := time.Now()
-	v, err := g.entry.check.Check(ctx, guardrail.Input{Source: src, Texts: texts, CallID: c.id, KeyHash: c.guard.keyHash, Route: c.route.Path})
-	if err != nil {
-		c.guard.record(g.name, mode, "error", "", time.Since(start))
-		return v, body, err
+	v, err := g.entry.check.Check(ctx, guardrail.Input{Source: src, Texts: in.texts, CallID: c.id, KeyHash: c.guard.keyHash, Route: c.route.Path})
+	if err == nil && v.Action == guardrail.Mask && len(v.Texts) != len(in.texts) {
+		err = fmt.Errorf("guardrail %q masked %d texts of %d", g.name, len(v.Texts), len(in.texts))
 	}
-	if v.Action == guardrail.Mask && len(v.Texts) != len(texts) {
-		err = fmt.Errorf("guardrail %q masked %d texts of %d", g.name, len(v.Texts), len(texts))
+	if err != nil {
 		c.guard.record(g.name, mode, "error", "", time.Since(start))
 		return v, body, err
 	}
 	c.guard.record(g.name, mode, v.Action, v.Reason, time.Since(start))
 	if v.Action == guardrail.Mask {
-		if whole {
+		if in.raw {
 			body = []byte(v.Texts[0])
 		} else {
-			body = guardrail.Replace(body, fields, v.Texts)
+			body = guardrail.Replace(body, in.fields, v.Texts)
 		}
 	}
 	return v, body, nil
 }
 
 // guardRequest runs the pre_call guardrails (a mask rewrites the body that goes upstream) and
-// starts the during_call ones. It answers the request itself and returns false on a block or
-// an error.
-func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call) bool {
-	g := c.guard
-	if g == nil {
+// starts the during_call ones. A compressed body is decoded for them; it goes upstream as sent
+// unless a mask changed it (or an adapter route translates it): then decoded, its
+// Content-Encoding removed from the request and from out (the upstream headers, nil when not
+// built yet). It answers the request itself and returns false on a block or an error.
+func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call, out http.Header) bool {
+	pre, during := c.guard.requestGuards()
+	if len(pre) == 0 && len(during) == 0 {
 		return true
 	}
-	var pre, during []*activeGuard
+	sent, err := readGuardBody(r)
+	// bytes_in counts what arrived, also when the call stops here (forward counts what it sends).
+	c.in = &countingBody{rc: http.NoBody, progress: func() {}}
+	c.in.n.Store(int64(len(sent)))
+	if err != nil {
+		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "guardrail")
+		return false
+	}
+	first := append(pre[:len(pre):len(pre)], during...)[0] // the guardrail a refusal names
+	body, codings := sent, requestCodings(r.Header)
+	if len(codings) > 0 && len(sent) > 0 { // an empty body is empty in any coding
+		if body, err = decodeRequestBody(sent, codings, first.name); err != nil {
+			h.guardStopped(w, c, first, guardrail.PreCall, err)
+			return false
+		}
+	}
+	masked := false
+	for _, a := range pre {
+		v, next, err := h.runGuard(r.Context(), c, a, guardrail.PreCall, guardrail.Request, body, false)
+		if err != nil {
+			h.guardStopped(w, c, a, "", err)
+			return false
+		}
+		if v.Action == guardrail.Block {
+			h.guardBlocked(w, c, a.name, v.Reason)
+			return false
+		}
+		body, masked = next, masked || v.Action == guardrail.Mask
+	}
+	for _, a := range during { // a body it cannot read is refused before it goes upstream
+		if _, berr := guardTexts(body, a.req, string(guardrail.Request), a.name); berr != nil {
+			h.guardStopped(w, c, a, guardrail.DuringCall, berr)
+			return false
+		}
+	}
+	if len(during) > 0 {
+		c.guard.during = make(chan guardOutcome, 1)
+		go h.runDuring(context.WithoutCancel(r.Context()), c, during, body)
+	}
+	setGuardedBody(r, out, sent, body, len(codings) > 0 && !masked && c.route.Adapter == nil)
+	return true
+}
+
+// setGuardedBody sets the body that goes upstream after the request guardrails: the bytes as
+// sent when asSent (a compressed body nothing masked), else the checked body, which is decoded
+// when it was compressed: its Content-Encoding goes from the request and from out.
+func setGuardedBody(r *http.Request, out http.Header, sent, checked []byte, asSent bool) {
+	body := checked
+	if asSent {
+		body = sent
+	} else if r.Header.Get("Content-Encoding") != "" {
+		r.Header.Del("Content-Encoding")
+		if out != nil {
+			out.Del("Content-Encoding")
+		}
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	if len(body) == 0 {
+		r.Body = http.NoBody
+	}
+}
+
+// requestGuards lists the guardrails that read the request: pre_call (an undefined or broken
+// one too, to fail the call closed) and during_call.
+func (g *guardCall) requestGuards() (pre, during []*activeGuard) {
+	if g == nil {
+		return nil, nil
+	}
 	for i := range g.guards {
 		a := &g.guards[i]
 		if a.has(guardrail.PreCall) {
@@ -245,39 +302,26 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call) 
 			during = append(during, a)
 		}
 	}
-	if len(pre) == 0 && len(during) == 0 {
-		return true
+	return pre, during
+}
+
+// guardStopped answers a request guardrail that did not let the call through for want of a
+// readable body (a *guardBodyError: its status, recorded as blocked unless record is "") or
+// because it failed (503).
+func (h *Handler) guardStopped(w http.ResponseWriter, c *call, a *activeGuard, record string, err error) {
+	var be *guardBodyError
+	if !errors.As(err, &be) {
+		h.guardFailed(w, c, a.name, err)
+		return
 	}
-	body, err := readGuardBody(r)
-	// bytes_in counts what arrived, also when the call stops here (forward counts what it sends).
-	c.in = &countingBody{rc: http.NoBody, progress: func() {}}
-	c.in.n.Store(int64(len(body)))
-	if err != nil {
-		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "guardrail")
-		return false
+	class := "guardrail_blocked"
+	if be.reason == "" {
+		class = "guardrail" // too large to read: no decision of the guardrail's
+	} else if record != "" {
+		c.guard.record(a.name, record, guardrail.Block, be.reason, 0)
 	}
-	ctx := r.Context()
-	for _, a := range pre {
-		v, out, err := h.runGuard(ctx, c, a, guardrail.PreCall, guardrail.Request, body)
-		if err != nil {
-			h.guardFailed(w, c, a.name, err)
-			return false
-		}
-		if v.Action == guardrail.Block {
-			h.guardBlocked(w, c, a.name, v.Reason)
-			return false
-		}
-		body = out
-	}
-	if len(during) > 0 {
-		g.during = make(chan guardOutcome, 1)
-		go h.runDuring(context.WithoutCancel(ctx), c, during, body)
-	}
-	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-	if len(body) == 0 {
-		r.Body = http.NoBody
-	}
-	return true
+	c.logger().Info("guardrail cannot inspect the request body", "call_id", c.id, "route", c.route.Path, "guardrail", a.name, "reason", be.Error())
+	c.fail(w, be.status, apierror.TypeInvalidRequest, be.message, class)
 }
 
 // runDuring runs the during_call guardrails one after the other, beside the upstream call. A
@@ -285,7 +329,7 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call) 
 func (h *Handler) runDuring(ctx context.Context, c *call, during []*activeGuard, body []byte) {
 	var out guardOutcome
 	for _, a := range during {
-		v, _, err := h.runGuard(ctx, c, a, guardrail.DuringCall, guardrail.Request, body)
+		v, _, err := h.runGuard(ctx, c, a, guardrail.DuringCall, guardrail.Request, body, false)
 		if err != nil {
 			out = guardOutcome{name: a.name, err: err}
 			break
@@ -402,7 +446,7 @@ func (h *Handler) guardJSONResponse(w http.ResponseWriter, r *http.Request, c *c
 		c.meter = sealedMeter{c.meter}
 	}
 	for _, a := range post {
-		v, out, err := h.runGuard(r.Context(), c, a, guardrail.PostCall, guardrail.Response, body)
+		v, out, err := h.runGuard(r.Context(), c, a, guardrail.PostCall, guardrail.Response, body, false)
 		if err != nil {
 			h.guardFailed(w, c, a.name, err)
 			return false

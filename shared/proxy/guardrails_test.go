@@ -83,29 +83,30 @@ func TestPreCallBlock(t *testing.T) {
 	}
 }
 
-// TestPreCallMask: emails in query and documents[*] are masked in exactly those fields; every
-// other byte of the body goes upstream as sent; a field not targeted is not checked.
+// TestPreCallMask: emails in query and documents[*] (a string document, and the strings inside
+// an object document) are masked in exactly those fields; every other byte of the body goes
+// upstream as sent; a field not targeted is not checked.
 func TestPreCallMask(t *testing.T) {
 	up := startUpstream(t, jsonReply(200, `{"results":[]}`))
 	g := startGateway(t, guardConfig("pre_call", rerankFields, ""), up.URL, withGuards)
 	in := `{"model": "rerank-v3.5", "query":"mail jane@example.com", "documents":["x@y.io and z", 42, {"text":"k@l.io"}], "note":"m@n.io"}`
 	resp, body := post(t, g, "/v1/rerank", in)
 	wantStatus(t, resp, body, 200)
-	wantBody(t, up.last(t).Body, `{"model": "rerank-v3.5", "query":"mail [EMAIL_REDACTED]", "documents":["[EMAIL_REDACTED] and z", 42, {"text":"k@l.io"}], "note":"m@n.io"}`)
+	wantBody(t, up.last(t).Body, `{"model": "rerank-v3.5", "query":"mail [EMAIL_REDACTED]", "documents":["[EMAIL_REDACTED] and z", 42, {"text":"[EMAIL_REDACTED]"}], "note":"m@n.io"}`)
 	if cl := up.last(t).Header.Get("Content-Length"); cl != fmt.Sprint(len(up.last(t).Body)) {
 		t.Errorf("Content-Length %s for %d bytes", cl, len(up.last(t).Body))
 	}
 	wantGuardrails(t, g.usage.Next(t), "pii/pre_call/masked/sensitive content masked")
 }
 
-// TestWholeBody: without fields the guardrail reads the whole body as compact JSON, and a mask
-// sends that compact JSON.
+// TestWholeBody: without fields the guardrail reads every string of a JSON body, keys and
+// values, and a mask rewrites just the strings it changed (the body's layout as sent).
 func TestWholeBody(t *testing.T) {
 	up := startUpstream(t, jsonReply(200, `{}`))
 	g := startGateway(t, guardConfig("pre_call", "[pii]", ""), up.URL, withGuards)
 	resp, body := post(t, g, "/v1/rerank", "{\n  \"query\": \"a@b.io\",\n  \"n\": 1\n}")
 	wantStatus(t, resp, body, 200)
-	wantBody(t, up.last(t).Body, `{"query":"[EMAIL_REDACTED]","n":1}`)
+	wantBody(t, up.last(t).Body, "{\n  \"query\": \"[EMAIL_REDACTED]\",\n  \"n\": 1\n}")
 	resp, body = post(t, g, "/v1/rerank", `{"anything":{"deep":["078-05-1120"]}}`)
 	wantStatus(t, resp, body, 400)
 }

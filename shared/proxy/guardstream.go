@@ -1,17 +1,21 @@
 package proxy
 
 // post_call guardrails on a streamed (SSE) response, when the route opts in with
-// guardrail_streaming: each event is held until its data passed every guardrail, then sent
-// (masked if one masked it). A block ends the stream with an error event. A secret split
-// across two events is not seen whole: each event is checked on its own.
+// guardrail_streaming: each event is held until its data (every data line, joined as a client
+// joins them) passed every guardrail, then sent as it came, or with its data lines rewritten
+// when one masked it. Events are cut by the one SSE parser (providers.SSEEvents): any blank
+// line ends one. A block ends the stream with an error event. A secret split across two
+// events is not seen whole: each event is checked on its own.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 
 	"github.com/passthru/gateway/shared/guardrail"
+	"github.com/passthru/gateway/shared/providers"
 )
 
 // maxSSEEvent bounds one buffered event; a longer one fails the stream closed.
@@ -23,6 +27,7 @@ type sseGuard struct {
 	c      *call
 	post   []*activeGuard
 	src    io.ReadCloser
+	events providers.SSEEvents
 	in     []byte // bytes read, not yet a whole event
 	out    []byte // checked bytes, ready for the client
 	done   bool   // the stream ended (upstream EOF, a block or an error)
@@ -46,11 +51,10 @@ func (s *sseGuard) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		n, err := s.src.Read(s.rbuf)
-		s.in = append(s.in, s.rbuf[:n]...)
-		s.drainEvents()
+		s.feed(s.rbuf[:n])
 		if err != nil && !s.done {
 			if len(s.in) > 0 && err == io.EOF { // a last event without its blank line
-				s.checkEvent(s.in)
+				s.checkEvent(s.in, s.events.Pending())
 				s.in = nil
 			}
 			s.done = true
@@ -64,45 +68,72 @@ func (s *sseGuard) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// drainEvents checks every complete event in s.in.
-func (s *sseGuard) drainEvents() {
-	for !s.done {
-		end := eventEnd(s.in)
-		if end < 0 {
-			if len(s.in) > maxSSEEvent {
-				s.fail("event too large to inspect")
-			}
+// feed passes read bytes to the parser and checks every event that ends in them; s.in holds
+// the bytes of the events not yet checked, so each event starts at s.in[0].
+func (s *sseGuard) feed(p []byte) {
+	s.in = append(s.in, p...)
+	s.events.Feed(p, func(e providers.SSEEvent) {
+		if s.done {
 			return
 		}
-		ev := s.in[:end]
-		s.in = s.in[end:]
-		s.checkEvent(ev) // a block ends the stream and drops s.in
+		ev := s.in[:e.Len]
+		s.in = s.in[e.Len:]
+		s.checkEvent(ev, e) // a block ends the stream and drops s.in
+	})
+	if !s.done && len(s.in) > maxSSEEvent {
+		s.fail("event too large to inspect")
 	}
 }
 
 // checkEvent runs the guardrails on the data of one event and queues it (or its end).
-func (s *sseGuard) checkEvent(ev []byte) {
-	data, start, end := eventData(ev)
+func (s *sseGuard) checkEvent(ev []byte, e providers.SSEEvent) {
+	data := e.Data
 	if len(data) == 0 || bytes.Equal(data, []byte("[DONE]")) {
 		s.out = append(s.out, ev...)
 		return
 	}
+	masked := false
 	for _, a := range s.post {
-		v, masked, err := s.h.runGuard(s.ctx, s.c, a, guardrail.PostCall, guardrail.Response, data)
+		v, next, err := s.h.runGuard(s.ctx, s.c, a, guardrail.PostCall, guardrail.Response, data, true)
 		if err != nil {
 			s.c.logger().Error("guardrail failed on a streamed event", "call_id", s.c.id, "guardrail", a.name, "error", err)
-			s.end(a.name, "Guardrail "+a.name+" is unavailable; the stream was ended.", "guardrail_error")
+			msg := "Guardrail " + a.name + " is unavailable; the stream was ended."
+			if be := (*guardBodyError)(nil); errors.As(err, &be) {
+				msg = "Guardrail " + a.name + " could not inspect the stream: " + be.reason + "."
+			}
+			s.end(a.name, msg, "guardrail_error")
 			return
 		}
 		if v.Action == guardrail.Block {
 			s.end(a.name, v.Reason, "content_filter")
 			return
 		}
-		data = masked
+		data, masked = next, masked || v.Action == guardrail.Mask
 	}
-	s.out = append(s.out, ev[:start]...)
-	s.out = append(s.out, data...)
-	s.out = append(s.out, ev[end:]...)
+	if !masked {
+		s.out = append(s.out, ev...)
+		return
+	}
+	s.out = appendRewritten(s.out, ev, e.DataLines, data)
+}
+
+// appendRewritten appends ev with its data lines replaced by data, one "data: " line per line
+// of it, where the first data line stood; every other line stays as it came.
+func appendRewritten(out, ev []byte, lines []providers.Span, data []byte) []byte {
+	prev := 0
+	for i, l := range lines {
+		out = append(out, ev[prev:l.Start]...)
+		prev = l.End
+		if i > 0 {
+			continue
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			out = append(out, "data: "...)
+			out = append(out, line...)
+			out = append(out, '\n')
+		}
+	}
+	return append(out, ev[prev:]...)
 }
 
 // end closes the stream with an error event in the content_filter shape.
@@ -124,25 +155,4 @@ func (s *sseGuard) end(name, reason, typ string) {
 
 func (s *sseGuard) fail(reason string) {
 	s.end(s.post[0].name, "Guardrail "+s.post[0].name+" could not inspect the stream: "+reason+".", "guardrail_error")
-}
-
-// eventData returns the value of the event's first data line and where it sits in ev.
-func eventData(ev []byte) (data []byte, start, end int) {
-	for i := 0; i < len(ev); {
-		j := bytes.IndexByte(ev[i:], '\n')
-		if j < 0 {
-			j = len(ev) - i
-		}
-		line := ev[i : i+j]
-		if rest, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			off := i + 5
-			if len(rest) > 0 && rest[0] == ' ' {
-				rest, off = rest[1:], off+1
-			}
-			rest = bytes.TrimSuffix(rest, []byte("\r"))
-			return rest, off, off + len(rest)
-		}
-		i += j + 1
-	}
-	return nil, 0, 0
 }

@@ -279,7 +279,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	if aw, ok := w.(*adaptWriter); ok {
 		// The guardrails read the client's (Anthropic-shaped) request, as the route's fields name it.
-		if h.selectGuards(table, c, key); !h.guardRequest(aw, r, c) {
+		if h.selectGuards(table, c, key); !h.guardRequest(aw, r, c, nil) {
 			return
 		}
 		h.adapt(aw, r, c, own, carrier)
@@ -300,7 +300,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	c.callerCreds = callerCreds
-	if h.selectGuards(table, c, key); !h.guardRequest(w, r, c) {
+	if h.selectGuards(table, c, key); !h.guardRequest(w, r, c, out) {
 		return
 	}
 	h.forward(w, r, c, u, out)

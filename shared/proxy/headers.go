@@ -35,10 +35,12 @@ var bodyHeaders = []string{"Content-Type", "Content-Encoding"}
 // passPrefix turns `x-pass-<name>` into `<name>` upstream.
 const passPrefix = "X-Pass-"
 
-// protectedPass are names an x-pass- header may not set: credentials (auth's one list) and
-// protocol framing. Names starting with X-Amz- are refused as well (applyPassHeaders).
+// protectedPass are names an x-pass- header may not set: credentials (auth's one list),
+// protocol framing, and the body's Content-Encoding: request guardrails read the body as its
+// Content-Encoding says, so a caller must not be able to tell the upstream to decode a body the
+// guardrails read as it is. Names starting with X-Amz- are refused as well (applyPassHeaders).
 func protectedPass(name string) bool {
-	return auth.IsCredentialHeader(name) || neverForwarded[name]
+	return auth.IsCredentialHeader(name) || neverForwarded[name] || name == "Content-Encoding"
 }
 
 // outboundHeader starts the upstream headers: with forward_headers, the client's headers, minus

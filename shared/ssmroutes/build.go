@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 )
 
@@ -165,6 +166,9 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	if err == nil {
 		defs, err = guardrailDefs(st.Guardrails)
 	}
+	if err == nil {
+		err = builtin.CheckProviderRouteGuardrails(st.ProviderRouteGuardrails, st.ProviderRouteGuardrailStreaming)
+	}
 	if err != nil {
 		r := Rejected{Name: p.Name, Version: p.Version, Reason: "invalid settings: " + err.Error()}
 		if v, ok := lastSettings(lastGood, p.Name); ok {
@@ -175,6 +179,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 			s.Config.Vertex = lastGood.Config.Vertex
 			s.Config.Models = lastGood.Config.Models
 			s.Config.Guardrails, s.Config.ProviderRouteGuardrails = lastGood.Config.Guardrails, lastGood.Config.ProviderRouteGuardrails
+			s.Config.ProviderRouteGuardrailStreaming = lastGood.Config.ProviderRouteGuardrailStreaming
 			s.Versions[p.Name] = v
 			return
 		}
@@ -189,6 +194,7 @@ func (s *Snapshot) settings(p Parameter, lastGood *Snapshot) {
 	s.Config.Vertex = vertex
 	s.Config.Models = models
 	s.Config.Guardrails, s.Config.ProviderRouteGuardrails = defs, st.ProviderRouteGuardrails
+	s.Config.ProviderRouteGuardrailStreaming = st.ProviderRouteGuardrailStreaming
 	s.Versions[p.Name] = p.Version
 }
 

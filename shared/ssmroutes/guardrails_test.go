@@ -23,12 +23,13 @@ guardrails:
       patterns: [{pattern_type: prebuilt, pattern_name: email, action: MASK}]
 general_settings:
   provider_route_guardrails: {anthropic: [pii]}
+  provider_route_guardrail_streaming: [anthropic]
 `))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	stored, _ := json.Marshal(ssmroutes.SettingsOf(res.Config))
-	want := `{"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","mode":["pre_call","post_call"],"patterns":[{"action":"MASK","pattern_name":"email","pattern_type":"prebuilt"}]}}],"provider_route_guardrails":{"anthropic":[{"name":"pii"}]}}`
+	want := `{"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","mode":["pre_call","post_call"],"patterns":[{"action":"MASK","pattern_name":"email","pattern_type":"prebuilt"}]}}],"provider_route_guardrails":{"anthropic":[{"name":"pii"}]},"provider_route_guardrail_streaming":["anthropic"]}`
 	if string(stored) != want {
 		t.Fatalf("stored settings\n%s\nwant\n%s", stored, want)
 	}
@@ -37,7 +38,8 @@ general_settings:
 		{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example","guardrails":["pii"]}`, Version: 1},
 		{Name: "/gw/routes/ghost", Value: `{"path":"/ghost","target":"https://h.example","guardrails":{"ghost":null}}`, Version: 2},
 	}, nil)
-	if !reflect.DeepEqual(s.Config.Guardrails, res.Config.Guardrails) || !reflect.DeepEqual(s.Config.ProviderRouteGuardrails, res.Config.ProviderRouteGuardrails) {
+	if !reflect.DeepEqual(s.Config.Guardrails, res.Config.Guardrails) || !reflect.DeepEqual(s.Config.ProviderRouteGuardrails, res.Config.ProviderRouteGuardrails) ||
+		!reflect.DeepEqual(s.Config.ProviderRouteGuardrailStreaming, []string{"anthropic"}) {
 		t.Errorf("guardrails = %+v / %+v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails)
 	}
 	if len(s.Config.Endpoints) != 1 || s.Config.Endpoints[0].Path != "/good" || s.Config.Endpoints[0].Index != 0 {
@@ -53,5 +55,23 @@ general_settings:
 	}, nil)
 	if len(bad.Rejected) != 1 || bad.Rejected[0].Reason != `invalid settings: guardrails[0]: x: litellm_params.guardrail: "presidio" is not supported (supported: litellm_content_filter, bedrock, generic_guardrail_api)` {
 		t.Errorf("rejected = %+v", bad.Rejected)
+	}
+}
+
+// TestGuardrailSettingsUnknownProvider: a provider_route_guardrails key that is not a built-in
+// provider rejects the settings parameter (the last good settings keep serving), as the config
+// file is refused.
+func TestGuardrailSettingsUnknownProvider(t *testing.T) {
+	const defs = `"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","patterns":[{"action":"BLOCK","pattern_name":"us_ssn","pattern_type":"prebuilt"}]}}]`
+	s := ssmroutes.Build("/gw", []ssmroutes.Parameter{
+		{Name: "/gw/settings", Value: `{` + defs + `,"provider_route_guardrails":{"anthropc":[{"name":"pii"}]}}`, Version: 3},
+		{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example"}`, Version: 1},
+	}, nil)
+	want := `invalid settings: general_settings.provider_route_guardrails: "anthropc" is not a built-in provider (valid: anthropic, openai, azure, gemini, cohere, mistral, langfuse, bedrock, vertex_ai)`
+	if len(s.Rejected) != 1 || s.Rejected[0].Reason != want {
+		t.Errorf("rejected = %+v, want the settings with %s", s.Rejected, want)
+	}
+	if s.Config.ProviderRouteGuardrails != nil || s.Config.Guardrails != nil {
+		t.Errorf("settings applied: %+v / %+v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails)
 	}
 }

@@ -77,6 +77,8 @@ type Settings struct {
 	Guardrails []StoredGuardrail `json:"guardrails,omitempty"`
 	// ProviderRouteGuardrails is general_settings.provider_route_guardrails.
 	ProviderRouteGuardrails map[string][]config.Guardrail `json:"provider_route_guardrails,omitempty"`
+	// ProviderRouteGuardrailStreaming is general_settings.provider_route_guardrail_streaming.
+	ProviderRouteGuardrailStreaming []string `json:"provider_route_guardrail_streaming,omitempty"`
 }
 
 // StoredVertex is default_vertex_config as stored, in LiteLLM's field names. The service
@@ -192,7 +194,8 @@ func SettingsOf(cfg *config.Config) Settings {
 	return Settings{MasterKey: cfg.MasterKey, RequestTimeout: cfg.RequestTimeout.Seconds(),
 		IncludeCostInStreamingUsage: cfg.IncludeCostInStreamingUsage, ModelPrices: cfg.ModelPrices, CORS: storeCORS(cfg.CORS),
 		DisabledProviderRoutes: cfg.DisabledProviderRoutes, DefaultVertexConfig: storeVertex(cfg.Vertex), ModelList: storeModels(cfg.Models),
-		Guardrails: storeGuardrails(cfg.Guardrails), ProviderRouteGuardrails: cfg.ProviderRouteGuardrails}
+		Guardrails: storeGuardrails(cfg.Guardrails), ProviderRouteGuardrails: cfg.ProviderRouteGuardrails,
+		ProviderRouteGuardrailStreaming: cfg.ProviderRouteGuardrailStreaming}
 }
 
 // Parameter is one stored parameter.

@@ -135,9 +135,13 @@ var _ proxy.RouteSource = (*route.Table)(nil)
 
 // CheckGuardrails builds every defined guardrail once, so a bad parameter (a regexp RE2 does not
 // accept, a missing api_base, an unreadable blocked_words_file) stops the load with its name
-// instead of failing the calls that use it. Building calls nothing remote.
+// instead of failing the calls that use it, and so does a provider_route_guardrails key that is
+// no built-in provider. Building calls nothing remote.
 func CheckGuardrails(cfg *config.Config, res secrets.Resolver) error {
 	var errs []error
+	if err := builtin.CheckProviderRouteGuardrails(cfg.ProviderRouteGuardrails, cfg.ProviderRouteGuardrailStreaming); err != nil {
+		errs = append(errs, err)
+	}
 	for _, d := range cfg.Guardrails {
 		_, err := guardrail.New(guardrail.Def{Name: d.Name, Kind: d.Kind, Modes: d.Modes, DefaultOn: d.DefaultOn, Params: d.Params},
 			guardrail.Deps{Secrets: res})
