@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -413,14 +413,21 @@ func describe(err error) string {
 }
 
 func isEventStream(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "text/event-stream"
+	return mediaTypeIs(contentType, "text/event-stream")
 }
 
 // isAWSEventStream reports AWS's binary event stream (Bedrock's invoke-with-response-stream
 // and converse-stream): each message is flushed as it arrives, like an SSE event, even when
 // the upstream declared a length.
 func isAWSEventStream(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "application/vnd.amazon.eventstream"
+	return mediaTypeIs(contentType, "application/vnd.amazon.eventstream")
+}
+
+// mediaTypeIs reports whether contentType names media type want (lower case), as
+// mime.ParseMediaType would read it, without parsing (and allocating) the parameters: these
+// checks run several times per call. Unlike ParseMediaType it does not refuse the type for a
+// malformed parameter list (a parameter repeated with two values).
+func mediaTypeIs(contentType, want string) bool {
+	base, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(base), want)
 }
