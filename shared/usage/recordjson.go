@@ -62,7 +62,33 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = appendOmitEmpty(b, `,"error_class":`, r.ErrorClass)
 	b = append(b, `,"partial":`...)
 	b = strconv.AppendBool(b, r.Partial)
+	b = appendGuardrails(b, r.Guardrails)
 	return append(b, "}\n"...), nil
+}
+
+// appendGuardrails writes the guardrail decisions, omitted when there are none (omitempty).
+func appendGuardrails(b []byte, gs []GuardrailResult) []byte {
+	if len(gs) == 0 {
+		return b
+	}
+	b = append(b, `,"guardrails":[`...)
+	for i := range gs {
+		g := &gs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendMarshalString(b, g.Name)
+		b = append(b, `,"mode":`...)
+		b = appendMarshalString(b, g.Mode)
+		b = append(b, `,"action":`...)
+		b = appendMarshalString(b, g.Action)
+		b = appendOmitEmpty(b, `,"reason":`, g.Reason)
+		b = append(b, `,"latency_ms":`...)
+		b = appendMarshalFloat(b, g.LatencyMS)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func appendTokens(b []byte, t *Tokens) []byte {
@@ -161,6 +187,11 @@ func encodable(r *Record) bool {
 	}
 	if _, offset := r.Time.Zone(); offset <= -24*3600 || offset >= 24*3600 {
 		return false
+	}
+	for _, g := range r.Guardrails {
+		if !finite(g.LatencyMS) {
+			return false
+		}
 	}
 	return finite(r.LatencyMS) && finite(r.TTFBMS) && (r.CostUSD == nil || finite(*r.CostUSD))
 }

@@ -30,6 +30,13 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 	zero := fullRecord()
 	zero.CostUSD = ptr(0.0)
 	zero.Tokens = Tokens{SearchUnits: ptr[int64](1), CacheWrite: ptr[int64](-3)}
+	guarded := fullRecord()
+	guarded.Guardrails = []GuardrailResult{
+		{Name: "pii", Mode: "pre_call", Action: "masked", Reason: "ssn <2>", LatencyMS: 0.042},
+		{Name: "bedrock-guard", Mode: "post_call", Action: "none", LatencyMS: 1e-7},
+	}
+	emptyGuards := fullRecord()
+	emptyGuards.Guardrails = []GuardrailResult{}
 	offset := fullRecord()
 	offset.Time = time.Date(2026, 1, 2, 3, 4, 5, 60, time.FixedZone("x", -7*3600-30*60))
 	cases := map[string]Record{
@@ -40,6 +47,8 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 		"exponent floats":            tiny,
 		"zero cost, few tokens":      zero,
 		"zone offset":                offset,
+		"guardrail decisions":        guarded,
+		"no guardrail decisions":     emptyGuards,
 		"control characters in path": {Route: "/a\x00\x1f\t\n\"\\", Method: "GET", CallID: "ключ"},
 	}
 	for name, r := range cases {
@@ -59,6 +68,7 @@ func TestAppendRecordRefusesWhatMarshalRefuses(t *testing.T) {
 		"NaN latency":   {LatencyMS: math.NaN()},
 		"infinite TTFB": {TTFBMS: math.Inf(1)},
 		"NaN cost":      {CostUSD: ptr(math.NaN())},
+		"NaN guardrail": {Guardrails: []GuardrailResult{{LatencyMS: math.NaN()}}},
 		"year 10000":    {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 	} {
 		if _, err := appendRecord(nil, &r); err == nil {
@@ -78,7 +88,7 @@ func TestAppendRecordRefusesWhatMarshalRefuses(t *testing.T) {
 func TestAppendRecordKnowsEveryField(t *testing.T) {
 	want := "schema_version call_id request_id source_ip timestamp route method upstream_host status " +
 		"provider model input_tokens output_tokens cached_tokens cache_write_tokens reasoning_tokens search_units " +
-		"cost_usd cost_source cost_unknown latency_ms ttfb_ms streamed bytes_in bytes_out key_alias tags key_metadata error_class partial"
+		"cost_usd cost_source cost_unknown latency_ms ttfb_ms streamed bytes_in bytes_out key_alias tags key_metadata error_class partial guardrails"
 	var names []string
 	var walk func(reflect.Type)
 	walk = func(rt reflect.Type) {
@@ -107,6 +117,7 @@ func FuzzAppendRecord(f *testing.F) {
 		r.Tags = []string{mv, mk}
 		r.CostUSD, r.LatencyMS, r.Input = &cost, latency, &tokens
 		r.Time = time.Unix(0, unixNano).UTC()
+		r.Guardrails = []GuardrailResult{{Name: mk, Mode: mv, Action: alias, Reason: route, LatencyMS: latency}}
 		want, werr := json.Marshal(r)
 		got, gerr := appendRecord(nil, &r)
 		if (werr != nil) != (gerr != nil) {
