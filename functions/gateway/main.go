@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	applySoftMemoryLimit(os.Getenv)
 	s, err := settingsFromEnv(os.Getenv)
 	log := wiring.NewLogger(os.Stdout, s.logFormat, s.detailedDebug)
 	if err != nil {

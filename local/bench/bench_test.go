@@ -105,14 +105,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// buildGateway builds the gateway binary the benchmark drives, once per test binary.
+// buildGateway builds the gateway binary the benchmark drives as `make bench` does (local use
+// only: -tags noawsbackends), once per test binary.
 var buildGateway = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "bench-gateway-")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "gateway")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/passthru/gateway/local/gateway").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", "noawsbackends", "-o", bin, "github.com/passthru/gateway/local/gateway").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build ./local/gateway: %v\n%s", err, out)
 	}

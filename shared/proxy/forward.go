@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,10 +23,14 @@ import (
 
 // The relay buffers. An event stream holds its buffer while it waits for the upstream's next
 // event, so its size is per-stream memory, and an event (a few hundred bytes of SSE) never
-// needs much; a longer one is simply relayed in pieces. Any other response is read as fast
-// as it arrives, so a bigger buffer means fewer reads and writes per byte (a download).
+// needs much; a longer one is simply relayed in pieces, each flushed as it comes (2 KiB rather
+// than 4 KiB: 3.5 KiB less RSS per open stream, measured with 200 streams). Any other response is read as fast
+// as it arrives, so a bigger buffer means fewer reads and writes per byte (a download), unless
+// its declared length fits in the small one: then the big one would only be held (and kept by
+// the pool, and counted twice by the GC's heap goal) for nothing; at c=32 that was 2 MiB of
+// buffers for 500-byte JSON answers.
 const (
-	eventBufferSize = 4 << 10
+	eventBufferSize = 2 << 10
 	bodyBufferSize  = 64 << 10
 )
 
@@ -35,9 +39,10 @@ var (
 	bodyBuffers  = sync.Pool{New: func() any { b := make([]byte, bodyBufferSize); return &b }}
 )
 
-// relayBuffers is the pool for a response of content type ct.
-func relayBuffers(ct string) *sync.Pool {
-	if isEventStream(ct) || isAWSEventStream(ct) {
+// relayBuffers is the pool for a response of content type ct and declared length n (-1:
+// unknown).
+func relayBuffers(ct string, n int64) *sync.Pool {
+	if isEventStream(ct) || isAWSEventStream(ct) || (n >= 0 && n <= eventBufferSize) {
 		return &eventBuffers
 	}
 	return &bodyBuffers
@@ -57,6 +62,11 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
+		// Each open upstream connection holds a bufio.Reader of this size for its life (a
+		// stream's too, while the upstream thinks). Bodies are read into the relay buffer
+		// directly when it is at least this big (bufio skips its own buffer), so a download
+		// loses nothing; headers longer than it are read in pieces. 4 KiB by default.
+		ReadBufferSize: 2 << 10,
 	}
 }
 
@@ -210,7 +220,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 		_ = rc.Flush() // headers now, not with the first event
 	}
 
-	pool := relayBuffers(ct)
+	pool := relayBuffers(ct, resp.ContentLength)
 	bp := pool.Get().(*[]byte)
 	defer pool.Put(bp)
 	buf := *bp
@@ -409,14 +419,21 @@ func describe(err error) string {
 }
 
 func isEventStream(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "text/event-stream"
+	return mediaTypeIs(contentType, "text/event-stream")
 }
 
 // isAWSEventStream reports AWS's binary event stream (Bedrock's invoke-with-response-stream
 // and converse-stream): each message is flushed as it arrives, like an SSE event, even when
 // the upstream declared a length.
 func isAWSEventStream(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "application/vnd.amazon.eventstream"
+	return mediaTypeIs(contentType, "application/vnd.amazon.eventstream")
+}
+
+// mediaTypeIs reports whether contentType names media type want (lower case), as
+// mime.ParseMediaType would read it, without parsing (and allocating) the parameters: these
+// checks run several times per call. Unlike ParseMediaType it does not refuse the type for a
+// malformed parameter list (a parameter repeated with two values).
+func mediaTypeIs(contentType, want string) bool {
+	base, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(base), want)
 }

@@ -3,23 +3,33 @@ package proxy
 import "testing"
 
 // An event stream waits on a small buffer (it is per-stream memory while the upstream thinks);
-// any other response is relayed through a big one (fewer reads and writes for a download).
-func TestRelayBufferSizeFollowsTheContentType(t *testing.T) {
+// so does a response whose declared length fits in it (most JSON answers: a 64 KiB buffer for a
+// 500-byte body only makes every concurrent call hold 64 KiB); any other response is relayed
+// through a big one (fewer reads and writes for a download).
+func TestRelayBufferSizeFollowsTheResponse(t *testing.T) {
 	cases := []struct {
-		ct   string
-		want int
+		ct     string
+		length int64 // -1: unknown (chunked)
+		want   int
 	}{
-		{"text/event-stream", eventBufferSize},
-		{"text/event-stream; charset=utf-8", eventBufferSize},
-		{"application/vnd.amazon.eventstream", eventBufferSize},
-		{"application/json", bodyBufferSize},
-		{"application/octet-stream", bodyBufferSize},
-		{"", bodyBufferSize},
+		{"text/event-stream", -1, eventBufferSize},
+		{"text/event-stream; charset=utf-8", -1, eventBufferSize},
+		{"text/event-stream", 10 << 20, eventBufferSize},
+		{"application/vnd.amazon.eventstream", -1, eventBufferSize},
+		{"application/json", -1, bodyBufferSize},
+		{"application/json", 0, eventBufferSize},
+		{"application/json", 512, eventBufferSize},
+		{"application/json", eventBufferSize, eventBufferSize},
+		{"application/json", eventBufferSize + 1, bodyBufferSize},
+		{"application/octet-stream", 200 << 20, bodyBufferSize},
+		{"", -1, bodyBufferSize},
 	}
 	for _, c := range cases {
-		bp := relayBuffers(c.ct).Get().(*[]byte)
+		pool := relayBuffers(c.ct, c.length)
+		bp := pool.Get().(*[]byte)
 		if len(*bp) != c.want {
-			t.Errorf("%q: relay buffer of %d bytes, want %d", c.ct, len(*bp), c.want)
+			t.Errorf("%q, length %d: relay buffer of %d bytes, want %d", c.ct, c.length, len(*bp), c.want)
 		}
+		pool.Put(bp)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/config"
@@ -26,7 +25,9 @@ func (s *Sources) virtualKeys(ctx context.Context, o SourceOptions, cfg *config.
 		if err != nil {
 			return err
 		}
-		store = keys.NewDynamoDB(dynamodb.NewFromConfig(c), o.KeysTable)
+		if store, err = dynamoKeyStore(c, o.KeysTable); err != nil {
+			return err
+		}
 	case cfg != nil && len(cfg.Keys) > 0:
 		mem, err := memoryKeys(ctx, cfg.Keys, s)
 		if err != nil {
@@ -68,7 +69,9 @@ func (s *Sources) rateLimiter(o SourceOptions, loadAWS func() (aws.Config, error
 		if err != nil {
 			return err
 		}
-		l = ratelimit.NewDynamoDB(dynamodb.NewFromConfig(c), o.RateLimitTable, ratelimit.WithTimeout(o.RateLimitTimeout))
+		if l, err = dynamoLimiter(c, o.RateLimitTable, o.RateLimitTimeout); err != nil {
+			return err
+		}
 	}
 	s.Limiter, s.FailOpen = l, o.RateLimitFailOpen
 	return nil

@@ -9,14 +9,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/passthru/gateway/shared/awssecrets"
 	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
-	"github.com/passthru/gateway/shared/ssmroutes"
 )
 
 // Sources are where the proxy's routes, secrets and keys come from.
@@ -77,6 +75,9 @@ const initBudget = 6 * time.Second
 // OpenSources builds the sources the options name. The AWS SDK is configured by LoadAWS
 // (credential chain, AWS_REGION, AWS_ENDPOINT_URL for moto).
 func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Sources, error) {
+	if err := o.checkAWSBackends(); err != nil {
+		return Sources{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, initBudget)
 	defer cancel()
 	var s Sources
@@ -110,8 +111,9 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		if err != nil {
 			return s, err
 		}
-		s.Secrets = SecretsManager(cfg, o.SecretsPrefix, or(o.SecretsTTL, awssecrets.DefaultTTL),
-			awssecrets.WithTimeout(o.AWSTimeout), awssecrets.WithLogger(log))
+		if s.Secrets, err = secretsManagerSource(cfg, o, log); err != nil {
+			return s, err
+		}
 	default:
 		return s, fmt.Errorf("secrets source %q is not env, secretsmanager or inline", o.Secrets)
 	}
@@ -123,10 +125,8 @@ func OpenSources(ctx context.Context, o SourceOptions, log *slog.Logger) (Source
 		if err != nil {
 			return s, err
 		}
-		routes := SSMRoutes(cfg, o.RoutesPrefix, or(o.RoutesTTL, ssmroutes.DefaultTTL), log, ssmroutes.WithTimeout(o.AWSTimeout), ssmroutes.WithBuiltin(o.builtin()))
-		s.Routes, s.Keys = routes, keys.TableMaster{Routes: routes, Secrets: s.Secrets}
-		if _, err := routes.Table(ctx); err != nil { // logged by the source; requests get 503 until it loads
-			log.Warn("starting without routes", "prefix", o.RoutesPrefix)
+		if err := s.ssmRoutes(ctx, cfg, o, log); err != nil {
+			return s, err
 		}
 		return s, s.virtualKeys(ctx, o, nil, loadAWS, log)
 	}
@@ -209,4 +209,27 @@ func (o SourceOptions) withBedrock(log *slog.Logger) builtin.Options {
 		return cfg.Credentials, nil
 	}, log)
 	return b
+}
+
+// checkAWSBackends fails, before any AWS configuration is looked up, when a setting needs an
+// AWS backend that this binary was built without (AWSBackends).
+func (o SourceOptions) checkAWSBackends() error {
+	switch {
+	case AWSBackends:
+		return nil
+	case o.RoutesPrefix != "":
+		return errNoAWSBackends("routes from SSM (-routes-prefix)")
+	case o.Secrets == "secretsmanager":
+		return errNoAWSBackends("secrets from Secrets Manager (-secrets secretsmanager)")
+	case o.KeysTable != "":
+		return errNoAWSBackends("a DynamoDB keys table (-keys-table)")
+	case o.RateLimitTable != "":
+		return errNoAWSBackends("a DynamoDB rate-limit table (-ratelimit-table)")
+	}
+	return nil
+}
+
+func errNoAWSBackends(what string) error {
+	return fmt.Errorf("%s needs the AWS backends, which this binary was built without (-tags noawsbackends, as `make run` builds bin/gateway): "+
+		"build it with `go build -o bin/gateway ./local/gateway`, or use `make run-aws-local`", what)
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-
 	"github.com/passthru/gateway/shared/pricing"
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/usage"
@@ -83,6 +81,9 @@ func SplitList(s string) []string {
 // OpenUsage builds the sinks the options name.
 func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, error) {
 	u := Usage{Flush: func(context.Context) {}, Close: func() error { return nil }}
+	if o.FirehoseStream != "" && !AWSBackends {
+		return u, errNoAWSBackends("usage records to Firehose")
+	}
 	var sinks usage.Multi
 	if o.File != "" {
 		f, err := os.OpenFile(o.File, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -106,18 +107,17 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		if err != nil {
 			return u, fmt.Errorf("AWS configuration: %w", err)
 		}
-		// The sink retries failed entries itself; SDK retries on top would multiply them.
-		client := firehose.NewFromConfig(cfg, func(o *firehose.Options) { o.RetryMaxAttempts = 1 })
-		fh := usage.NewFirehose(client, o.FirehoseStream, o.Stdout, usage.WithErrorHandler(func(err error) {
-			log.Error("usage records not delivered to Firehose; written to stdout instead", "error", err)
-		}))
+		fh, flush, err := firehoseSink(cfg, o.FirehoseStream, o.Stdout, log)
+		if err != nil {
+			return u, err
+		}
 		sinks = append(sinks, fh)
 		timeout := cmp.Or(o.FlushTimeout, DefaultFlushTimeout)
 		u.DeadlineReserve, u.flushTimeout = timeout+2*flushMargin, timeout
 		u.Flush = func(ctx context.Context) {
 			ctx, cancel := flushContext(ctx, timeout)
 			defer cancel()
-			logUndelivered(log, fh.Flush(ctx))
+			flush(ctx)
 		}
 	}
 	switch len(sinks) {
@@ -129,18 +129,4 @@ func OpenUsage(ctx context.Context, o UsageOptions, log *slog.Logger) (Usage, er
 		u.Sink = sinks
 	}
 	return u, nil
-}
-
-// logUndelivered logs a failed flush as one ERROR line with the counts and the cause, never a
-// record: the records themselves are on stdout with the undelivered marker by then.
-func logUndelivered(log *slog.Logger, err error) {
-	var u *usage.UndeliveredError
-	switch {
-	case err == nil:
-	case errors.As(err, &u):
-		log.Error("usage records not delivered to Firehose; written to stdout with the "+usage.UndeliveredMarker+" marker",
-			"stream", u.Stream, "undelivered", u.Undelivered, "total", u.Total, "error", u.Err)
-	default:
-		log.Error("usage flush failed", "error", err)
-	}
 }
