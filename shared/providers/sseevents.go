@@ -33,6 +33,9 @@ func (s *SSEEvents) dispatch()          { s.ended = true }
 // Feed parses the next bytes of the stream and calls fn with each event that ends in them.
 func (s *SSEEvents) Feed(p []byte, fn func(SSEEvent)) {
 	for len(p) > 0 {
+		if s.afterCR && p[0] != '\n' { // the CR ended its line alone: the next line starts here
+			s.afterCR = false
+		}
 		if s.afterCR && p[0] == '\n' { // the LF of a CRLF split between two reads
 			s.afterCR = false
 			s.p.write(p[:1], s)
