@@ -2,12 +2,15 @@ package guardrail
 
 // Field expressions (LiteLLM's JsonPathExtractor): `a`, `a.b`, `items[*].x`, and, unlike LiteLLM,
 // `documents[*]` over a list of strings. A path that ends on a string takes it; one that ends on
-// an object or an array takes every string value inside it, at any depth (keys are not taken):
-// `messages[*].content` reads a message's text whether content is a string or a list of
-// Anthropic/OpenAI content blocks (their "text", and their "type" tags, tool inputs and base64
-// payloads alike). A missing field, a number, a bool or null is skipped (LiteLLM would str()
-// them). The walker reads the body in place and records where each string value sits, so the
-// texts can be written back byte for byte: everything else in the body stays as it was sent.
+// an object or an array takes every string inside it, at any depth, keys included (a tool_use
+// block's input reaches the model keys and all): `messages[*].content` reads a message's text
+// whether content is a string or a list of Anthropic/OpenAI content blocks (their "text", and
+// their "type" tags, tool inputs and base64 payloads alike). A missing field, a number, a bool or
+// null is skipped (LiteLLM would str() them). Keys match without regard to case, as Go's
+// encoding/json matches them (an upstream that decodes with it reads "Messages" as messages):
+// selecting more is the safe side. The walker reads the body in place and records where each
+// string value sits, so the texts can be written back byte for byte: everything else in the
+// body stays as it was sent.
 
 import (
 	"bytes"
@@ -157,9 +160,9 @@ func walkValue(b []byte, i int, segs []segment, out *[]Field) {
 					*out = append(*out, f)
 				}
 			}
-		case '{', '[': // content blocks and the like: every string value inside
+		case '{', '[': // content blocks and the like: every string inside, keys too (a tool's input is read by the model keys and all)
 			if end := skipValue(b, i); end >= 0 {
-				*out = stringsIn(b, "", i, end, false, *out)
+				*out = stringsIn(b, "", i, end, true, *out)
 			}
 		}
 		return
@@ -182,14 +185,15 @@ func walkValue(b []byte, i int, segs []segment, out *[]Field) {
 	})
 }
 
-// keyIs compares a raw JSON key (quotes included) to name, decoding it only if it has escapes.
+// keyIs compares a raw JSON key (quotes included) to name without regard to case, decoding it
+// only if it has escapes.
 func keyIs(raw []byte, name string) bool {
 	inner := raw[1 : len(raw)-1]
 	if !strings.Contains(string(inner), `\`) {
-		return string(inner) == name
+		return strings.EqualFold(string(inner), name)
 	}
 	var s string
-	return json.Unmarshal(raw, &s) == nil && s == name
+	return json.Unmarshal(raw, &s) == nil && strings.EqualFold(s, name)
 }
 
 // forEachMember calls fn with each member's raw key and value position of the object at i.
