@@ -13,7 +13,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/passthru/gateway/shared/guardrail"
@@ -42,9 +44,31 @@ func requestCodings(h http.Header) []string {
 	return out
 }
 
+// maxCodings bounds the codings undone for a guardrail: each layer may decode to the limit, so
+// "gzip, gzip, ..." over stored layers would multiply the work. Two covers every real client.
+const maxCodings = 2
+
+// decodeLimit is the most a compressed request body may decode to for a guardrail: maxGuardBody,
+// or an eighth of the Go runtime's soft memory limit when that is smaller (on Lambda, 3/4 of the
+// function's memory: 12 MiB at 128 MB), since decoding and checking hold a few copies of it at
+// once and a small gzip request could otherwise take the function past its memory.
+func decodeLimit() int {
+	limit := maxGuardBody
+	if soft := debug.SetMemoryLimit(-1); soft < math.MaxInt64 && soft/8 < int64(limit) {
+		limit = max(int(soft/8), 1<<20)
+	}
+	return limit
+}
+
 // decodeRequestBody undoes the codings, the last applied first, for the guardrail named guard,
-// reading at most maxGuardBody decoded bytes (a small gzip body can decode to gigabytes).
+// reading at most decodeLimit decoded bytes (a small gzip body can decode to gigabytes).
 func decodeRequestBody(body []byte, codings []string, guard string) ([]byte, error) {
+	if len(codings) > maxCodings || (len(codings) == 2 && codings[0] == codings[1]) {
+		return nil, &guardBodyError{http.StatusUnsupportedMediaType,
+			fmt.Sprintf("Guardrail %s cannot inspect a request body with Content-Encoding %s; send it uncompressed, or in one coding (gzip or deflate).", guard, truncate(strings.Join(codings, ", "), 40)),
+			"stacked Content-Encoding cannot be inspected"}
+	}
+	limit := decodeLimit()
 	for i := len(codings) - 1; i >= 0; i-- {
 		enc := codings[i]
 		zr, err := decompressor(enc, body)
@@ -55,16 +79,16 @@ func decodeRequestBody(body []byte, codings []string, guard string) ([]byte, err
 		}
 		var out []byte
 		if err == nil {
-			out, err = io.ReadAll(io.LimitReader(zr, maxGuardBody+1))
+			out, err = io.ReadAll(io.LimitReader(zr, int64(limit)+1))
 		}
 		if err != nil {
 			return nil, &guardBodyError{http.StatusUnsupportedMediaType,
 				fmt.Sprintf("Guardrail %s cannot inspect the request body: it does not decode as %s.", guard, enc),
 				fmt.Sprintf("Content-Encoding %s cannot be inspected", enc)}
 		}
-		if len(out) > maxGuardBody {
+		if len(out) > limit {
 			return nil, &guardBodyError{status: http.StatusRequestEntityTooLarge,
-				message: fmt.Sprintf("The request body decodes to over %d MB, the most a guardrail inspects.", maxGuardBody>>20)}
+				message: fmt.Sprintf("The request body decodes to over %d MB, the most a guardrail inspects here.", limit>>20)}
 		}
 		body = out
 	}
@@ -108,6 +132,8 @@ func guardTexts(body []byte, exprs []guardrail.Expr, side, guard string) (guardI
 	valid := json.Valid(body)
 	var in guardInput
 	switch {
+	case !valid && wideUnicode(body):
+		return in, notJSON(side, fmt.Sprintf("The %s body is UTF-16 or UTF-32 text; guardrail %s reads UTF-8 only.", side, guard))
 	case len(exprs) > 0 && !valid:
 		names := make([]string, len(exprs))
 		for i, e := range exprs {
@@ -132,6 +158,23 @@ func guardTexts(body []byte, exprs []guardrail.Expr, side, guard string) (guardI
 
 func notJSON(side, msg string) *guardBodyError {
 	return &guardBodyError{status: http.StatusBadRequest, message: msg, reason: side + " body is not JSON"}
+}
+
+// wideUnicode reports whether a body is UTF-16 or UTF-32 text, which JSON parsers such as
+// Python's json.loads and Jackson detect and read (RFC 4627 §3): by a byte order mark, or by NULs
+// among the first four bytes around an ASCII character (JSON starts with one). As raw text its
+// characters are interleaved with NULs and no pattern would match, so it is refused instead.
+func wideUnicode(b []byte) bool {
+	for _, bom := range []string{"\x00\x00\xfe\xff", "\xff\xfe\x00\x00", "\xfe\xff", "\xff\xfe"} {
+		if bytes.HasPrefix(b, []byte(bom)) {
+			return true
+		}
+	}
+	if len(b) < 4 {
+		return false
+	}
+	nuls := bytes.Count(b[:4], []byte{0})
+	return nuls > 0 && nuls < 4 && looksJSON(bytes.ReplaceAll(b[:4], []byte{0}, nil))
 }
 
 // looksJSON reports whether a body starts like a JSON object or array, after a UTF-8 BOM and

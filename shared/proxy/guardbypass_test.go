@@ -141,7 +141,7 @@ func TestGuardCompressedBomb(t *testing.T) {
 	hdr := map[string]string{"x-api-key": masterKey, "Content-Type": "application/json", "Content-Encoding": "gzip"}
 	resp, got := do(t, "POST", srv.URL+"/anthropic/v1/messages", bytes.NewReader(bomb), hdr)
 	wantStatus(t, resp, got, 413)
-	wantBody(t, got, errorJSON("413", "invalid_request_error", "The request body decodes to over 32 MB, the most a guardrail inspects."))
+	wantBody(t, got, errorJSON("413", "invalid_request_error", "The request body decodes to over 32 MB, the most a guardrail inspects here."))
 	sink.Next(t)
 	if up.count() != 0 {
 		t.Error("upstream called")

@@ -230,14 +230,14 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call, 
 	c.in = &countingBody{rc: http.NoBody, progress: func() {}}
 	c.in.n.Store(int64(len(sent)))
 	if err != nil {
-		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "guardrail")
+		h.guardReadFailed(w, r, c, err)
 		return false
 	}
-	first := append(pre[:len(pre):len(pre)], during...)[0] // the guardrail a refusal names
+	first, firstMode := firstGuard(pre, during) // the guardrail a refusal names, in its mode
 	body, codings := sent, requestCodings(r.Header)
 	if len(codings) > 0 && len(sent) > 0 { // an empty body is empty in any coding
 		if body, err = decodeRequestBody(sent, codings, first.name); err != nil {
-			h.guardStopped(w, c, first, guardrail.PreCall, err)
+			h.guardStopped(w, c, first, firstMode, err)
 			return false
 		}
 	}
@@ -352,9 +352,32 @@ func readGuardBody(r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("reading the request body for its guardrails failed: %w", err)
 	}
 	if len(body) > maxGuardBody {
-		return nil, fmt.Errorf("The request body is over %d MB, the most a guardrail inspects.", maxGuardBody>>20)
+		return nil, errGuardBodyTooLarge
 	}
 	return body, nil
+}
+
+// firstGuard is the request guardrail that runs first, and its mode (pre or during is not empty).
+func firstGuard(pre, during []*activeGuard) (*activeGuard, string) {
+	if len(pre) > 0 {
+		return pre[0], guardrail.PreCall
+	}
+	return during[0], guardrail.DuringCall
+}
+
+var errGuardBodyTooLarge = fmt.Errorf("The request body is over %d MB, the most a guardrail inspects.", maxGuardBody>>20)
+
+// guardReadFailed answers a request body the guardrails could not read: 413 when it is too large,
+// 499 when the client went away (or the deadline came), else 400 (a malformed chunked body).
+func (h *Handler) guardReadFailed(w http.ResponseWriter, r *http.Request, c *call, err error) {
+	switch {
+	case errors.Is(err, errGuardBodyTooLarge):
+		c.fail(w, http.StatusRequestEntityTooLarge, apierror.TypeInvalidRequest, err.Error(), "guardrail")
+	case r.Context().Err() != nil:
+		c.errClass, c.status = endedClass(r), 499
+	default:
+		c.fail(w, http.StatusBadRequest, apierror.TypeInvalidRequest, "The request body could not be read: it ended early or its chunked framing is malformed.", "bad_request")
+	}
 }
 
 // guardBlocked answers a pre_call or during_call block: 400 in LiteLLM's error shape, naming the
