@@ -67,11 +67,15 @@ bench:
 adapter-bench:
 	go test -run '^$$' -bench . -benchmem ./shared/adapter/anthropic
 
-## fuzz: fuzz the subpath join, path normalisation + lookup + join, the adapter's stream translation, $(FUZZTIME) each
+## fuzz: fuzz the subpath join, path normalisation + lookup + join, the adapter's stream translation, the guardrails' filter and fields, SSE event cutting, the usage record encoder and the built-in routes' hosts, $(FUZZTIME) each
 fuzz:
 	go test ./shared/route -run '^$$' -fuzz '^FuzzJoinSubpath$$' -fuzztime $(FUZZTIME)
 	go test ./shared/route -run '^$$' -fuzz '^FuzzLookupJoin$$' -fuzztime $(FUZZTIME)
 	go test ./shared/adapter/anthropic -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME)
+	go test ./shared/guardrail -run '^$$' -fuzz '^FuzzFilterAndFields$$' -fuzztime $(FUZZTIME)
+	go test ./shared/providers -run '^$$' -fuzz '^FuzzSSEEventsCuts$$' -fuzztime $(FUZZTIME)
+	go test ./shared/usage -run '^$$' -fuzz '^FuzzAppendRecord$$' -fuzztime $(FUZZTIME)
+	go test ./shared/builtin -run '^$$' -fuzz '^FuzzTargetHosts$$' -fuzztime $(FUZZTIME)
 
 ## lint: gofmt and go vet
 lint:
