@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -155,32 +154,8 @@ func cpuCgroup(t *testing.T, mb int) string {
 // procs from its first instruction: a shell joins the group, then execs the bootstrap.
 func startCapped(t *testing.T, bin, procs, runtimeAddr, upstream string, extraEnv ...string) *function {
 	t.Helper()
-	data, err := os.ReadFile("../../local/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfg, bytes.ReplaceAll(data, []byte("http://127.0.0.1:4010"), []byte(upstream)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1" && exec "$2"`, "sh", procs, bin)
-	cmd.Env = append([]string{
-		"AWS_LAMBDA_RUNTIME_API=" + runtimeAddr, "GATEWAY_CONFIG=" + cfg, "GATEWAY_SECRETS=env", "LITELLM_MASTER_KEY=sk-1234",
-		"COHERE_API_KEY=co", "LANGFUSE_PUBLIC_KEY=pk", "LANGFUSE_SECRET_KEY=sk", "ANTHROPIC_API_KEY=ant", "OPENAI_API_KEY=sk-oai",
-	}, extraEnv...)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("function output:\n%s", logs.String())
-		}
-	})
-	return &function{Cmd: cmd, out: logs}
+	return startCommand(t, cmd, runtimeAddr, localConfig(t, upstream), extraEnv...)
 }
 
 // peakRSS is the process's VmHWM, in bytes.

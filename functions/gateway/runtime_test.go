@@ -174,21 +174,33 @@ func TestMain(m *testing.M) {
 // startFunction runs bootstrap against the runtime with local/config.yaml pointed at upstream.
 func startFunction(t testing.TB, bin, runtimeAddr, upstream string, extraEnv ...string) *function {
 	t.Helper()
+	return startFunctionWith(t, bin, runtimeAddr, localConfig(t, upstream), extraEnv...)
+}
+
+// localConfig is local/config.yaml with its mock upstream replaced by upstream.
+func localConfig(t testing.TB, upstream string) []byte {
+	t.Helper()
 	data, err := os.ReadFile("../../local/config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startFunctionWith(t, bin, runtimeAddr, bytes.ReplaceAll(data, []byte("http://127.0.0.1:4010"), []byte(upstream)), extraEnv...)
+	return bytes.ReplaceAll(data, []byte("http://127.0.0.1:4010"), []byte(upstream))
 }
 
 // startFunctionWith runs bootstrap against the runtime with the given config file contents.
 func startFunctionWith(t testing.TB, bin, runtimeAddr string, config []byte, extraEnv ...string) *function {
 	t.Helper()
+	return startCommand(t, exec.Command(bin), runtimeAddr, config, extraEnv...)
+}
+
+// startCommand starts cmd, which runs the bootstrap, with the function's environment and the
+// given config file contents; it is killed when the test ends.
+func startCommand(t testing.TB, cmd *exec.Cmd, runtimeAddr string, config []byte, extraEnv ...string) *function {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(cfg, config, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin)
 	cmd.Env = append([]string{
 		"AWS_LAMBDA_RUNTIME_API=" + runtimeAddr, "GATEWAY_CONFIG=" + cfg, "GATEWAY_SECRETS=env", "LITELLM_MASTER_KEY=sk-1234",
 		"COHERE_API_KEY=co", "LANGFUSE_PUBLIC_KEY=pk", "LANGFUSE_SECRET_KEY=sk", "ANTHROPIC_API_KEY=ant", "OPENAI_API_KEY=sk-oai",
