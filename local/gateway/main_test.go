@@ -66,13 +66,7 @@ func TestValidate(t *testing.T) {
 // The server starts, answers, and stops cleanly on cancellation.
 func TestServeAndShutdown(t *testing.T) {
 	setDemoEnv(t)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() { done <- run(ctx, []string{"-config", "../config.yaml", "-addr", addr}, io.Discard, &stderr) }()
+	addr, stop := runOnFreePort(t, "-config", "../config.yaml")
 	var resp *http.Response
 	var err error
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -87,14 +81,34 @@ func TestServeAndShutdown(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("status %d, want 404", resp.StatusCode)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d: %s", code, stderr.String())
+	stop()
+}
+
+// runOnFreePort runs the gateway with args on a free loopback port. It returns the address and stop,
+// which cancels the run and fails the test unless it exits 0 within 15 s.
+func runOnFreePort(t *testing.T, args ...string) (addr string, stop func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, append(args, "-addr", addr), io.Discard, &stderr) }()
+	return addr, func() {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("server did not stop")
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("server did not stop")
 	}
 }
 
@@ -159,15 +173,7 @@ func TestUsageRecordsSurviveShutdown(t *testing.T) {
 	cfg, usageLog := filepath.Join(dir, "cfg.yaml"), filepath.Join(dir, "usage.jsonl")
 	_ = os.WriteFile(cfg, []byte("general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  pass_through_endpoints:\n"+
 		"    - {path: /v1/rerank, target: \""+up.URL+"/v1/rerank\", auth: true}\n"), 0o600)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"-config", cfg, "-addr", addr, "-usage-log", usageLog}, io.Discard, &stderr)
-	}()
+	addr, stop := runOnFreePort(t, "-config", cfg, "-usage-log", usageLog)
 	const calls = 25
 	for i := 0; i < calls; i++ {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/rerank", strings.NewReader(`{"model":"rerank-v3.5"}`))
@@ -188,15 +194,7 @@ func TestUsageRecordsSurviveShutdown(t *testing.T) {
 			t.Fatalf("call %d: status %d", i, resp.StatusCode)
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("server did not stop")
-	}
+	stop()
 	b, err := os.ReadFile(usageLog)
 	if err != nil {
 		t.Fatal(err)
