@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passthru/gateway/shared/auth"
 	"github.com/passthru/gateway/shared/guardrail"
@@ -259,4 +261,60 @@ func TestNoGuardrails(t *testing.T) {
 	wantStatus(t, resp, body, 200)
 	wantBody(t, up.last(t).Body, `{"q":"123-45-6789"}`)
 	wantGuardrails(t, g.usage.Next(t))
+}
+
+// TestDuringCallRunsBesideTheUpstreamAndHoldsTheAnswer: a during_call guardrail (a webhook)
+// that answers only once the upstream has received the call proves the two overlap (run one
+// after the other, the webhook would wait for an upstream call that never comes, and its 5 s
+// timeout would fail the call closed); the upstream answers at once, yet the client gets nothing
+// until the webhook has answered.
+func TestDuringCallRunsBesideTheUpstreamAndHoldsTheAnswer(t *testing.T) {
+	upstreamGot := make(chan struct{})
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		close(upstreamGot)
+		jsonReply(200, `{"results":[{"text":"ok"}]}`)(w, r)
+	})
+	release := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-upstreamGot:
+		case <-time.After(5 * time.Second):
+			http.Error(w, "the upstream was never called while the check ran", http.StatusTeapot)
+			return
+		}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"action":"NONE"}`)
+	}))
+	t.Cleanup(hook.Close)
+	cfg := `
+guardrails:
+  - guardrail_name: hook
+    litellm_params: {guardrail: generic_guardrail_api, mode: during_call, api_base: "` + hook.URL + `", timeout: 10}
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - {path: /v1/rerank, target: "{{UP}}/v1/rerank", auth: true, guardrails: [hook]}
+`
+	g := startGateway(t, cfg, up.URL, withGuards)
+	type answer struct {
+		resp *http.Response
+		body []byte
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, body := post(t, g, "/v1/rerank", `{"query":"fine"}`)
+		answered <- answer{resp, body}
+	}()
+	<-upstreamGot
+	select {
+	case a := <-answered:
+		t.Fatalf("the client got %d %s before the guardrail answered", a.resp.StatusCode, a.body)
+	case <-time.After(200 * time.Millisecond): // held, as it must be
+	}
+	close(release)
+	a := <-answered
+	wantStatus(t, a.resp, a.body, 200)
+	wantBody(t, a.body, `{"results":[{"text":"ok"}]}`)
+	wantGuardrails(t, g.usage.Next(t), "hook/during_call/none/")
 }
