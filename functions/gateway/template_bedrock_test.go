@@ -83,8 +83,12 @@ func TestTemplateGrantsBedrockOnlyWhenEnabled(t *testing.T) {
 	}
 	slices.Sort(guarded)
 	guarded = slices.Compact(guarded)
-	want := []string{"bedrock:InvokeAgent", "bedrock:InvokeFlow", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream",
-		"bedrock:Rerank", "bedrock:Retrieve", "bedrock:RetrieveAndGenerate"}
+	// Every agent-runtime API the route sends to bedrock-agent-runtime (builtin's bedrockAgentAPIs).
+	want := []string{"bedrock:CreateInvocation", "bedrock:CreateSession", "bedrock:DeleteSession", "bedrock:EndSession",
+		"bedrock:GenerateQuery", "bedrock:GetInvocationStep", "bedrock:GetSession", "bedrock:InvokeAgent", "bedrock:InvokeFlow",
+		"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:ListInvocationSteps", "bedrock:ListInvocations",
+		"bedrock:ListSessions", "bedrock:OptimizePrompt", "bedrock:PutInvocationStep", "bedrock:Rerank", "bedrock:Retrieve",
+		"bedrock:RetrieveAndGenerate", "bedrock:UpdateSession"}
 	if !slices.Equal(guarded, want) {
 		t.Errorf("EnableBedrock grants %v, want %v", guarded, want)
 	}
