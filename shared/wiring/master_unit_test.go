@@ -1,12 +1,15 @@
 package wiring_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/passthru/gateway/shared/auth"
+	"github.com/passthru/gateway/shared/builtin"
 	"github.com/passthru/gateway/shared/config"
 	"github.com/passthru/gateway/shared/keys"
 	"github.com/passthru/gateway/shared/route"
@@ -74,4 +77,35 @@ func tableWithMaster(t *testing.T, master string) (*config.Config, *route.Table)
 		t.Fatal(err)
 	}
 	return res.Config, table
+}
+
+// Without a master key, the start-up log warns when some route needs one: a keyed endpoint, or
+// any built-in provider route left on (they always take a key); not when every route is public
+// and every built-in route is off.
+func TestMasterKeyMissingWarns(t *testing.T) {
+	const warning = "general_settings.master_key is not set: endpoints and built-in provider routes that need a key will answer 401"
+	allOff := "  disabled_provider_routes: [" + strings.Join(builtin.Names(), ", ") + "]\n"
+	for _, tc := range []struct {
+		name, settings string
+		warn           bool
+	}{
+		{"only built-in routes", "  pass_through_request_timeout: 600\n", true},
+		{"a keyed endpoint, built-in routes off", allOff + "  pass_through_endpoints:\n    - {path: /x, target: \"http://127.0.0.1:1/x\", auth: true}\n", true},
+		{"public endpoint, built-in routes off", allOff + "  pass_through_endpoints:\n    - {path: /x, target: \"http://127.0.0.1:1/x\", auth: false}\n", false},
+		{"one built-in route left on", "  disabled_provider_routes: [" + strings.Join(builtin.Names()[1:], ", ") + "]\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := config.Parse([]byte("general_settings:\n" + tc.settings))
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			var logs bytes.Buffer
+			if _, err := wiring.MasterKey(context.Background(), res.Config, secrets.Inline{}, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), warning); got != tc.warn {
+				t.Errorf("warned %v, want %v; logs: %s", got, tc.warn, logs.String())
+			}
+		})
+	}
 }

@@ -159,9 +159,7 @@ func (s *Sources) openFile(ctx context.Context, o SourceOptions, log *slog.Logge
 		}
 		s.Keys = keys
 	} else {
-		if cfg.MasterKey == "" && needsKey(cfg) {
-			log.Warn("general_settings.master_key is not set: endpoints that need a key will answer 401")
-		}
+		warnNoMasterKey(cfg, log)
 		s.Keys = keys.TableMaster{Routes: table, Secrets: s.Secrets} // follows the secret's rotation
 	}
 	LogRoutes(log, table)

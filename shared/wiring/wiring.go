@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/passthru/gateway/shared/auth"
@@ -79,9 +80,7 @@ func LoadBytes(ctx context.Context, name string, data []byte, res secrets.Resolv
 // credentials should not), and a warning says so.
 func MasterKey(ctx context.Context, cfg *config.Config, res secrets.Resolver, log *slog.Logger) (auth.MasterKey, error) {
 	if cfg.MasterKey == "" {
-		if needsKey(cfg) {
-			log.Warn("general_settings.master_key is not set: endpoints that need a key will answer 401")
-		}
+		warnNoMasterKey(cfg, log)
 		return auth.NewMasterKey(""), nil
 	}
 	key, err := keys.RenderMaster(ctx, cfg.MasterKey, res)
@@ -91,9 +90,23 @@ func MasterKey(ctx context.Context, cfg *config.Config, res secrets.Resolver, lo
 	return auth.NewMasterKey(key), nil
 }
 
+// warnNoMasterKey warns, without a master key, when some route needs a key.
+func warnNoMasterKey(cfg *config.Config, log *slog.Logger) {
+	if cfg.MasterKey == "" && needsKey(cfg) {
+		log.Warn("general_settings.master_key is not set: endpoints and built-in provider routes that need a key will answer 401")
+	}
+}
+
+// needsKey reports whether some route takes a key: a configured endpoint that is not public, or
+// a built-in provider route that is not turned off (those always take one).
 func needsKey(cfg *config.Config) bool {
 	for _, e := range cfg.Endpoints {
 		if e.Auth != config.AuthPublic {
+			return true
+		}
+	}
+	for _, name := range builtin.Names() {
+		if !slices.Contains(cfg.DisabledProviderRoutes, name) {
 			return true
 		}
 	}
