@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/passthru/gateway/shared/providers"
 )
 
 const (
@@ -164,27 +165,27 @@ func (rg *rig) timedStream(ctx context.Context, p pathID, n int, gap time.Durati
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, fmt.Errorf("%s GET /events: status %d, want 200", pathNames[p], resp.StatusCode)
 	}
-	var delays []time.Duration
-	coalesced := 0
-	var pending []byte
+	var (
+		delays    []time.Duration
+		coalesced int
+		events    providers.SSEEvents // the project's one SSE parser cuts the events
+		badEvent  []byte
+	)
 	buf := make([]byte, 64<<10)
 	for {
 		m, rerr := resp.Body.Read(buf)
 		now := time.Now().UnixNano()
-		pending = append(pending, buf[:m]...)
 		inRead := 0
-		for {
-			i := bytes.Index(pending, []byte("\n\n"))
-			if i < 0 {
-				break
-			}
-			sent, err := strconv.ParseInt(string(bytes.TrimPrefix(pending[:i], []byte("data: "))), 10, 64)
-			if err != nil {
-				return nil, 0, fmt.Errorf("%s GET /events: event %q is not the mock's", pathNames[p], pending[:i])
+		events.Feed(buf[:m], func(e providers.SSEEvent) {
+			sent, err := strconv.ParseInt(string(e.Data), 10, 64)
+			if err != nil && badEvent == nil {
+				badEvent = e.Data
 			}
 			delays = append(delays, time.Duration(now-sent))
-			pending = pending[i+2:]
 			inRead++
+		})
+		if badEvent != nil {
+			return nil, 0, fmt.Errorf("%s GET /events: event data %q is not the mock's", pathNames[p], badEvent)
 		}
 		coalesced += max(inRead-1, 0)
 		if rerr == io.EOF {
@@ -194,8 +195,8 @@ func (rg *rig) timedStream(ctx context.Context, p pathID, n int, gap time.Durati
 			return nil, 0, fmt.Errorf("%s GET /events: %w", pathNames[p], rerr)
 		}
 	}
-	if len(delays) != n || len(pending) != 0 {
-		return nil, 0, fmt.Errorf("%s GET /events: %d events and %d stray bytes, want %d events", pathNames[p], len(delays), len(pending), n)
+	if stray := events.Pending().Len; len(delays) != n || stray != 0 {
+		return nil, 0, fmt.Errorf("%s GET /events: %d events and %d stray bytes, want %d events", pathNames[p], len(delays), stray, n)
 	}
 	return delays, coalesced, nil
 }

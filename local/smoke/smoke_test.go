@@ -100,12 +100,12 @@ func TestRuleJudge(t *testing.T) {
 }
 
 func TestReadEvents(t *testing.T) {
-	body := ": keep-alive\r\n\r\nevent: a\r\ndata: 1\r\n\r\ndata: 2\n\n\n\ndata: 3\ndata: 3b\n\n: ping\n\ndata: last, no blank line"
+	body := ": keep-alive\r\n\r\nevent: a\r\ndata: 1\r\n\r\ndata: 2\n\n\n\ndata: 3\ndata: 3b\n\n: ping\n\ndata: cr\rdata: cr2\r\rdata: last, no blank line"
 	var got []string
 	at, err := readEvents(strings.NewReader(body), time.Now(), func(_ time.Duration, lines []string) {
 		got = append(got, strings.Join(lines, "|"))
 	})
-	want := []string{"event: a|data: 1", "data: 2", "data: 3|data: 3b", "data: last, no blank line"}
+	want := []string{"event: a|data: 1", "data: 2", "data: 3|data: 3b", "data: cr|data: cr2", "data: last, no blank line"}
 	if err != nil || len(at) != len(want) || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events %q at %v, err %v; want %q", got, at, err, want)
 	}

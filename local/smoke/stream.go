@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/passthru/gateway/shared/providers"
 )
 
 // rule tells a streamed answer from a buffered one by when its events arrive.
@@ -87,37 +88,49 @@ func checkStream(ctx context.Context, c *caller, d frontDoor, out io.Writer) (st
 }
 
 // readEvents reads server-sent events and returns when each arrived (since start): when the
-// blank line that ends it was read. Comment lines (":" keep-alives) are not events.
+// blank line that ends it was read. Events are cut by the project's one SSE parser
+// (providers.SSEEvents: any of LF, CR, CRLF ends a line); a block of comment lines (":"
+// keep-alives) is not an event.
 func readEvents(body io.Reader, start time.Time, each func(time.Duration, []string)) ([]time.Duration, error) {
-	r := bufio.NewReader(body)
 	var (
-		at    []time.Duration
-		lines []string
+		events providers.SSEEvents
+		at     []time.Duration
+		raw    []byte // the bytes of the event being read
 	)
-	for {
-		line, err := r.ReadString('\n')
-		line = strings.TrimRight(line, "\r\n")
-		switch {
-		case line == "" && len(lines) > 0:
+	emit := func(ev []byte) {
+		if lines := eventLines(ev); len(lines) > 0 {
 			t := time.Since(start)
 			at = append(at, t)
 			each(t, lines)
-			lines = nil
-		case line != "" && !strings.HasPrefix(line, ":"):
-			lines = append(lines, line)
 		}
+	}
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := body.Read(buf)
+		raw = append(raw, buf[:n]...)
+		events.Feed(buf[:n], func(e providers.SSEEvent) {
+			emit(raw[:e.Len])
+			raw = raw[e.Len:]
+		})
 		if errors.Is(err, io.EOF) {
-			if len(lines) > 0 { // a last event without its blank line still arrived
-				t := time.Since(start)
-				at = append(at, t)
-				each(t, lines)
-			}
+			emit(raw) // a last event without its blank line still arrived
 			return at, nil
 		}
 		if err != nil {
 			return at, err
 		}
 	}
+}
+
+// eventLines are an event's lines but comments, without their line endings.
+func eventLines(ev []byte) []string {
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(strings.ReplaceAll(string(ev), "\r\n", "\n"), "\r", "\n"), "\n") {
+		if l != "" && !strings.HasPrefix(l, ":") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 // summarize is one line for an event: its lines joined, cut to fit a terminal.
