@@ -27,7 +27,7 @@ func TestUpstreamURLContextRendersQuerySecrets(t *testing.T) {
 	if got, want := r.SecretNames(), []string{"UP_KEY", "UP_TOKEN:t"}; !slices.Equal(got, want) {
 		t.Errorf("SecretNames() = %q, want %q (headers' and query values' names, once each)", got, want)
 	}
-	res := mapResolver{"UP_KEY": "k&y=1", "UP_TOKEN:t": "tok"}
+	res := secrets.Inline{"UP_KEY": "k&y=1", "UP_TOKEN": `{"t":"tok"}`} // UP_TOKEN:t is field t of the JSON secret UP_TOKEN
 	tests := []struct{ subpath, query, want string }{
 		{"", "", "https://up.example/v1?token=Bearer+tok&v=1&key=k%26y%3D1"},
 		{"models", "key=client&z=2", "https://up.example/v1/models?token=Bearer+tok&v=1&key=client&z=2"},
@@ -47,11 +47,11 @@ func TestUpstreamURLContextRendersQuerySecrets(t *testing.T) {
 
 	// A missing secret is a *SecretError wrapping the resolver's error; so is calling the
 	// resolver-less UpstreamURL on such a route: it never sends the reference as text.
-	_, err = r.UpstreamURLContext(context.Background(), mapResolver{"UP_KEY": "k"}, "", "")
+	_, err = r.UpstreamURLContext(context.Background(), secrets.Inline{"UP_KEY": "k"}, "", "")
 	var se *route.SecretError
 	var nf *secrets.NotFoundError
-	if !errors.As(err, &se) || !errors.As(err, &nf) || nf.Name != "UP_TOKEN:t" {
-		t.Errorf("missing secret: err = %v, want *SecretError wrapping NotFoundError{UP_TOKEN:t}", err)
+	if !errors.As(err, &se) || !errors.As(err, &nf) || nf.Name != "UP_TOKEN" {
+		t.Errorf("missing secret: err = %v, want *SecretError wrapping NotFoundError{UP_TOKEN}", err)
 	}
 	if u, err := r.UpstreamURL("", ""); !errors.As(err, &se) {
 		t.Errorf("UpstreamURL without resolver = %v, %v; want *SecretError", u, err)
@@ -73,7 +73,7 @@ func BenchmarkUpstreamURLQuerySecrets(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res := mapResolver{"UP_KEY": "k"}
+		res := secrets.Inline{"UP_KEY": "k"}
 		ctx := context.Background()
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

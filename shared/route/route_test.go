@@ -16,16 +16,6 @@ import (
 	"github.com/passthru/gateway/shared/secrets"
 )
 
-// mapResolver is a secrets.Resolver over a map.
-type mapResolver map[string]string
-
-func (m mapResolver) Resolve(_ context.Context, name string) (string, error) {
-	if v, ok := m[name]; ok {
-		return v, nil
-	}
-	return "", &secrets.NotFoundError{Name: name}
-}
-
 func mustParseURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
@@ -205,7 +195,7 @@ func TestUpstreamURL(t *testing.T) {
 }
 
 func TestWriteHeaders(t *testing.T) {
-	res := mapResolver{
+	res := secrets.Inline{
 		"COHERE_API_KEY":      "co-xyz",
 		"LANGFUSE_PUBLIC_KEY": "pk-lf-1",
 		"LANGFUSE_SECRET_KEY": "sk-lf-2",
@@ -304,18 +294,18 @@ func TestWriteHeadersMissingSecret(t *testing.T) {
 	tests := []struct {
 		name     string
 		ep       config.Endpoint
-		res      mapResolver
+		res      secrets.Inline
 		wantName string
 	}{
 		{"plain header", config.Endpoint{Path: "/x", Target: "https://h.example.com",
 			Headers: []config.Header{{Name: "X-Ok", Value: "os.environ/PRESENT"}, {Name: "Authorization", Value: "bearer os.environ/COHERE_API_KEY"}}},
-			mapResolver{"PRESENT": "VALUE-present-5d2"}, "COHERE_API_KEY"},
+			secrets.Inline{"PRESENT": "VALUE-present-5d2"}, "COHERE_API_KEY"},
 		{"langfuse public key", config.Endpoint{Path: "/x", Target: "https://h.example.com",
 			LangfusePublicKey: "os.environ/LF_PK", LangfuseSecretKey: "os.environ/LF_SK"},
-			mapResolver{"LF_SK": "VALUE-lfsk-8e1"}, "LF_PK"},
+			secrets.Inline{"LF_SK": "VALUE-lfsk-8e1"}, "LF_PK"},
 		{"langfuse secret key", config.Endpoint{Path: "/x", Target: "https://h.example.com",
 			LangfusePublicKey: "os.environ/LF_PK", LangfuseSecretKey: "os.environ/LF_SK"},
-			mapResolver{"LF_PK": "VALUE-lfpk-3c9"}, "LF_SK"},
+			secrets.Inline{"LF_PK": "VALUE-lfpk-3c9"}, "LF_SK"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
