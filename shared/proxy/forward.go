@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/passthru/gateway/shared/apierror"
+	"github.com/passthru/gateway/shared/upstream"
 )
 
 // The relay buffers. An event stream holds its buffer while it waits for the upstream's next
@@ -48,11 +49,14 @@ func relayBuffers(ct string, n int64) *sync.Pool {
 	return &bodyBuffers
 }
 
-// NewTransport returns the upstream transport: many idle connections per host (the default 2
-// makes a busy proxy reconnect), HTTP/2 where the upstream offers it, and no transparent
-// decompression, so bodies and their Content-Encoding pass through untouched.
-func NewTransport() *http.Transport {
-	return &http.Transport{
+// NewTransport returns the upstream transport: requests whose body is in memory are exchanged
+// over HTTP/1.1 in the handler's goroutine (package upstream: no per-call goroutine hand-offs),
+// the rest (streamed uploads) through net/http's Transport. Its settings (HTTP) serve both:
+// many idle connections per host (the default 2 makes a busy proxy reconnect), HTTP/2 where
+// the upstream offers it on the streamed path, and no transparent decompression, so bodies and
+// their Content-Encoding pass through untouched.
+func NewTransport() *upstream.Transport {
+	return upstream.New(&http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -67,7 +71,7 @@ func NewTransport() *http.Transport {
 		// directly when it is at least this big (bufio skips its own buffer), so a download
 		// loses nothing; headers longer than it are read in pieces. 4 KiB by default.
 		ReadBufferSize: 2 << 10,
-	}
+	})
 }
 
 // countingBody counts the request bytes the transport reads (from its own goroutine); each read
@@ -148,7 +152,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, c *call, u *ur
 		}
 		out.Body, out.ContentLength = c.in, r.ContentLength
 		if readWhole(r) {
-			out.Body = c.in.readWhole(r.ContentLength) // headers and body in one write
+			out.Body, out.GetBody = c.in.readWhole(r.ContentLength) // headers and body in one write
 		}
 	}
 	c.upstream = u.Host

@@ -19,17 +19,18 @@ import (
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
 	"github.com/passthru/gateway/shared/secrets"
+	upstreamhttp "github.com/passthru/gateway/shared/upstream"
 )
 
 // providerTransport sends every upstream connection to one TLS test server, whatever host the
 // URL names, so the seed configs run verbatim with their real https targets.
-func providerTransport(addr string) *http.Transport {
+func providerTransport(addr string) *upstreamhttp.Transport {
 	t := proxy.NewTransport()
-	t.Proxy = nil
-	t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+	t.HTTP.Proxy = nil
+	t.HTTP.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
-	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	t.HTTP.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	return t
 }
 

@@ -27,17 +27,21 @@ func readWhole(r *http.Request) bool {
 // client went away, or sent fewer bytes than it declared) hands the transport what did arrive and
 // then the same error, as streaming would have.
 //
-// The buffer is allocated at the body's size rather than pooled: the transport may still be
-// writing it after RoundTrip returns (an upstream may answer before it has read the request),
-// and nothing tells the handler when it is done with it.
-func (b *countingBody) readWhole(n int64) io.ReadCloser {
+// The body is also replayable (GetBody): the upstream transport then sends it from the calling
+// goroutine, and may send it again on a new connection when a pooled one turned out closed. A
+// body that failed to read whole gets no GetBody: it streams what arrived, then the error.
+//
+// The buffer is allocated at the body's size rather than pooled: a streaming transport may
+// still be writing it after RoundTrip returns (an upstream may answer before it has read the
+// request), and nothing tells the handler when it is done with it.
+func (b *countingBody) readWhole(n int64) (io.ReadCloser, func() (io.ReadCloser, error)) {
 	buf := make([]byte, n)
 	m, err := io.ReadFull(readerFunc(b.readUncounted), buf)
 	b.held = int64(m)
 	if err != nil {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(buf[:m]), errReader{err}))
+		return io.NopCloser(io.MultiReader(bytes.NewReader(buf[:m]), errReader{err})), nil
 	}
-	return io.NopCloser(bytes.NewReader(buf))
+	return io.NopCloser(bytes.NewReader(buf)), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
 }
 
 type errReader struct{ err error }

@@ -65,8 +65,8 @@ func TestSmallKnownLengthBodyLeavesInOneWrite(t *testing.T) {
 			defer up.Close()
 			log := &writeLog{}
 			tr := proxy.NewTransport()
-			tr.Proxy = nil
-			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			tr.HTTP.Proxy = nil
+			tr.HTTP.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				return loggedConn{c, log}, err
 			}

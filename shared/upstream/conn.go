@@ -1,0 +1,162 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// conn is one connection to an upstream host. It serves one exchange at a time; between them
+// it waits in the Transport's idle list.
+type conn struct {
+	net.Conn                       // the TCP connection, or TLS over it
+	raw       syscall.RawConn      // the TCP socket, for the liveness probe (nil: not a socket)
+	br        *bufio.Reader        // response bytes; holds nothing between exchanges
+	tls       *tls.ConnectionState // nil for http
+	key       string
+	t         *Transport
+	reused    bool        // taken from the idle list, not dialled for this call
+	idleTimer *time.Timer // closes it after IdleConnTimeout in the idle list
+}
+
+// aLongTimeAgo is a deadline that makes every pending and future read and write fail at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (c *conn) close() {
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	_ = c.Conn.Close()
+}
+
+// exchange sends the encoded request wire and reads the response head. The body, if any, is
+// read from the connection as the caller reads resp.Body; the connection goes back to the
+// idle list when the body has been read to its end.
+func (c *conn) exchange(ctx context.Context, req *http.Request, wire []byte) (*http.Response, error) {
+	// Cancelling the call (the client left, the idle deadline fired) makes the connection's
+	// blocked read or write return at once; such a connection is never reused.
+	stop := context.AfterFunc(ctx, func() { _ = c.Conn.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace != nil && trace.WroteHeaders != nil {
+		trace.WroteHeaders() // as the Transport does: the request is on its way
+	}
+	n, err := c.Conn.Write(wire)
+	if trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{Err: err})
+	}
+	if err != nil {
+		if n == 0 {
+			err = nothingWritten{err}
+		}
+		return fail(err)
+	}
+	resp, err := c.readHead(req)
+	if err != nil {
+		return fail(err)
+	}
+	resp.TLS = c.tls
+	keep := !resp.Close && !req.Close
+	if resp.Body == http.NoBody {
+		c.finish(stop, keep)
+		return resp, nil
+	}
+	resp.Body = &body{rc: resp.Body, c: c, ctx: ctx, stop: stop, keep: keep}
+	return resp, nil
+}
+
+// readHead reads the response's status line and headers, skipping informational (1xx)
+// responses as the Transport does. A connection that closes before a byte of the response
+// arrives is noAnswer.
+func (c *conn) readHead(req *http.Request) (*http.Response, error) {
+	for {
+		if _, err := c.br.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+				return nil, noAnswer{err}
+			}
+			return nil, err
+		}
+		resp, err := http.ReadResponse(c.br, req)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case resp.StatusCode == http.StatusSwitchingProtocols:
+			return nil, fmt.Errorf("upstream switched protocols (101) on a request that asked for no upgrade")
+		case resp.StatusCode >= 100 && resp.StatusCode < 200:
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// finish ends an exchange: the connection goes back to the idle list if the call was not
+// cancelled (stop reports that the cancel hook never ran), both sides keep it open, and no
+// unread byte follows the response; otherwise it is closed.
+func (c *conn) finish(stop func() bool, keep bool) {
+	if stop() && keep && c.br.Buffered() == 0 {
+		c.t.putIdle(c)
+		return
+	}
+	c.close()
+}
+
+// body is a response body read straight from the connection.
+type body struct {
+	rc       io.ReadCloser // http.ReadResponse's body: framing (length, chunks, trailers)
+	c        *conn
+	ctx      context.Context
+	stop     func() bool
+	keep     bool
+	finished atomic.Bool
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.end(true)
+	case err != nil:
+		b.end(false)
+		if b.ctx.Err() != nil {
+			err = b.ctx.Err() // the call was cancelled: say so, not "i/o timeout"
+		}
+	}
+	return n, err
+}
+
+// Close ends the body. Before its end, that closes the connection: the rest of a long stream
+// is not worth waiting for.
+func (b *body) Close() error {
+	b.end(false)
+	return b.rc.Close()
+}
+
+// end finishes the exchange once; clean reports that the body was read to its end.
+func (b *body) end(clean bool) {
+	if !b.finished.CompareAndSwap(false, true) {
+		return
+	}
+	if clean {
+		b.c.finish(b.stop, b.keep)
+		return
+	}
+	b.stop()
+	b.c.close() // first: a Read blocked on it returns, and Close's drain ends at once
+}
