@@ -106,14 +106,16 @@ func TestMain(m *testing.M) {
 }
 
 // buildGateway builds the gateway binary the benchmark drives as `make bench` does (local use
-// only: -tags noawsbackends), once per test binary.
+// only: -tags noawsbackends, no cgo), once per test binary.
 var buildGateway = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "bench-gateway-")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "gateway")
-	out, err := exec.Command("go", "build", "-tags", "noawsbackends", "-o", bin, "github.com/passthru/gateway/local/gateway").CombinedOutput()
+	cmd := exec.Command("go", "build", "-tags", "noawsbackends", "-o", bin, "github.com/passthru/gateway/local/gateway")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build ./local/gateway: %v\n%s", err, out)
 	}
