@@ -238,7 +238,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 		} else if inject != nil {
 			chunk = inject.feed(chunk)
 		}
-		if len(chunk) > 0 && !c.send(w, rc, chunk, inject == nil) {
+		if len(chunk) > 0 && !c.send(w, rc, chunk, inject == nil, rerr == io.EOF) {
 			return
 		}
 		if rerr == io.EOF {
@@ -247,7 +247,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 		if rerr != nil {
 			if inject != nil { // what it held goes out before the stream is cut
 				if rest := inject.flush(); len(rest) > 0 {
-					c.send(w, rc, rest, false)
+					c.send(w, rc, rest, false, true)
 				}
 			}
 			h.streamBroken(r, c, rerr, idle.expired())
@@ -259,16 +259,18 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 	}
 }
 
-// send writes and flushes a chunk to the client, then meters it, so parsing never delays a
-// byte (with cost injection the injector meters, event by event). It reports whether
-// the client is still there.
-func (c *call) send(w http.ResponseWriter, rc *http.ResponseController, chunk []byte, meter bool) bool {
+// send writes a chunk to the client, then meters it, so parsing never delays a byte (with cost
+// injection the injector meters, event by event). A stream's chunks are flushed as they come;
+// any other response's last chunk (last) is flushed too, so that it leaves before the call is
+// metered and recorded rather than when the handler returns. It reports whether the client is
+// still there.
+func (c *call) send(w http.ResponseWriter, rc *http.ResponseController, chunk []byte, meter, last bool) bool {
 	if c.bytesOut == 0 {
 		c.ttfb = time.Since(c.start)
 	}
 	n, err := w.Write(chunk)
 	c.bytesOut += int64(n)
-	if err == nil && c.streamed {
+	if err == nil && (c.streamed || last) {
 		err = rc.Flush() // each event leaves as it arrives, before it is parsed
 		if errors.Is(err, http.ErrNotSupported) {
 			err = nil // no Flusher here (a buffered writer): nothing to push

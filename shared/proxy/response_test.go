@@ -3,15 +3,18 @@ package proxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passthru/gateway/shared/proxy"
 	"github.com/passthru/gateway/shared/route"
+	"github.com/passthru/gateway/shared/usage"
 )
 
 const publicConfig = `
@@ -224,5 +227,63 @@ func TestEarlyAnswersKeepConnectionAlive(t *testing.T) {
 	}
 	if string(up.last(t).Body) != body {
 		t.Error("the body after early answers arrived damaged")
+	}
+}
+
+// gatedSink holds every Record until its gate opens.
+type gatedSink struct {
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (s gatedSink) Record(context.Context, usage.Record) {
+	s.entered <- struct{}{}
+	<-s.gate
+}
+
+// A response that is not a stream reaches the client when its last byte is relayed, not when
+// the call has been metered and recorded: the record's work (or a slow sink) adds nothing to the
+// caller's latency. Both a declared length and a chunked answer.
+func TestAnswerLeavesBeforeTheCallIsRecorded(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			const answer = `{"results":[{"index":0,"relevance_score":0.9}],"meta":{"billed_units":{"search_units":1}}}`
+			up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if chunked {
+					w.(http.Flusher).Flush() // headers first: no Content-Length
+				}
+				_, _ = io.WriteString(w, answer)
+			})
+			sink := gatedSink{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+			g := startGateway(t, cohereConfig, up.URL, proxy.WithUsage(sink))
+			defer close(sink.gate)
+			got := make(chan string, 1)
+			go func() {
+				req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/rerank", strings.NewReader(`{"query":"q"}`))
+				req.Header.Set("Authorization", "Bearer "+masterKey)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, int64(len(answer))))
+				got <- string(b)
+			}()
+			select {
+			case <-sink.entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call was never recorded")
+			}
+			select {
+			case b := <-got:
+				if b != answer {
+					t.Fatalf("client got %q, want %q", b, answer)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the client had no answer while the call was being recorded")
+			}
+		})
 	}
 }
