@@ -23,8 +23,9 @@ ROUTES_PREFIX ?= /$(STACK)
 SECRETS_PREFIX ?= $(STACK)/
 EVENT ?= events/rest-rerank.json
 # bin/gateway for `make run` and `make bench` leaves out the AWS SDK packages of the AWS-backed
-# sources (SSM, Secrets Manager, DynamoDB, Firehose): ~5 MiB less resident memory. A flag that
-# needs one says so at start; `make run-aws-local` builds the full binary.
+# sources and checks (SSM, Secrets Manager, DynamoDB, Firehose, the Bedrock guardrail): ~6 MiB
+# less resident memory. A setting that needs one says so at start; `make run-aws-local` builds
+# the full binary.
 # It is also built without cgo, as the Lambda build is: a cgo binary maps libc and the dynamic
 # loader (1.3 MiB more RSS, measured) for a DNS resolver and user lookup that Go has in pure Go.
 LOCAL_TAGS = -tags noawsbackends

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func TestLocalOnlyBuildRefusesAWSBackedSettings(t *testing.T) {
 	if out, err := exec.Command("go", "list", "-tags", "noawsbackends", "-deps", ".").Output(); err != nil {
 		t.Fatal(err)
 	} else {
-		for _, pkg := range []string{"ssm", "dynamodb", "firehose", "secretsmanager"} {
+		for _, pkg := range []string{"ssm", "dynamodb", "firehose", "secretsmanager", "bedrockruntime"} {
 			if bytes.Contains(out, []byte("github.com/aws/aws-sdk-go-v2/service/"+pkg+"\n")) {
 				t.Errorf("the local-only build links service/%s", pkg)
 			}
@@ -54,5 +55,43 @@ func TestLocalOnlyBuildRefusesAWSBackedSettings(t *testing.T) {
 				t.Errorf("stderr %q, want it to say %q and how to build a binary with the backends", got, c.want)
 			}
 		})
+	}
+}
+
+// The local-only build has no Bedrock guardrail either (the Bedrock runtime SDK is 1 MiB of
+// RSS): a config that defines one fails to load, naming the guardrail and how to build a binary
+// that has it, rather than serving without the check.
+func TestLocalOnlyBuildRefusesABedrockGuardrail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "gateway")
+	if out, err := exec.Command("go", "build", "-tags", "noawsbackends", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags noawsbackends: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	yaml := `guardrails:
+  - guardrail_name: bedrock-pii
+    litellm_params: {guardrail: bedrock, mode: pre_call, guardrailIdentifier: abc123, guardrailVersion: DRAFT}
+general_settings:
+  master_key: sk-1234
+  pass_through_endpoints:
+    - {path: /v1/rerank, target: "http://127.0.0.1:9/v1/rerank", auth: true, guardrails: {bedrock-pii: {}}}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-config", cfg, "-addr", "127.0.0.1:0")
+	cmd.Env = []string{"AWS_EC2_METADATA_DISABLED=true"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr:\n%s", err, stderr.String())
+	}
+	want := `guardrail \"bedrock-pii\": a Bedrock guardrail needs the AWS backends, which this binary was built without` // quoted by the log
+	if got := stderr.String(); !strings.Contains(got, want) || !strings.Contains(got, "go build -o bin/gateway ./local/gateway") {
+		t.Errorf("stderr %q, want it to say %q and how to build a binary with the backends", got, want)
 	}
 }

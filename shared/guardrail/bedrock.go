@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package guardrail
 
 import (
@@ -15,9 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 )
-
-// KindBedrock is litellm_params.guardrail of an Amazon Bedrock guardrail.
-const KindBedrock = "bedrock"
 
 const (
 	// bedrockDefaultTimeout bounds one ApplyGuardrail call, the SDK's retries included.

@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package guardrail
 
 import (
@@ -482,5 +484,71 @@ func TestBedrockRegionReferenceUnset(t *testing.T) {
 	}
 	if got := m.Calls()[0].Scope.Region; got != "us-east-1" {
 		t.Errorf("region %s, want the config's us-east-1", got)
+	}
+}
+
+// BenchmarkCheckerBedrock is here, not with the other checkers' benchmarks: the local-only build
+// (-tags noawsbackends) has no Bedrock checker.
+func BenchmarkCheckerBedrock(b *testing.B) {
+	const reply = `{"action":"NONE","assessments":[],"outputs":[],"usage":{"topicPolicyUnits":1,"contentPolicyUnits":1}}`
+	s := benchMock(b, reply)
+	b.Run("baseline-post", func(b *testing.B) { benchBaseline(b, s.URL, 1100) })
+	b.Run("check", func(b *testing.B) {
+		c, err := NewBedrock(bedrockDef(nil), bedrockDeps(s.URL, bedrockTestKey))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchCheck(b, c)
+	})
+	b.Run("in-memory", func(b *testing.B) {
+		deps := bedrockDeps("http://bedrock.invalid", bedrockTestKey)
+		load := deps.AWS
+		deps.AWS = func(ctx context.Context) (aws.Config, error) {
+			cfg, err := load(ctx)
+			cfg.HTTPClient = benchTransport(reply)
+			return cfg, err
+		}
+		c, err := NewBedrock(bedrockDef(nil), deps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchCheck(b, c)
+	})
+}
+
+// Both checkers are used by every request at once (run with -race).
+func TestCheckersConcurrent(t *testing.T) {
+	wm := newWebhookMock(t, func(w http.ResponseWriter, r *http.Request) {
+		var req webhookRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		out := make([]string, len(req.Texts))
+		for i, s := range req.Texts {
+			out[i] = strings.ToUpper(s)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"action": "GUARDRAIL_INTERVENED", "texts": out})
+	})
+	web, _ := newTestWebhook(t, map[string]any{"api_base": wm.URL, "headers": map[string]any{"x-api-key": "os.environ/GUARD_KEY"}})
+	bm := newBedrockMock(t, func(w http.ResponseWriter, r *http.Request) {
+		bedrockJSON(200, `{"action":"NONE"}`)(w, r)
+	})
+	bed := newTestBedrock(t, bm, nil)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			text := strings.Repeat("x", i+1)
+			v, err := web.Check(context.Background(), Input{Source: Request, Texts: []string{text}})
+			if err != nil || v.Action != Mask || v.Texts[0] != strings.ToUpper(text) {
+				t.Errorf("webhook %d: %+v, %v", i, v, err)
+			}
+			if v, err := bed.Check(context.Background(), Input{Source: Response, Texts: []string{text}}); err != nil || v.Action != Allow {
+				t.Errorf("bedrock %d: %+v, %v", i, v, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(bm.Calls()) != 16 || len(wm.Calls()) != 16 {
+		t.Errorf("%d bedrock and %d webhook calls, want 16 each", len(bm.Calls()), len(wm.Calls()))
 	}
 }

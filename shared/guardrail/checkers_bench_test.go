@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // The per-call cost of each remote checker against a mock on 127.0.0.1, beside a bare POST of
@@ -71,33 +69,6 @@ func benchTransport(reply string) *http.Client {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(reply)), ContentLength: int64(len(reply)), Request: r}, nil
 	})}
-}
-
-func BenchmarkCheckerBedrock(b *testing.B) {
-	const reply = `{"action":"NONE","assessments":[],"outputs":[],"usage":{"topicPolicyUnits":1,"contentPolicyUnits":1}}`
-	s := benchMock(b, reply)
-	b.Run("baseline-post", func(b *testing.B) { benchBaseline(b, s.URL, 1100) })
-	b.Run("check", func(b *testing.B) {
-		c, err := NewBedrock(bedrockDef(nil), bedrockDeps(s.URL, bedrockTestKey))
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchCheck(b, c)
-	})
-	b.Run("in-memory", func(b *testing.B) {
-		deps := bedrockDeps("http://bedrock.invalid", bedrockTestKey)
-		load := deps.AWS
-		deps.AWS = func(ctx context.Context) (aws.Config, error) {
-			cfg, err := load(ctx)
-			cfg.HTTPClient = benchTransport(reply)
-			return cfg, err
-		}
-		c, err := NewBedrock(bedrockDef(nil), deps)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchCheck(b, c)
-	})
 }
 
 func BenchmarkCheckerWebhook(b *testing.B) {

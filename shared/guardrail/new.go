@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// KindBedrock is litellm_params.guardrail of an Amazon Bedrock guardrail.
+const KindBedrock = "bedrock"
+
 // Kinds lists the supported kinds (litellm_params.guardrail).
 var Kinds = []string{KindContentFilter, KindBedrock, KindWebhook}
 
