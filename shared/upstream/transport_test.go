@@ -1504,3 +1504,83 @@ func BenchmarkRoundTrip(b *testing.B) {
 		run(b, std)
 	})
 }
+
+func TestCancelledBeforeRoundTripSendsNothing(t *testing.T) {
+	// A call whose context has already ended must not reach the upstream, even with a pooled
+	// connection at hand (net/http's Transport checks the context before sending).
+	var seen atomic.Int32
+	s := newRawServer(t, func(ci, ri int, req *http.Request, body []byte) reply {
+		if req.URL.Path == "/charged" {
+			seen.Add(1)
+		}
+		return reply{raw: okBody("ok")}
+	})
+	up, _ := newTransport(t, nil)
+	for range 20 {
+		roundTrip(t, up, post(t, testCtx(t), s.url+"/warm", []byte("x"))) // a pooled connection
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := up.RoundTrip(post(t, ctx, s.url+"/charged", []byte("x"))); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	}
+	roundTrip(t, up, post(t, testCtx(t), s.url+"/warm", []byte("x"))) // the server has read all before it
+	if n := seen.Load(); n != 0 {
+		t.Errorf("the upstream received %d of 20 requests whose context had ended before RoundTrip", n)
+	}
+	if n := s.accepts.Load(); n != 1 {
+		t.Errorf("%d connections, want 1: a call that sent nothing must leave the pooled one", n)
+	}
+}
+
+func TestTruncatedBody(t *testing.T) {
+	s := newRawServer(t, func(ci, ri int, req *http.Request, body []byte) reply {
+		return reply{raw: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", close: true}
+	})
+	up, _ := newTransport(t, nil)
+	resp, err := up.RoundTrip(post(t, testCtx(t), s.url, []byte("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "only this" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("read %q, %v; want the bytes sent and io.ErrUnexpectedEOF", b, err)
+	}
+}
+
+func TestResponseHeadersTooLarge(t *testing.T) {
+	// net/http's Transport refuses a response head (1xx responses included) past
+	// MaxResponseHeaderBytes (10 MB by default): an upstream cannot make the gateway buffer
+	// headers without end.
+	const limit = 64 << 10
+	for _, kind := range []string{"one-head", "many-1xx"} {
+		t.Run(kind, func(t *testing.T) {
+			s := newRawServer(t, func(ci, ri int, req *http.Request, body []byte) reply {
+				var b strings.Builder
+				pad := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+				for b.Len() < 2*limit {
+					if kind == "many-1xx" {
+						b.WriteString("HTTP/1.1 103 Early Hints\r\n" + pad + "\r\n")
+					} else {
+						b.WriteString(pad)
+					}
+				}
+				if kind == "many-1xx" {
+					return reply{raw: b.String() + okBody("ok")}
+				}
+				return reply{raw: "HTTP/1.1 200 OK\r\n" + b.String() + "Content-Length: 2\r\n\r\nok"}
+			})
+			up, _ := newTransport(t, func(h *http.Transport) { h.MaxResponseHeaderBytes = limit })
+			std := &http.Transport{DisableCompression: true, MaxResponseHeaderBytes: limit}
+			defer std.CloseIdleConnections()
+			for name, rt := range map[string]http.RoundTripper{"upstream": up, "http.Transport": std} {
+				resp, err := rt.RoundTrip(post(t, testCtx(t), s.url, []byte("x")))
+				if err == nil {
+					resp.Body.Close()
+					t.Errorf("%s: %d bytes of headers accepted (limit %d)", name, 2*limit, limit)
+				}
+			}
+		})
+	}
+}
