@@ -38,7 +38,8 @@ import (
 
 // Transport is the round tripper. Its connection settings are read from HTTP at each call
 // (DialContext, Proxy, TLSClientConfig, TLSHandshakeTimeout, ReadBufferSize,
-// MaxIdleConnsPerHost, IdleConnTimeout), so a caller tunes one *http.Transport for both paths.
+// MaxIdleConnsPerHost, IdleConnTimeout, MaxResponseHeaderBytes), so a caller tunes one
+// *http.Transport for both paths.
 type Transport struct {
 	HTTP *http.Transport // settings, and the round tripper for requests that cannot go direct
 
@@ -330,7 +331,7 @@ func (t *Transport) dial(ctx context.Context, req *http.Request, key string) (*c
 	if size <= 0 {
 		size = 4 << 10
 	}
-	c.br = bufio.NewReaderSize(c.Conn, size)
+	c.br = bufio.NewReaderSize(headerLimitReader{c}, size)
 	return c, nil
 }
 
