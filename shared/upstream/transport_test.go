@@ -1584,3 +1584,24 @@ func TestResponseHeadersTooLarge(t *testing.T) {
 		})
 	}
 }
+
+func TestTLSHandshakeTimeout(t *testing.T) {
+	// A server that accepts and never speaks TLS: the handshake ends after
+	// HTTP.TLSHandshakeTimeout with a timeout error (the gateway answers 504 for a net.Error
+	// that says Timeout), while the caller's own context is still live.
+	s := newRawConnServer(t, func(s *rawServer, ci int, c net.Conn) { _, _ = io.Copy(io.Discard, c); s.ended <- ci })
+	up, _ := newTransport(t, func(h *http.Transport) { h.TLSHandshakeTimeout = 100 * time.Millisecond })
+	ctx := testCtx(t)
+	var err error
+	within(t, "RoundTrip with a stalled handshake", func() {
+		_, err = up.RoundTrip(post(t, ctx, "https://"+s.ln.Addr().String(), []byte("x")))
+	})
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("err = %v (%T), want a net.Error whose Timeout() is true", err, err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the caller's context ended")
+	}
+	s.waitEnded(t, 1) // the half-made connection is closed
+}
