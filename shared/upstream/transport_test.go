@@ -1440,17 +1440,46 @@ func TestDialErrorsKeepTheirType(t *testing.T) {
 // ---- 9. concurrency ----
 
 func TestConcurrentRequests(t *testing.T) {
+	t.Run("steady", func(t *testing.T) { testConcurrent(t, false) })
+	// Idle connections closed all the time, by a 1 ms IdleConnTimeout and by
+	// CloseIdleConnections in a loop, while the workers take and return them.
+	t.Run("churn", func(t *testing.T) { testConcurrent(t, true) })
+}
+
+func testConcurrent(t *testing.T, churn bool) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("X-Echo-Len", fmt.Sprint(len(b)))
 		_, _ = w.Write(bytes.ToUpper(b))
 	}))
 	defer srv.Close()
-	up, _ := newTransport(t, func(h *http.Transport) { h.MaxIdleConnsPerHost = 32 })
+	up, _ := newTransport(t, func(h *http.Transport) {
+		h.MaxIdleConnsPerHost = 32
+		if churn {
+			h.IdleConnTimeout = time.Millisecond
+		}
+	})
 	const workers, each = 32, 50
 	var wg sync.WaitGroup
 	var failures atomic.Int32
 	ctx := testCtx(t)
+	if churn {
+		stop := make(chan struct{})
+		closer := make(chan struct{})
+		go func() {
+			defer close(closer)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					up.CloseIdleConnections()
+					runtime.Gosched()
+				}
+			}
+		}()
+		defer func() { close(stop); <-closer }()
+	}
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
@@ -1473,6 +1502,50 @@ func TestConcurrentRequests(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestIdleConnectionsHoldNoGoroutines(t *testing.T) {
+	// net/http's Transport keeps a reading and a writing goroutine per connection; this
+	// transport keeps none: only the server's goroutine per connection is added.
+	const n = 8
+	arrived := make(chan struct{}, n)
+	release := make(chan struct{})
+	s := newRawServer(t, func(ci, ri int, req *http.Request, body []byte) reply {
+		arrived <- struct{}{}
+		<-release
+		return reply{raw: okBody("ok")}
+	})
+	up, _ := newTransport(t, func(h *http.Transport) { h.MaxIdleConnsPerHost = n })
+	base := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := up.RoundTrip(post(t, testCtx(t), s.url, []byte("x")))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		})
+	}
+	for range n {
+		<-arrived
+	}
+	close(release)
+	wg.Wait()
+	if s.accepts.Load() != n {
+		t.Fatalf("accepts = %d, want %d", s.accepts.Load(), n)
+	}
+	// n idle connections now; the server's n goroutines wait on them. A little slack for the
+	// runtime's own; polled, as the callers' goroutines may not have exited yet.
+	deadline := time.Now().Add(bound)
+	for got := runtime.NumGoroutine() - base; got > n+2; got = runtime.NumGoroutine() - base {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d more goroutines with %d idle connections, want at most %d (the server's)", got, n, n+2)
+		}
+		time.Sleep(10 * time.Millisecond) // polling, not an assertion
+	}
 }
 
 // ---- 10. benchmark ----
