@@ -26,7 +26,34 @@ type conn struct {
 	t         *Transport
 	reused    bool        // taken from the idle list, not dialled for this call
 	idleTimer *time.Timer // closes it after IdleConnTimeout in the idle list
+
+	// While a response head is read (inHead), br may take at most headLeft more bytes from
+	// the connection: net/http's MaxResponseHeaderBytes, without which an upstream could make
+	// the gateway buffer headers (or 1xx responses) without end.
+	inHead   bool
+	headLeft int64
 }
+
+// headerLimitReader is what br reads from: the connection, within the response head's limit.
+type headerLimitReader struct{ c *conn }
+
+func (r headerLimitReader) Read(p []byte) (int, error) {
+	c := r.c
+	if !c.inHead {
+		return c.Conn.Read(p)
+	}
+	if c.headLeft <= 0 {
+		return 0, errHeadTooLong
+	}
+	if int64(len(p)) > c.headLeft {
+		p = p[:c.headLeft]
+	}
+	n, err := c.Conn.Read(p)
+	c.headLeft -= int64(n)
+	return n, err
+}
+
+var errHeadTooLong = errors.New("response head too long")
 
 // aLongTimeAgo is a deadline that makes every pending and future read and write fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -85,6 +112,12 @@ func (c *conn) exchange(ctx context.Context, req *http.Request, wire []byte) (*h
 // responses as the Transport does. A connection that closes before a byte of the response
 // arrives is noAnswer.
 func (c *conn) readHead(req *http.Request) (*http.Response, error) {
+	limit := c.t.HTTP.MaxResponseHeaderBytes
+	if limit == 0 {
+		limit = 10 << 20 // the Transport's default
+	}
+	c.inHead, c.headLeft = true, limit // for the 1xx responses and the final one together
+	defer func() { c.inHead = false }()
 	for {
 		if _, err := c.br.Peek(1); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
@@ -94,6 +127,9 @@ func (c *conn) readHead(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
+			if c.headLeft <= 0 {
+				err = fmt.Errorf("server response headers exceeded %d bytes; aborted", limit) // as the Transport words it
+			}
 			return nil, err
 		}
 		switch {
@@ -142,10 +178,13 @@ func (b *body) Read(p []byte) (int, error) {
 }
 
 // Close ends the body. Before its end, that closes the connection: the rest of a long stream
-// is not worth waiting for.
+// is not worth waiting for. It returns nil, as the Transport's response bodies do: rc.Close
+// drains what is left of the body, and on the connection just closed that can only fail
+// ("use of closed network connection"), an error about the shortcut, not about the response.
 func (b *body) Close() error {
 	b.end(false)
-	return b.rc.Close()
+	_ = b.rc.Close() // still called: later Reads then fail with http.ErrBodyReadAfterClose
+	return nil
 }
 
 // end finishes the exchange once; clean reports that the body was read to its end.

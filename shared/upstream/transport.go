@@ -38,7 +38,8 @@ import (
 
 // Transport is the round tripper. Its connection settings are read from HTTP at each call
 // (DialContext, Proxy, TLSClientConfig, TLSHandshakeTimeout, ReadBufferSize,
-// MaxIdleConnsPerHost, IdleConnTimeout), so a caller tunes one *http.Transport for both paths.
+// MaxIdleConnsPerHost, IdleConnTimeout, MaxResponseHeaderBytes), so a caller tunes one
+// *http.Transport for both paths.
 type Transport struct {
 	HTTP *http.Transport // settings, and the round tripper for requests that cannot go direct
 
@@ -138,6 +139,15 @@ var requestBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // exchange writes req on a pooled or new connection and reads the response head.
 func (t *Transport) exchange(req *http.Request) (*http.Response, error) {
+	// A call already cancelled sends nothing, as with the Transport. Without this check the
+	// request went out on a pooled connection before the cancel hook (run in a goroutine of
+	// its own by context.AfterFunc) could set the deadline: the upstream got, and billed for,
+	// a request whose caller had left.
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		closeBody(req)
+		return nil, err
+	}
 	buf := requestBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 128<<10 {
@@ -149,7 +159,6 @@ func (t *Transport) exchange(req *http.Request) (*http.Response, error) {
 	// Encoded whole first: headers and body leave in one write, and the same bytes can be
 	// sent again on a new connection if a pooled one turns out to be dead. Encoded without the
 	// caller's context, whose trace hooks (WroteHeaders) must fire when the bytes go, not now.
-	ctx := req.Context()
 	if err := req.WithContext(context.Background()).Write(buf); err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
@@ -322,7 +331,7 @@ func (t *Transport) dial(ctx context.Context, req *http.Request, key string) (*c
 	if size <= 0 {
 		size = 4 << 10
 	}
-	c.br = bufio.NewReaderSize(c.Conn, size)
+	c.br = bufio.NewReaderSize(headerLimitReader{c}, size)
 	return c, nil
 }
 
