@@ -13,9 +13,9 @@
 //
 // What takes the fast path: http and https URLs with no proxy configured for them, a body that
 // is absent or replayable (GetBody set: it is in memory) and of known length, and no
-// "Expect: 100-continue" or Upgrade. Everything else (streamed or chunked uploads, which need
-// the response to start before the upload ends; proxies; upgrades) goes to the Transport
-// unchanged. https is spoken as HTTP/1.1 (ALPN "http/1.1"): the providers all serve it, and a
+// "Expect: 100-continue" or Upgrade, under settings it implements (directSettings). Everything
+// else (streamed or chunked uploads, which need the response to start before the upload ends;
+// proxies; upgrades; settings such as DisableKeepAlives) goes to the Transport unchanged. https is spoken as HTTP/1.1 (ALPN "http/1.1"): the providers all serve it, and a
 // Lambda environment makes one call at a time, so HTTP/2's multiplexing would buy nothing.
 package upstream
 
@@ -82,7 +82,7 @@ func (t *Transport) direct(req *http.Request) (bool, error) {
 	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return false, nil // the Transport says what is wrong with it
 	}
-	if t.HTTP.DialTLSContext != nil || t.HTTP.DialTLS != nil || t.HTTP.Dial != nil { //nolint:staticcheck // honoured, not used
+	if !t.directSettings() {
 		return false, nil
 	}
 	hasBody := req.Body != nil && req.Body != http.NoBody
@@ -105,6 +105,16 @@ func (t *Transport) direct(req *http.Request) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// directSettings reports whether the settings are ones the direct path honours. The rest
+// (custom TLS dialers, no keep-alives, transparent gzip, a response-header timeout, a cap on
+// connections per host) send every call to the Transport, which implements them; NewTransport
+// in shared/proxy sets none of them.
+func (t *Transport) directSettings() bool {
+	h := t.HTTP
+	return h.DialTLSContext == nil && h.DialTLS == nil && h.Dial == nil && //nolint:staticcheck // honoured, not used
+		!h.DisableKeepAlives && h.DisableCompression && h.ResponseHeaderTimeout == 0 && h.MaxConnsPerHost == 0
 }
 
 // validRequest applies the Transport's checks that http.Request.Write lacks: a method that is

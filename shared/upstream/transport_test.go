@@ -1328,13 +1328,29 @@ func TestFallbackToWrappedTransport(t *testing.T) {
 	}
 }
 
-func TestFallbackCustomDialers(t *testing.T) {
+// Settings the direct path does not implement send every call to the wrapped Transport, which
+// does: they are honoured, never silently ignored.
+func TestFallbackSettings(t *testing.T) {
+	cases := []struct {
+		name string
+		set  func(*http.Transport)
+	}{
+		{"DialTLSContext", func(h *http.Transport) { h.DialTLSContext = (&tls.Dialer{}).DialContext }},
+		{"DisableKeepAlives", func(h *http.Transport) { h.DisableKeepAlives = true }},
+		{"transparent gzip", func(h *http.Transport) { h.DisableCompression = false }},
+		{"ResponseHeaderTimeout", func(h *http.Transport) { h.ResponseHeaderTimeout = time.Minute }},
+		{"MaxConnsPerHost", func(h *http.Transport) { h.MaxConnsPerHost = 8 }},
+	}
 	s := newRawServer(t, func(ci, ri int, req *http.Request, body []byte) reply { return reply{raw: okBody("ok")} })
-	up, _ := newTransport(t, func(h *http.Transport) { h.DialTLSContext = (&tls.Dialer{}).DialContext })
-	ctx, took := viaTransport(testCtx(t))
-	roundTrip(t, up, post(t, ctx, s.url, []byte("x")))
-	if !took.Load() {
-		t.Error("with DialTLSContext set, the request did not go to the wrapped Transport")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			up, _ := newTransport(t, c.set)
+			ctx, took := viaTransport(testCtx(t))
+			roundTrip(t, up, post(t, ctx, s.url, []byte("x")))
+			if !took.Load() {
+				t.Errorf("with %s set, the request did not go to the wrapped Transport", c.name)
+			}
+		})
 	}
 }
 
