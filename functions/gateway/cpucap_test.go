@@ -28,9 +28,6 @@ import (
 // cgroup hierarchy, so it runs only when asked: `make lambda-cpu-bench`.
 const cpuCapEnv = "GATEWAY_CPU_CAP_BENCH"
 
-// lambdaFullCPUMB is the memory size that gets one full vCPU.
-const lambdaFullCPUMB = 1769
-
 func TestLambdaUnderCPUCap(t *testing.T) {
 	if os.Getenv(cpuCapEnv) == "" {
 		t.Skipf("set %s=1 (as root, with a writable cgroup cpu controller) to measure the bootstrap under Lambda's CPU share", cpuCapEnv)
@@ -54,7 +51,7 @@ func TestLambdaUnderCPUCap(t *testing.T) {
 		procs := cpuCgroup(t, mb)
 		rt := startRuntime(t)
 		start := time.Now()
-		fn := startCapped(t, bin, procs, strings.TrimPrefix(rt.URL, "http://"), plain.URL)
+		fn := startCapped(t, bin, procs, strings.TrimPrefix(rt.URL, "http://"), plain.URL, lambdaEnv(mb)...)
 		var cold time.Duration
 		select {
 		case at := <-rt.firstNext:
@@ -66,7 +63,7 @@ func TestLambdaUnderCPUCap(t *testing.T) {
 		hwm := peakRSS(t, fn.Process.Pid)
 
 		rtTLS := startRuntime(t)
-		startCapped(t, bin, cpuCgroup(t, mb), strings.TrimPrefix(rtTLS.URL, "http://"), secure.URL, "SSL_CERT_FILE="+certFile)
+		startCapped(t, bin, cpuCgroup(t, mb), strings.TrimPrefix(rtTLS.URL, "http://"), secure.URL, append(lambdaEnv(mb), "SSL_CERT_FILE="+certFile)...)
 		<-rtTLS.firstNext
 		handshakes := invocations(t, rtTLS, event, 6)
 		t.Logf("| %d | %.1f%% | %s | %s | %s | %.1f MiB |", mb, 100*float64(mb)/lambdaFullCPUMB, ms(cold), ms(median(warm)), ms(median(handshakes)), float64(hwm)/(1<<20))
@@ -148,6 +145,16 @@ func cpuCgroup(t *testing.T, mb int) string {
 		}
 	}
 	return filepath.Join(dir, "cgroup.procs")
+}
+
+// lambdaEnv is what Lambda tells a function of mb MB about its size, and GOMAXPROCS when this
+// test was given one (GOMAXPROCS=2 make lambda-cpu-bench measures the runtime's own default).
+func lambdaEnv(mb int) []string {
+	env := []string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(mb)}
+	if p := os.Getenv("GOMAXPROCS"); p != "" {
+		env = append(env, "GOMAXPROCS="+p)
+	}
+	return env
 }
 
 // startCapped runs bootstrap as startFunction does, inside the cgroup whose cgroup.procs is

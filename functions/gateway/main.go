@@ -25,5 +25,6 @@ func main() {
 		log.Error("cannot start", "error", err)
 		os.Exit(1)
 	}
+	applyMaxProcs(os.Getenv) // after start-up, which runs faster with the collector on a thread of its own
 	lambda.Start(adapter.Invoke)
 }
