@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ type conn struct {
 	key       string
 	t         *Transport
 	reused    bool        // taken from the idle list, not dialled for this call
+	idleAt    time.Time   // when it last went into the idle list, by the wall clock
 	idleTimer *time.Timer // closes it after IdleConnTimeout in the idle list
 
 	// While a response head is read (inHead), br may take at most headLeft more bytes from
@@ -57,6 +59,23 @@ var errHeadTooLong = errors.New("response head too long")
 
 // aLongTimeAgo is a deadline that makes every pending and future read and write fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
+
+// quiet reports whether the TLS layer holds nothing unread. Bytes it has already taken off the
+// socket are invisible to a peek there: the rest of the record that carried the response's last
+// bytes (bytes nobody asked for, which would be read as the next call's answer, as another
+// client's answer in the gateway) or the upstream's close_notify (the next call would fail with
+// EOF). A read with a deadline in the past decrypts what the TLS layer holds and never waits; a
+// timeout is not fatal to a tls.Conn.
+func (c *conn) quiet() bool {
+	if c.Conn.SetReadDeadline(aLongTimeAgo) != nil {
+		return false
+	}
+	_, err := c.br.Peek(1)
+	if c.Conn.SetReadDeadline(time.Time{}) != nil {
+		return false
+	}
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
 
 func (c *conn) close() {
 	if c.idleTimer != nil {

@@ -2,7 +2,9 @@
 
 package upstream
 
-// alive reports whether an idle connection can still carry a request. Without a
-// non-blocking peek here, only bytes already buffered say no; a connection the upstream
-// closed fails the call's first read, and is retried as net/http retries (see retryable).
-func (c *conn) alive() bool { return c.br.Buffered() == 0 }
+// canProbe: there is no non-blocking peek here. Without one, a pooled connection the upstream
+// has closed would be found dead only by the call that reuses it, and a POST cannot be sent
+// again; so every call goes to net/http's Transport, whose read loop watches idle connections.
+const canProbe = false
+
+func (c *conn) alive() bool { return false }

@@ -4,16 +4,17 @@ package upstream
 
 import "syscall"
 
+// canProbe: this platform can peek at a socket without blocking.
+const canProbe = true
+
 // alive reports whether an idle connection can still carry a request: the upstream has not
 // closed it (EOF), reset it, or sent anything unasked since the last response. It peeks at
 // the socket without blocking: one system call, where net/http keeps a goroutine reading every
-// idle connection.
+// idle connection. Over TLS it first asks the TLS layer, which may hold bytes it has already
+// taken off the socket (quiet).
 func (c *conn) alive() bool {
-	if c.br.Buffered() > 0 {
+	if c.br.Buffered() > 0 || c.raw == nil || (c.tls != nil && !c.quiet()) {
 		return false
-	}
-	if c.raw == nil {
-		return true
 	}
 	live := false
 	var b [1]byte

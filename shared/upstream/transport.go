@@ -4,10 +4,10 @@
 //
 // Why: net/http's Transport runs two goroutines per connection and passes each request and
 // response between them and the caller over channels. For a proxy whose own work per call is a
-// few microseconds, those hand-offs are most of the cost: measured with `make bench` on a
-// 2-core machine, the same gateway spent 111 µs of CPU per proxied call through the Transport
-// and about half that through this path, and each open stream held two goroutine stacks and a
-// write buffer more. The protocol itself is still net/http's: requests are encoded by
+// few microseconds, those hand-offs are a large part of the cost: measured with `make bench` on
+// a 2-core machine, the same gateway spent 111 µs of CPU per proxied call through the Transport
+// and 85 µs through this path, and each open stream held two goroutine stacks and a write
+// buffer more (README, "Round 3"). The protocol itself is still net/http's: requests are encoded by
 // http.Request.Write and responses parsed by http.ReadResponse, so the bytes on the wire and
 // the *http.Response returned are the ones the Transport would produce.
 //
@@ -45,6 +45,11 @@ type Transport struct {
 
 	mu   sync.Mutex
 	idle map[string][]*conn // by scheme://host:port; the most recently used last
+
+	// settled runs the Transport's own one-time setup before the first TLS dial reads
+	// HTTP.TLSClientConfig: that setup writes the field (HTTP/2's ALPN) at the Transport's
+	// first use, which may be a streamed upload running at the same moment.
+	settled sync.Once
 }
 
 // New returns a Transport over base's settings.
@@ -82,7 +87,7 @@ func (t *Transport) direct(req *http.Request) (bool, error) {
 	if req.URL == nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return false, nil // the Transport says what is wrong with it
 	}
-	if !t.directSettings() {
+	if !canProbe || !t.directSettings() {
 		return false, nil
 	}
 	hasBody := req.Body != nil && req.Body != http.NoBody
@@ -242,7 +247,7 @@ func (t *Transport) get(ctx context.Context, req *http.Request, key string, fres
 		if c == nil {
 			break
 		}
-		if c.alive() {
+		if c.alive() && !t.tooOld(c) {
 			return c, nil
 		}
 		c.close()
@@ -267,13 +272,27 @@ func (t *Transport) takeIdle(key string) *conn {
 	return c
 }
 
+// tooOld reports whether c has been idle for longer than IdleConnTimeout by the wall clock.
+// Its timer runs on the monotonic clock, which may not advance while a Lambda environment is
+// frozen or a laptop sleeps (net/http checks the same, for the same reason).
+func (t *Transport) tooOld(c *conn) bool {
+	d := t.HTTP.IdleConnTimeout
+	return d > 0 && time.Now().Round(0).Sub(c.idleAt) > d
+}
+
 // putIdle keeps c for the next call to its host, unless the host already has as many idle
-// connections as the settings allow.
+// connections as the settings allow, or c is not a socket the liveness probe can read (a
+// wrapped connection from a custom dialer): reused blind, a closed one would fail a POST.
 func (t *Transport) putIdle(c *conn) {
 	max := t.HTTP.MaxIdleConnsPerHost
 	if max <= 0 {
 		max = http.DefaultMaxIdleConnsPerHost
 	}
+	if c.raw == nil {
+		c.close()
+		return
+	}
+	c.idleAt = time.Now().Round(0) // the wall clock (tooOld)
 	t.mu.Lock()
 	if t.idle == nil {
 		t.idle = make(map[string][]*conn)
@@ -346,6 +365,7 @@ func (t *Transport) dial(ctx context.Context, req *http.Request, key string) (*c
 }
 
 func (t *Transport) handshake(ctx context.Context, nc net.Conn, host string) (*tls.Conn, error) {
+	t.settled.Do(t.HTTP.CloseIdleConnections) // runs the Transport's setup, which writes TLSClientConfig
 	cfg := &tls.Config{}
 	if t.HTTP.TLSClientConfig != nil {
 		cfg = t.HTTP.TLSClientConfig.Clone()

@@ -1,0 +1,60 @@
+package upstream
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A connection idle for longer than IdleConnTimeout by the wall clock is not reused even when
+// its timer has not fired: the timer runs on the monotonic clock, which may not advance while
+// a Lambda environment is frozen. The wall-clock age is set back by hand, as a thaw would find it.
+func TestIdleByTheWallClockIsNotReused(t *testing.T) {
+	var accepts atomic.Int32
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			accepts.Add(1)
+		}
+	}
+	s.Start()
+	defer s.Close()
+	tr := New(&http.Transport{DisableCompression: true, IdleConnTimeout: time.Hour})
+	defer tr.CloseIdleConnections()
+	post := func() {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader("{}"))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("{}")), nil }
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
+			t.Fatalf("body %q", b)
+		}
+		_ = resp.Body.Close()
+	}
+	post()
+	post()
+	if n := accepts.Load(); n != 1 {
+		t.Fatalf("%d connections for two calls in a row, want 1 (reused)", n)
+	}
+	tr.mu.Lock()
+	for _, conns := range tr.idle {
+		for _, c := range conns {
+			c.idleAt = c.idleAt.Add(-2 * time.Hour)
+		}
+	}
+	tr.mu.Unlock()
+	post()
+	if n := accepts.Load(); n != 2 {
+		t.Errorf("%d connections, want 2: a connection idle for 2 h by the wall clock was reused", n)
+	}
+}
