@@ -242,6 +242,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 			return
 		}
 		if rerr == io.EOF {
+			if len(chunk) == 0 {
+				_ = rc.Flush() // an empty body (or an empty last read) leaves now too, not after the record (send)
+			}
 			break
 		}
 		if rerr != nil {

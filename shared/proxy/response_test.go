@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -245,13 +244,26 @@ func (s gatedSink) Record(context.Context, usage.Record) {
 // the call has been metered and recorded: the record's work (or a slow sink) adds nothing to the
 // caller's latency. Both a declared length and a chunked answer.
 func TestAnswerLeavesBeforeTheCallIsRecorded(t *testing.T) {
-	for _, chunked := range []bool{false, true} {
-		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
-			const answer = `{"results":[{"index":0,"relevance_score":0.9}],"meta":{"billed_units":{"search_units":1}}}`
+	const json = `{"results":[{"index":0,"relevance_score":0.9}],"meta":{"billed_units":{"search_units":1}}}`
+	cases := []struct {
+		name    string
+		answer  string
+		chunked bool
+	}{
+		{"declared length", json, false},
+		{"chunked", json, true},
+		{"empty, declared length 0", "", false}, // no chunk to send: flushed at the end of the body
+	}
+	for _, c := range cases {
+		answer, chunked := c.answer, c.chunked
+		t.Run(c.name, func(t *testing.T) {
 			up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				if chunked {
 					w.(http.Flusher).Flush() // headers first: no Content-Length
+				}
+				if answer == "" {
+					w.Header().Set("Content-Length", "0")
 				}
 				_, _ = io.WriteString(w, answer)
 			})
