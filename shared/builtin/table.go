@@ -53,7 +53,7 @@ func NewTable(cfg *config.Config, o Options) (*route.Table, []string, error) {
 	}
 	notes := unknownDisabled(cfg.DisabledProviderRoutes)
 	for _, p := range Registry {
-		if disabled(cfg.DisabledProviderRoutes, p.Name) {
+		if Disabled(cfg.DisabledProviderRoutes, p.Name) {
 			continue
 		}
 		for _, prefix := range p.Prefixes {
@@ -141,7 +141,9 @@ func (p *Provider) base(o Options) (base, off string) {
 	return u.String(), ""
 }
 
-func disabled(list []string, name string) bool {
+// Disabled reports whether disabled_provider_routes (list) turns the route name off: by its
+// name, or all of them by "*".
+func Disabled(list []string, name string) bool {
 	return slices.Contains(list, "*") || slices.Contains(list, name)
 }
 
@@ -212,7 +214,7 @@ func Describe(cfg *config.Config, o Options) []string {
 	for _, p := range Registry {
 		for _, prefix := range p.Prefixes {
 			switch base, off := p.base(o); {
-			case disabled(cfg.DisabledProviderRoutes, p.Name):
+			case Disabled(cfg.DisabledProviderRoutes, p.Name):
 				lines = append(lines, fmt.Sprintf("%s/** off (general_settings.disabled_provider_routes)", prefix))
 			case configuredAt(cfg, prefix) != nil:
 				lines = append(lines, fmt.Sprintf("%s/** served by the configured endpoint instead", prefix))
@@ -273,7 +275,7 @@ type Secret struct {
 func Secrets(cfg *config.Config) []Secret {
 	var out []Secret
 	for _, p := range Registry {
-		if disabled(cfg.DisabledProviderRoutes, p.Name) || configuredAt(cfg, p.Prefixes[0]) != nil {
+		if Disabled(cfg.DisabledProviderRoutes, p.Name) || configuredAt(cfg, p.Prefixes[0]) != nil {
 			continue
 		}
 		for _, name := range p.secrets(cfg) {

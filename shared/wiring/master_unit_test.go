@@ -93,6 +93,7 @@ func TestMasterKeyMissingWarns(t *testing.T) {
 		{"a keyed endpoint, built-in routes off", allOff + "  pass_through_endpoints:\n    - {path: /x, target: \"http://127.0.0.1:1/x\", auth: true}\n", true},
 		{"public endpoint, built-in routes off", allOff + "  pass_through_endpoints:\n    - {path: /x, target: \"http://127.0.0.1:1/x\", auth: false}\n", false},
 		{"one built-in route left on", "  disabled_provider_routes: [" + strings.Join(builtin.Names()[1:], ", ") + "]\n", true},
+		{"public endpoint, every built-in route off by \"*\"", "  disabled_provider_routes: [\"*\"]\n  pass_through_endpoints:\n    - {path: /x, target: \"http://127.0.0.1:1/x\", auth: false}\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := config.Parse([]byte("general_settings:\n" + tc.settings))

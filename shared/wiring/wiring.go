@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/passthru/gateway/shared/auth"
@@ -106,7 +105,7 @@ func needsKey(cfg *config.Config) bool {
 		}
 	}
 	for _, name := range builtin.Names() {
-		if !slices.Contains(cfg.DisabledProviderRoutes, name) {
+		if !builtin.Disabled(cfg.DisabledProviderRoutes, name) {
 			return true
 		}
 	}
