@@ -176,11 +176,7 @@ func (h *Handler) runGuard(ctx context.Context, c *call, g *activeGuard, mode st
 	if g.entry.err != nil {
 		return guardrail.Verdict{}, body, g.entry.err
 	}
-	exprs := g.req
-	if src == guardrail.Response {
-		exprs = g.resp
-	}
-	in, berr := guardTexts(body, exprs, string(src), g.name)
+	in, berr := guardTexts(body, g.exprs(src), string(src), g.name)
 	if berr != nil {
 		action := guardrail.Block // the client's body: refused
 		if src == guardrail.Response {
@@ -189,8 +185,21 @@ func (h *Handler) runGuard(ctx context.Context, c *call, g *activeGuard, mode st
 		c.guard.record(g.name, mode, action, berr.reason, 0)
 		return guardrail.Verdict{}, body, berr
 	}
+	return h.checkGuard(ctx, c, g, mode, src, body, in, perEvent)
+}
+
+// exprs are the field expressions the guardrail reads in src.
+func (g *activeGuard) exprs(src guardrail.Source) []guardrail.Expr {
+	if src == guardrail.Response {
+		return g.resp
+	}
+	return g.req
+}
+
+// checkGuard is runGuard once the body's texts are read (in).
+func (h *Handler) checkGuard(ctx context.Context, c *call, g *activeGuard, mode string, src guardrail.Source, body []byte, in guardInput, perEvent bool) (guardrail.Verdict, []byte, error) {
 	if len(in.texts) == 0 {
-		if len(exprs) > 0 && len(body) > 0 && !perEvent {
+		if len(g.exprs(src)) > 0 && len(body) > 0 && !perEvent {
 			c.guard.record(g.name, mode, "skipped", "no_fields_matched", 0)
 		}
 		return guardrail.Verdict{Action: guardrail.Allow}, body, nil // nothing to read: not run
@@ -254,15 +263,18 @@ func (h *Handler) guardRequest(w http.ResponseWriter, r *http.Request, c *call, 
 		}
 		body, masked = next, masked || v.Action == guardrail.Mask
 	}
-	for _, a := range during { // a body it cannot read is refused before it goes upstream
-		if _, berr := guardTexts(body, a.req, string(guardrail.Request), a.name); berr != nil {
+	ins := make([]guardInput, len(during)) // read here, checked beside the upstream call
+	for i, a := range during {
+		in, berr := guardTexts(body, a.req, string(guardrail.Request), a.name)
+		if berr != nil { // a body it cannot read is refused before it goes upstream
 			h.guardStopped(w, c, a, guardrail.DuringCall, berr)
 			return false
 		}
+		ins[i] = in
 	}
 	if len(during) > 0 {
 		c.guard.during = make(chan guardOutcome, 1)
-		go h.runDuring(context.WithoutCancel(r.Context()), c, during, body)
+		go h.runDuring(context.WithoutCancel(r.Context()), c, during, body, ins)
 	}
 	setGuardedBody(r, out, sent, body, len(codings) > 0 && !masked && c.route.Adapter == nil)
 	return true
@@ -324,12 +336,13 @@ func (h *Handler) guardStopped(w http.ResponseWriter, c *call, a *activeGuard, r
 	c.fail(w, be.status, apierror.TypeInvalidRequest, be.message, class)
 }
 
-// runDuring runs the during_call guardrails one after the other, beside the upstream call. A
-// mask cannot change what was sent: it is recorded and the call goes on.
-func (h *Handler) runDuring(ctx context.Context, c *call, during []*activeGuard, body []byte) {
+// runDuring runs the during_call guardrails one after the other, beside the upstream call, on
+// the texts guardRequest read for each (ins). A mask cannot change what was sent: it is
+// recorded and the call goes on.
+func (h *Handler) runDuring(ctx context.Context, c *call, during []*activeGuard, body []byte, ins []guardInput) {
 	var out guardOutcome
-	for _, a := range during {
-		v, _, err := h.runGuard(ctx, c, a, guardrail.DuringCall, guardrail.Request, body, false)
+	for i, a := range during {
+		v, _, err := h.checkGuard(ctx, c, a, guardrail.DuringCall, guardrail.Request, body, ins[i], false)
 		if err != nil {
 			out = guardOutcome{name: a.name, err: err}
 			break
