@@ -105,6 +105,11 @@ func TestGuardFieldKeysIgnoreCase(t *testing.T) {
 		map[string]string{"x-api-key": masterKey, "Content-Type": "application/json"})
 	rec := sink.Next(t)
 	if resp.StatusCode == 400 {
+		wantBody(t, got, errorJSON("400", "invalid_request_error", ssnBlocked))
+		wantGuardrails(t, rec, ssnReason)
+		if n := up.count(); n != 0 {
+			t.Errorf("the upstream got %d calls, want 0", n)
+		}
 		return
 	}
 	var goUpstream struct {
@@ -204,9 +209,7 @@ func TestSSEMaskAfterLoneCR(t *testing.T) {
 	resp, body := post(t, g, "/v1/rerank", `{}`)
 	wantStatus(t, resp, body, 200)
 	g.usage.Next(t)
-	if strings.Contains(string(body), "x@y.io") {
-		t.Errorf("masked address relayed to the client: %q", body)
-	}
+	wantBody(t, body, "data: mail [EMAIL_REDACTED]\ndata: [EMAIL_REDACTED]\n\n") // both lines masked, the event whole
 }
 
 // TestGuardFieldsReadKeysInBlocks: a tool_use block's input object reaches the model keys and
@@ -214,12 +217,17 @@ func TestSSEMaskAfterLoneCR(t *testing.T) {
 func TestGuardFieldsReadKeysInBlocks(t *testing.T) {
 	body := `{"model":"m","messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"lookup","input":{"078-05-1120":true}}]},` +
 		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}]}`
-	_, srv, sink := anthropicGuarded(t, contentOnly)
+	up, srv, sink := anthropicGuarded(t, contentOnly)
 	resp, got := do(t, "POST", srv.URL+"/anthropic/v1/messages", strings.NewReader(body),
 		map[string]string{"x-api-key": masterKey, "Content-Type": "application/json"})
 	rec := sink.Next(t)
 	if resp.StatusCode != 400 {
-		t.Errorf("status %d %s (guardrails %+v): the SSN in the tool input's key went upstream", resp.StatusCode, got, rec.Guardrails)
+		t.Fatalf("status %d %s (guardrails %+v): the SSN in the tool input's key went upstream", resp.StatusCode, got, rec.Guardrails)
+	}
+	wantBody(t, got, errorJSON("400", "invalid_request_error", ssnBlocked))
+	wantGuardrails(t, rec, ssnReason)
+	if n := up.count(); n != 0 {
+		t.Errorf("the upstream got %d calls, want 0", n)
 	}
 }
 

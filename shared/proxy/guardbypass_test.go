@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"io"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -46,22 +47,24 @@ const (
 )
 
 func gzipped(t *testing.T, s string) []byte {
+	return compressed(t, s, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
+}
+
+func zlibbed(t *testing.T, s string) []byte {
+	return compressed(t, s, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
+}
+
+// compressed is s through the compressor newWriter makes.
+func compressed(t *testing.T, s string, newWriter func(io.Writer) io.WriteCloser) []byte {
+	t.Helper()
 	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
+	zw := newWriter(&b)
 	if _, err := zw.Write([]byte(s)); err != nil {
 		t.Fatal(err)
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
-}
-
-func zlibbed(t *testing.T, s string) []byte {
-	var b bytes.Buffer
-	zw := zlib.NewWriter(&b)
-	_, _ = zw.Write([]byte(s))
-	_ = zw.Close()
 	return b.Bytes()
 }
 

@@ -302,18 +302,27 @@ general_settings:
 		body []byte
 	}
 	answered := make(chan answer, 1)
-	go func() {
+	go func() { // post fails the test from here with t.Fatal, which ends only this goroutine: every wait below is bounded
 		resp, body := post(t, g, "/v1/rerank", `{"query":"fine"}`)
 		answered <- answer{resp, body}
 	}()
-	<-upstreamGot
+	select {
+	case <-upstreamGot:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream never got the call")
+	}
 	select {
 	case a := <-answered:
 		t.Fatalf("the client got %d %s before the guardrail answered", a.resp.StatusCode, a.body)
 	case <-time.After(200 * time.Millisecond): // held, as it must be
 	}
 	close(release)
-	a := <-answered
+	var a answer
+	select {
+	case a = <-answered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client never got an answer after the guardrail answered")
+	}
 	wantStatus(t, a.resp, a.body, 200)
 	wantBody(t, a.body, `{"results":[{"text":"ok"}]}`)
 	wantGuardrails(t, g.usage.Next(t), "hook/during_call/none/")
