@@ -60,9 +60,10 @@ type Field struct {
 // A body that is not a JSON object or array selects nothing.
 func Extract(body []byte, exprs []Expr) []Field {
 	var out []Field
+	var src string // body as a string, made at the first content block (walkValue)
 	for _, e := range exprs {
 		i := skipWS(body, 0)
-		walkValue(body, i, e.segs, &out)
+		walkValue(body, &src, i, e.segs, &out)
 	}
 	return dedupe(out)
 }
@@ -88,13 +89,12 @@ func dedupe(fs []Field) []Field {
 // valid JSON (json.Valid). The texts share one copy of the body: no allocation per string
 // without escapes.
 func Strings(body []byte) []Field {
-	return stringsIn(body, string(body), 0, len(body), true, nil)
+	return stringsIn(body, string(body), 0, len(body), nil)
 }
 
-// stringsIn appends the strings of the valid JSON in b[i:end) (src is b as a string, or "" to
-// copy each text), keys too when keys is set. One pass: outside a string, a quote always opens
-// one, and a string followed by ':' is a key.
-func stringsIn(b []byte, src string, i, end int, keys bool, out []Field) []Field {
+// stringsIn appends the strings of the valid JSON in b[i:end), keys and values (src is b as a
+// string: the texts share it). One pass: outside a string, a quote always opens one.
+func stringsIn(b []byte, src string, i, end int, out []Field) []Field {
 	for i < end {
 		q := bytes.IndexByte(b[i:end], '"')
 		if q < 0 {
@@ -105,10 +105,8 @@ func stringsIn(b []byte, src string, i, end int, keys bool, out []Field) []Field
 		if e < 0 || e > end {
 			break
 		}
-		if j := skipWS(b, e); keys || j >= len(b) || b[j] != ':' {
-			if f, ok := stringField(b, src, i, e); ok {
-				out = append(out, f)
-			}
+		if f, ok := stringField(b, src, i, e); ok {
+			out = append(out, f)
 		}
 		i = e
 	}
@@ -147,8 +145,9 @@ func Replace(body []byte, fields []Field, texts []string) []byte {
 	return append(out, body[prev:]...)
 }
 
-// walkValue follows segs from the value at i, appending the strings found.
-func walkValue(b []byte, i int, segs []segment, out *[]Field) {
+// walkValue follows segs from the value at i, appending the strings found. *src is b as a
+// string once a content block needed it ("" until then): the block's texts share it.
+func walkValue(b []byte, src *string, i int, segs []segment, out *[]Field) {
 	if i >= len(b) {
 		return
 	}
@@ -162,7 +161,10 @@ func walkValue(b []byte, i int, segs []segment, out *[]Field) {
 			}
 		case '{', '[': // content blocks and the like: every string inside, keys too (a tool's input is read by the model keys and all)
 			if end := skipValue(b, i); end >= 0 {
-				*out = stringsIn(b, "", i, end, true, *out)
+				if *src == "" {
+					*src = string(b)
+				}
+				*out = stringsIn(b, *src, i, end, *out)
 			}
 		}
 		return
@@ -176,11 +178,11 @@ func walkValue(b []byte, i int, segs []segment, out *[]Field) {
 			return
 		}
 		if !seg.all {
-			walkValue(b, v, segs[1:], out)
+			walkValue(b, src, v, segs[1:], out)
 			return
 		}
 		if b[v] == '[' {
-			forEachElement(b, v, func(e int) { walkValue(b, e, segs[1:], out) })
+			forEachElement(b, v, func(e int) { walkValue(b, src, e, segs[1:], out) })
 		}
 	})
 }
