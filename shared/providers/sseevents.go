@@ -6,14 +6,13 @@ package providers
 // them) and where its data lines sit, so the event can be passed on byte for byte or have its
 // data lines rewritten. An event ends at any blank line: LF, CR and CRLF endings, mixed.
 type SSEEvents struct {
-	p       sseParser
-	buf     []byte
-	lines   []Span
-	pos     int  // bytes of the current event fed so far
-	lineAt  int  // where the current line starts in the event
-	nData   int  // the parser's data line count when the current line started
-	ended   bool // the parser dispatched during the current line
-	afterCR bool // the last line ended with CR: a following LF belongs to it
+	p      sseParser
+	buf    []byte
+	lines  []Span
+	pos    int  // bytes of the current event fed so far
+	lineAt int  // where the current line starts in the event
+	nData  int  // the parser's data line count when the current line started
+	ended  bool // the parser dispatched during the current line
 }
 
 // Span is [Start, End) in an event's bytes.
@@ -33,11 +32,7 @@ func (s *SSEEvents) dispatch()          { s.ended = true }
 // Feed parses the next bytes of the stream and calls fn with each event that ends in them.
 func (s *SSEEvents) Feed(p []byte, fn func(SSEEvent)) {
 	for len(p) > 0 {
-		if s.afterCR && p[0] != '\n' { // the CR ended its line alone: the next line starts here
-			s.afterCR = false
-		}
-		if s.afterCR && p[0] == '\n' { // the LF of a CRLF split between two reads
-			s.afterCR = false
+		if s.p.afterCR && p[0] == '\n' { // the LF of a CRLF split between two reads (the parser's own state)
 			s.p.write(p[:1], s)
 			if n := len(s.lines); n > 0 && s.lines[n-1].End == s.pos {
 				s.lines[n-1].End++ // a data line's own CRLF
@@ -57,7 +52,6 @@ func (s *SSEEvents) Feed(p []byte, fn func(SSEEvent)) {
 		if p[n] == '\r' && n+1 < len(p) && p[n+1] == '\n' {
 			line = p[:n+2]
 		}
-		s.afterCR = line[len(line)-1] == '\r'
 		s.p.write(line, s)
 		s.pos += len(line)
 		p = p[len(line):]
