@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -179,7 +180,7 @@ func (rg *rig) timedStream(ctx context.Context, p pathID, n int, gap time.Durati
 		events.Feed(buf[:m], func(e providers.SSEEvent) {
 			sent, err := strconv.ParseInt(string(e.Data), 10, 64)
 			if err != nil && badEvent == nil {
-				badEvent = e.Data
+				badEvent = bytes.Clone(e.Data) // Data is the parser's buffer, reused by the next event
 			}
 			delays = append(delays, time.Duration(now-sent))
 			inRead++

@@ -14,11 +14,10 @@ func FuzzTargetHosts(f *testing.F) {
 	env := map[string]string{}
 	o := Options{Env: func(k string) string { return env[k] }}
 	f.Fuzz(func(t *testing.T, p string) {
-		if u, rest, err := vertexTarget(o, p); err == nil {
+		if u, _, err := vertexTarget(o, p); err == nil {
 			if !strings.HasSuffix(u.Host, ".googleapis.com") || strings.ContainsAny(u.Host, "/@?#") {
 				t.Fatalf("vertex host %q from %q", u.Host, p)
 			}
-			_ = rest
 		}
 		if u, _, err := bedrockTarget(o, p); err == nil {
 			if !strings.HasSuffix(u.Host, ".amazonaws.com") && !strings.HasSuffix(u.Host, ".amazonaws.com.cn") {

@@ -22,7 +22,10 @@ func FuzzFilterAndFields(f *testing.F) {
 	}
 	exprs := []Expr{}
 	for _, s := range []string{"messages[*].content", "a.b", "documents[*]"} {
-		e, _ := ParseExpr(s)
+		e, err := ParseExpr(s)
+		if err != nil {
+			f.Fatal(err)
+		}
 		exprs = append(exprs, e)
 	}
 	for _, s := range []string{"078-05-1120 a@b.io 4111111111111111 GB82WEST12345698765432 AKIAABCDEFGHIJKLMNOP sk-ant-xxxxxxxxxxxxxxxxxxxxxxxx", `{"messages":[{"content":"a@b.c"}]}`, "falcon ä", `{"k\\u0041":["x\\"y",{"z":[1,"w"]}]}`} {

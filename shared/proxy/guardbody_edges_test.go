@@ -74,9 +74,6 @@ func TestGuardRefusesUTF16And32JSON(t *testing.T) {
 			if strings.TrimSpace(string(got)) != want || up.count() != 0 {
 				t.Errorf("got %s (upstream called %d times), want %s", got, up.count(), want)
 			}
-			if up.count() > 0 && !bytes.Equal(up.last(t).Body, tc.body) {
-				t.Errorf("upstream body differs from what was sent")
-			}
 		})
 	}
 }

@@ -66,6 +66,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	return append(b, "}\n"...), nil
 }
 
+// appendGuardrails writes the guardrail decisions, omitted when there are none (omitempty).
 func appendGuardrails(b []byte, gs []GuardrailResult) []byte {
 	if len(gs) == 0 {
 		return b

@@ -36,6 +36,8 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 		{Name: "<web&hook>", Mode: "post_call", Action: "blocked", Reason: "matched \"us_ssn\"\u2028", LatencyMS: 1e-7},
 		{},
 	}
+	emptyGuards := fullRecord()
+	emptyGuards.Guardrails = []GuardrailResult{} // not nil, and still left out (omitempty)
 	offset := fullRecord()
 	offset.Time = time.Date(2026, 1, 2, 3, 4, 5, 60, time.FixedZone("x", -7*3600-30*60))
 	cases := map[string]Record{
@@ -47,6 +49,7 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 		"zero cost, few tokens":      zero,
 		"zone offset":                offset,
 		"guardrails":                 guarded,
+		"no guardrail decisions":     emptyGuards,
 		"control characters in path": {Route: "/a\x00\x1f\t\n\"\\", Method: "GET", CallID: "ключ"},
 	}
 	for name, r := range cases {
