@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,18 +99,22 @@ func runOnFreePort(t *testing.T, args ...string) (addr string, stop func()) {
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
 	go func() { done <- run(ctx, append(args, "-addr", addr), io.Discard, &stderr) }()
-	return addr, func() {
-		t.Helper()
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr.String())
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr.String())
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("server did not stop")
 			}
-		case <-time.After(15 * time.Second):
-			t.Fatal("server did not stop")
-		}
+		})
 	}
+	t.Cleanup(stop) // also when the test fails before it stops the server itself
+	return addr, stop
 }
 
 // validate lists the built-in provider routes, whether each one's credential is set, and which
