@@ -58,20 +58,44 @@ general_settings:
 	}
 }
 
-// TestGuardrailSettingsUnknownProvider: a provider_route_guardrails key that is not a built-in
-// provider rejects the settings parameter (the last good settings keep serving), as the config
-// file is refused.
+// TestGuardrailSettingsUnknownProvider: a provider_route_guardrails key or a
+// provider_route_guardrail_streaming entry that is not a built-in provider rejects the settings
+// parameter, as the config file is refused; with last good settings, those keep serving, their
+// guardrails and provider-route settings included.
 func TestGuardrailSettingsUnknownProvider(t *testing.T) {
 	const defs = `"guardrails":[{"guardrail_name":"pii","litellm_params":{"guardrail":"litellm_content_filter","patterns":[{"action":"BLOCK","pattern_name":"us_ssn","pattern_type":"prebuilt"}]}}]`
-	s := ssmroutes.Build("/gw", []ssmroutes.Parameter{
-		{Name: "/gw/settings", Value: `{` + defs + `,"provider_route_guardrails":{"anthropc":[{"name":"pii"}]}}`, Version: 3},
-		{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example"}`, Version: 1},
+	const valid = ` (valid: anthropic, openai, azure, gemini, cohere, mistral, langfuse, bedrock, vertex_ai)`
+	route := ssmroutes.Parameter{Name: "/gw/routes/good", Value: `{"path":"/good","target":"https://g.example"}`, Version: 1}
+	good := ssmroutes.Build("/gw", []ssmroutes.Parameter{
+		{Name: "/gw/settings", Value: `{` + defs + `,"provider_route_guardrails":{"anthropic":[{"name":"pii"}]},"provider_route_guardrail_streaming":["anthropic"]}`, Version: 2},
+		route,
 	}, nil)
-	want := `invalid settings: general_settings.provider_route_guardrails: "anthropc" is not a built-in provider (valid: anthropic, openai, azure, gemini, cohere, mistral, langfuse, bedrock, vertex_ai)`
-	if len(s.Rejected) != 1 || s.Rejected[0].Reason != want {
-		t.Errorf("rejected = %+v, want the settings with %s", s.Rejected, want)
+	if len(good.Rejected) != 0 || len(good.Config.Guardrails) != 1 || len(good.Config.ProviderRouteGuardrails["anthropic"]) != 1 {
+		t.Fatalf("good settings: rejected %+v, guardrails %+v / %+v", good.Rejected, good.Config.Guardrails, good.Config.ProviderRouteGuardrails)
 	}
-	if s.Config.ProviderRouteGuardrails != nil || s.Config.Guardrails != nil {
-		t.Errorf("settings applied: %+v / %+v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails)
+	for _, tc := range []struct{ name, settings, want string }{
+		{"guardrails key", `,"provider_route_guardrails":{"anthropc":[{"name":"pii"}]}`,
+			`invalid settings: general_settings.provider_route_guardrails: "anthropc" is not a built-in provider` + valid},
+		{"streaming entry", `,"provider_route_guardrails":{"anthropic":[{"name":"pii"}]},"provider_route_guardrail_streaming":["anthropc"]`,
+			`invalid settings: general_settings.provider_route_guardrail_streaming: "anthropc" is not a built-in provider` + valid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := []ssmroutes.Parameter{{Name: "/gw/settings", Value: `{` + defs + tc.settings + `}`, Version: 3}, route}
+			s := ssmroutes.Build("/gw", bad, nil)
+			if len(s.Rejected) != 1 || s.Rejected[0].Reason != tc.want {
+				t.Errorf("rejected = %+v, want the settings with %s", s.Rejected, tc.want)
+			}
+			if s.Config.ProviderRouteGuardrails != nil || s.Config.Guardrails != nil || s.Config.ProviderRouteGuardrailStreaming != nil {
+				t.Errorf("settings applied: %+v / %+v / %v", s.Config.Guardrails, s.Config.ProviderRouteGuardrails, s.Config.ProviderRouteGuardrailStreaming)
+			}
+			kept := ssmroutes.Build("/gw", bad, good)
+			if len(kept.Kept) != 1 || kept.Kept[0].Reason != tc.want || len(kept.Rejected) != 0 {
+				t.Errorf("kept = %+v, rejected = %+v; want the settings kept from the last good ones, with %s", kept.Kept, kept.Rejected, tc.want)
+			}
+			if !reflect.DeepEqual(kept.Config.Guardrails, good.Config.Guardrails) || !reflect.DeepEqual(kept.Config.ProviderRouteGuardrails, good.Config.ProviderRouteGuardrails) ||
+				!reflect.DeepEqual(kept.Config.ProviderRouteGuardrailStreaming, []string{"anthropic"}) {
+				t.Errorf("last good guardrail settings not kept: %+v / %+v / %v", kept.Config.Guardrails, kept.Config.ProviderRouteGuardrails, kept.Config.ProviderRouteGuardrailStreaming)
+			}
+		})
 	}
 }
