@@ -51,7 +51,8 @@ func relayBuffers(ct string, n int64) *sync.Pool {
 
 // NewTransport returns the upstream transport: requests whose body is in memory are exchanged
 // over HTTP/1.1 in the handler's goroutine (package upstream: no per-call goroutine hand-offs),
-// the rest (streamed uploads) through net/http's Transport. Its settings (HTTP) serve both:
+// the rest (streamed uploads) through net/http's Transport. Its settings (HTTP) serve both
+// (MaxIdleConns only the Transport's pool; the direct one keeps MaxIdleConnsPerHost):
 // many idle connections per host (the default 2 makes a busy proxy reconnect), HTTP/2 where
 // the upstream offers it on the streamed path, and no transparent decompression, so bodies and
 // their Content-Encoding pass through untouched.

@@ -27,9 +27,11 @@ func readWhole(r *http.Request) bool {
 // client went away, or sent fewer bytes than it declared) hands the transport what did arrive and
 // then the same error, as streaming would have.
 //
-// The body is also replayable (GetBody): the upstream transport then sends it from the calling
-// goroutine, and may send it again on a new connection when a pooled one turned out closed. A
-// body that failed to read whole gets no GetBody: it streams what arrived, then the error.
+// The body is also replayable (GetBody): that marks it as in memory, so the upstream transport
+// sends it from the calling goroutine (package upstream, which resends its own encoded bytes
+// when a pooled connection turned out closed; net/http's Transport, on the other path, calls
+// GetBody for that). A body that failed to read whole gets no GetBody: it streams what
+// arrived, then the error.
 //
 // The buffer is allocated at the body's size rather than pooled: a streaming transport may
 // still be writing it after RoundTrip returns (an upstream may answer before it has read the

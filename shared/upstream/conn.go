@@ -23,7 +23,7 @@ type conn struct {
 	raw       syscall.RawConn      // the TCP socket, for the liveness probe (nil: not a socket)
 	br        *bufio.Reader        // response bytes; holds nothing between exchanges
 	tls       *tls.ConnectionState // nil for http
-	key       string
+	key       poolKey
 	t         *Transport
 	reused    bool        // taken from the idle list, not dialled for this call
 	idleAt    time.Time   // when it last went into the idle list, by the wall clock

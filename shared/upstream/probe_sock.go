@@ -11,9 +11,10 @@ const canProbe = true
 // closed it (EOF), reset it, or sent anything unasked since the last response. It peeks at
 // the socket without blocking: one system call, where net/http keeps a goroutine reading every
 // idle connection. Over TLS it first asks the TLS layer, which may hold bytes it has already
-// taken off the socket (quiet).
+// taken off the socket (quiet). Only connections with nothing buffered and a socket to peek at
+// are pooled (finish, putIdle).
 func (c *conn) alive() bool {
-	if c.br.Buffered() > 0 || c.raw == nil || (c.tls != nil && !c.quiet()) {
+	if c.tls != nil && !c.quiet() {
 		return false
 	}
 	live := false

@@ -28,9 +28,7 @@ func tlsJunkServer(t *testing.T, junk string) (addr string, conns *atomic.Int32)
 
 func tlsJunkServerSized(t *testing.T, size int, junk string) (addr string, conns *atomic.Int32) {
 	t.Helper()
-	ts := httptest.NewTLSServer(http.NotFoundHandler())
-	cert := ts.TLS.Certificates
-	ts.Close()
+	cert := testCertificates()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: cert, NextProtos: []string{"http/1.1"}, DynamicRecordSizingDisabled: true /* 16 KB records, as nginx ssl_buffer_size 16k */})
 	if err != nil {
 		t.Fatal(err)
@@ -150,8 +148,7 @@ func TestTLSBytesAfterAResponseGatewaySettings(t *testing.T) {
 	tr.HTTP.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the test certificate
 	tr.HTTP.Proxy = nil
 	get := func() string {
-		req, _ := http.NewRequest(http.MethodPost, "https://"+addr+"/v1/chat/completions", strings.NewReader(`{"model":"m"}`))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(`{"model":"m"}`)), nil }
+		req := post(t, testCtx(t), "https://"+addr+"/v1/chat/completions", []byte(`{"model":"m"}`))
 		resp, err := tr.RoundTrip(req)
 		if err != nil {
 			t.Fatalf("RoundTrip: %v", err)
@@ -173,9 +170,7 @@ func TestTLSBytesAfterAResponseGatewaySettings(t *testing.T) {
 // the response's last record, so neither br nor the socket peek sees it, and the next call, a
 // POST that may not be retried, fails instead of going out on a new connection.
 func TestTLSCloseNotifyAfterAResponse(t *testing.T) {
-	ts := httptest.NewTLSServer(http.NotFoundHandler())
-	cert := ts.TLS.Certificates
-	ts.Close()
+	cert := testCertificates()
 	cfg := &tls.Config{Certificates: cert, DynamicRecordSizingDisabled: true}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -220,8 +215,7 @@ func TestTLSCloseNotifyAfterAResponse(t *testing.T) {
 				rt = upstream.New(base)
 			}
 			post := func() (string, error) {
-				req, _ := http.NewRequest(http.MethodPost, "https://"+ln.Addr().String()+"/", strings.NewReader("{}"))
-				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("{}")), nil }
+				req := post(t, testCtx(t), "https://"+ln.Addr().String()+"/", []byte("{}"))
 				resp, err := rt.RoundTrip(req)
 				if err != nil {
 					return "", err
@@ -288,8 +282,7 @@ func TestConnectionsTheProbeCannotReadAreNotPooled(t *testing.T) {
 				rt = upstream.New(base)
 			}
 			post := func() error {
-				req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader("{}"))
-				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("{}")), nil }
+				req := post(t, testCtx(t), s.URL, []byte("{}"))
 				resp, err := rt.RoundTrip(req)
 				if err != nil {
 					return err
@@ -306,4 +299,11 @@ func TestConnectionsTheProbeCannotReadAreNotPooled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testCertificates are httptest's TLS server certificates, for a hand-made TLS server.
+func testCertificates() []tls.Certificate {
+	ts := httptest.NewTLSServer(http.NotFoundHandler())
+	defer ts.Close()
+	return ts.TLS.Certificates
 }

@@ -31,7 +31,6 @@ func TestIdleByTheWallClockIsNotReused(t *testing.T) {
 	post := func() {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader("{}"))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("{}")), nil }
 		resp, err := tr.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,7 +45,7 @@ type Transport struct {
 	HTTP *http.Transport // settings, and the round tripper for requests that cannot go direct
 
 	mu   sync.Mutex
-	idle map[string][]*conn // by scheme://host:port; the most recently used last
+	idle map[poolKey][]*conn // the most recently used last
 
 	// settled runs the Transport's own one-time setup before the first TLS dial reads
 	// HTTP.TLSClientConfig: that setup writes the field (HTTP/2's ALPN) at the Transport's
@@ -177,7 +178,7 @@ func (t *Transport) exchange(req *http.Request) (*http.Response, error) {
 	if err := req.WithContext(context.Background()).Write(buf); err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	key := poolKey(req)
+	key := poolKey{req.URL.Scheme, req.URL.Host}
 	for attempt := 0; ; attempt++ {
 		c, err := t.get(ctx, req, key, attempt > 0)
 		if err != nil {
@@ -224,9 +225,10 @@ type noAnswer struct{ error }
 
 func (e noAnswer) Unwrap() error { return e.error }
 
-func poolKey(req *http.Request) string {
-	return req.URL.Scheme + "://" + hostPort(req)
-}
+// poolKey names the connections that may carry a request: its scheme and host as the URL has
+// them (building a string key would cost two allocations per call; "h" and "h:443" simply
+// pool apart).
+type poolKey struct{ scheme, host string }
 
 // hostPort is the address to dial: the URL's host with the scheme's port when it names none.
 func hostPort(req *http.Request) string {
@@ -241,7 +243,7 @@ func hostPort(req *http.Request) string {
 }
 
 // get returns a live idle connection for key, or dials one (fresh: always dial).
-func (t *Transport) get(ctx context.Context, req *http.Request, key string, fresh bool) (*conn, error) {
+func (t *Transport) get(ctx context.Context, req *http.Request, key poolKey, fresh bool) (*conn, error) {
 	for !fresh {
 		c := t.takeIdle(key)
 		if c == nil {
@@ -255,7 +257,7 @@ func (t *Transport) get(ctx context.Context, req *http.Request, key string, fres
 	return t.dial(ctx, req, key)
 }
 
-func (t *Transport) takeIdle(key string) *conn {
+func (t *Transport) takeIdle(key poolKey) *conn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	conns := t.idle[key]
@@ -295,7 +297,7 @@ func (t *Transport) putIdle(c *conn) {
 	c.idleAt = time.Now().Round(0) // the wall clock (tooOld)
 	t.mu.Lock()
 	if t.idle == nil {
-		t.idle = make(map[string][]*conn)
+		t.idle = make(map[poolKey][]*conn)
 	}
 	if len(t.idle[c.key]) >= max {
 		t.mu.Unlock()
@@ -325,7 +327,7 @@ func (t *Transport) closeIfIdle(c *conn) {
 		}
 	}
 	if i >= 0 {
-		t.idle[c.key] = append(conns[:i], conns[i+1:]...)
+		t.idle[c.key] = slices.Delete(conns, i, i+1) // clears the freed slot, as takeIdle does
 	}
 	t.mu.Unlock()
 	if i >= 0 {
@@ -334,7 +336,7 @@ func (t *Transport) closeIfIdle(c *conn) {
 }
 
 // dial opens a connection with the settings' dialer, and TLS for https.
-func (t *Transport) dial(ctx context.Context, req *http.Request, key string) (*conn, error) {
+func (t *Transport) dial(ctx context.Context, req *http.Request, key poolKey) (*conn, error) {
 	dial := t.HTTP.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext

@@ -1670,10 +1670,14 @@ func TestResponseHeadersTooLarge(t *testing.T) {
 			std := &http.Transport{DisableCompression: true, MaxResponseHeaderBytes: limit}
 			defer std.CloseIdleConnections()
 			for name, rt := range map[string]http.RoundTripper{"upstream": up, "http.Transport": std} {
-				resp, err := rt.RoundTrip(post(t, testCtx(t), s.url, []byte("x")))
+				ctx, took := viaTransport(testCtx(t))
+				resp, err := rt.RoundTrip(post(t, ctx, s.url, []byte("x")))
 				if err == nil {
 					resp.Body.Close()
 					t.Errorf("%s: %d bytes of headers accepted (limit %d)", name, 2*limit, limit)
+				}
+				if name == "upstream" && took.Load() {
+					t.Error("the call went to the wrapped Transport: the direct path's limit went untested")
 				}
 			}
 		})
@@ -1687,10 +1691,14 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	s := newRawConnServer(t, func(s *rawServer, ci int, c net.Conn) { _, _ = io.Copy(io.Discard, c); s.ended <- ci })
 	up, _ := newTransport(t, func(h *http.Transport) { h.TLSHandshakeTimeout = 100 * time.Millisecond })
 	ctx := testCtx(t)
+	traced, took := viaTransport(ctx)
 	var err error
 	within(t, "RoundTrip with a stalled handshake", func() {
-		_, err = up.RoundTrip(post(t, ctx, "https://"+s.ln.Addr().String(), []byte("x")))
+		_, err = up.RoundTrip(post(t, traced, "https://"+s.ln.Addr().String(), []byte("x")))
 	})
+	if took.Load() {
+		t.Error("the call went to the wrapped Transport: the direct path's handshake timeout went untested")
+	}
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("err = %v (%T), want a net.Error whose Timeout() is true", err, err)
