@@ -239,19 +239,17 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 		} else if inject != nil {
 			chunk = inject.feed(chunk)
 		}
-		if len(chunk) > 0 && !c.send(w, rc, chunk, inject == nil, rerr == io.EOF) {
+		// The end is sent even when empty: it flushes what the response still holds (send).
+		if (len(chunk) > 0 || rerr == io.EOF) && !c.send(w, rc, chunk, inject == nil, rerr == io.EOF) {
 			return
 		}
 		if rerr == io.EOF {
-			if len(chunk) == 0 {
-				_ = rc.Flush() // an empty body (or an empty last read) leaves now too, not after the record (send)
-			}
 			break
 		}
 		if rerr != nil {
 			if inject != nil { // what it held goes out before the stream is cut
 				if rest := inject.flush(); len(rest) > 0 {
-					c.send(w, rc, rest, false, true)
+					c.send(w, rc, rest, false, false) // a stream: flushed as it goes
 				}
 			}
 			h.streamBroken(r, c, rerr, idle.expired())
@@ -269,7 +267,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, c *call, resp *h
 // metered and recorded rather than when the handler returns. It reports whether the client is
 // still there.
 func (c *call) send(w http.ResponseWriter, rc *http.ResponseController, chunk []byte, meter, last bool) bool {
-	if c.bytesOut == 0 {
+	if c.bytesOut == 0 && len(chunk) > 0 {
 		c.ttfb = time.Since(c.start)
 	}
 	n, err := w.Write(chunk)
