@@ -20,11 +20,18 @@ func softMemoryLimit(getenv func(string) string) (limit int64, ok bool) {
 	if getenv("GOMEMLIMIT") != "" {
 		return 0, false
 	}
-	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
-	if err != nil || mb <= 0 {
+	mb, ok := functionMB(getenv)
+	if !ok {
 		return 0, false
 	}
 	return mb << 20 / 4 * 3, true
+}
+
+// functionMB is the function's memory size, MB, as Lambda reports it in
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE; ok is false off Lambda (or for a value that is no size).
+func functionMB(getenv func(string) string) (mb int64, ok bool) {
+	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
+	return mb, err == nil && mb > 0
 }
 
 // applySoftMemoryLimit sets softMemoryLimit, if any.
