@@ -117,17 +117,9 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 		}
 	}
 	p.cors(gs, cfg)
-	if n := mappingValue(gs, "disabled_provider_routes"); n != nil && !isNull(n) {
-		if err := decodeTags(n, &cfg.DisabledProviderRoutes); err != nil {
-			p.errorf("general_settings.disabled_provider_routes: %v (line %d)", err, n.Line)
-		}
-	}
+	p.nameList(gs, "disabled_provider_routes", &cfg.DisabledProviderRoutes)
 	p.providerRouteGuardrails(gs, cfg)
-	if n := mappingValue(gs, "provider_route_guardrail_streaming"); n != nil && !isNull(n) {
-		if err := decodeTags(n, &cfg.ProviderRouteGuardrailStreaming); err != nil {
-			p.errorf("general_settings.provider_route_guardrail_streaming: %v (line %d)", err, n.Line)
-		}
-	}
+	p.nameList(gs, "provider_route_guardrail_streaming", &cfg.ProviderRouteGuardrailStreaming)
 	p.passThroughTypos(gs)
 	n := mappingValue(gs, "pass_through_endpoints")
 	if n == nil || isNull(n) {
@@ -144,6 +136,15 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 }
 
 // litellmSettings reads the one litellm_settings key the gateway uses.
+// nameList reads general_settings.key, a list of non-empty strings, into dst.
+func (p *parser) nameList(gs *yaml.Node, key string, dst *[]string) {
+	if n := mappingValue(gs, key); n != nil && !isNull(n) {
+		if err := decodeTags(n, dst); err != nil {
+			p.errorf("general_settings.%s: %v (line %d)", key, err, n.Line)
+		}
+	}
+}
+
 func (p *parser) litellmSettings(n *yaml.Node, cfg *Config) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
