@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -249,5 +251,35 @@ func TestNginxConfigSwapsTheCredentialAndDoesNotBuffer(t *testing.T) {
 		if !strings.Contains(c, want) {
 			t.Errorf("nginx config lacks %q:\n%s", want, c)
 		}
+	}
+}
+
+// TestStreamPhaseClosesItsConnections: the held streams' connections end with their phase, so
+// the RSS read after the c=32 phase counts that phase's connections, not idle ones left here.
+func TestStreamPhaseClosesItsConnections(t *testing.T) {
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(newMockUpstream().handler())
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	rg := &rig{idle: newClientTransport()}
+	rg.client = &http.Client{Transport: rg.idle}
+	rg.procs[pathDirect] = &proc{name: "mock", url: srv.URL, cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
+	const streams = 8
+	if _, err := measureStreamPath(t.Context(), rg, pathDirect, streams); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); open.Load() != 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the server sees the closes a moment later
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d connections still open after the stream phase of %d streams, want 0", n, streams)
 	}
 }

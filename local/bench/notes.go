@@ -25,7 +25,8 @@ func writeNotes(w io.Writer, o options) {
 			o.n, len(rerankResponse), o.warmup, o.roundSize),
 		fmt.Sprintf("Throughput: %d client goroutines POSTing back to back for %s, %d round(s) per path in rotating order, median round "+
 			"(rounds are printed on stderr). CPU per request: utime+stime of the path's process (nginx: master and workers) from "+
-			"/proc/<pid>/stat over the round, ÷ its requests, median round; 10 ms granular. RSS after c=%d: VmRSS (nginx: summed) after a round, the highest.",
+			"/proc/<pid>/stat over the round, ÷ its requests, median round; 10 ms granular. RSS after c=%d: VmRSS (nginx: summed) after a round, the highest; "+
+			"the client closed the stream phase's idle connections at its end, so they are not counted here.",
 			o.concurrency, o.duration, o.rounds, o.concurrency),
 		fmt.Sprintf("Memory per stream: %d SSE streams held open through the path at once (each client got its first event), "+
 			"(VmRSS of the path's process with them open − before) ÷ %d: heap, goroutine stacks, buffers, all of it. "+

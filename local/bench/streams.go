@@ -67,6 +67,10 @@ func measureStreamPath(ctx context.Context, rg *rig, p pathID, k int) (streamRes
 	}
 	relErr := rg.releaseStreams(ctx)
 	wg.Wait()
+	// The streams' connections end with the phase, as a client's burst would after its idle
+	// timeout: left open, 200 idle keep-alive connections would be counted in the RSS after the
+	// c=32 phase, which holds 32.
+	rg.idle.CloseIdleConnections()
 	close(errs)
 	for _, err := range []error{openErr, rssErr, relErr, <-errs} {
 		if err != nil {
