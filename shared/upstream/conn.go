@@ -21,7 +21,7 @@ import (
 type conn struct {
 	net.Conn                       // the TCP connection, or TLS over it
 	raw       syscall.RawConn      // the TCP socket, for the liveness probe (nil: not a socket)
-	br        *bufio.Reader        // response bytes; holds nothing between exchanges
+	br        *bufio.Reader        // response bytes; nil while idle (Transport.readers)
 	tls       *tls.ConnectionState // nil for http
 	key       poolKey
 	t         *Transport

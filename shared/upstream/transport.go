@@ -47,6 +47,11 @@ type Transport struct {
 	mu   sync.Mutex
 	idle map[poolKey][]*conn // the most recently used last
 
+	// readers are the response readers of idle connections, which hold none: a burst of 200
+	// streams leaves 200 idle connections, and their readers (ReadBufferSize each) would stay
+	// resident for IdleConnTimeout.
+	readers sync.Pool
+
 	// settled runs the Transport's own one-time setup before the first TLS dial reads
 	// HTTP.TLSClientConfig: that setup writes the field (HTTP/2's ALPN) at the Transport's
 	// first use, which may be a streamed upload running at the same moment.
@@ -249,6 +254,7 @@ func (t *Transport) get(ctx context.Context, req *http.Request, key poolKey, fre
 		if c == nil {
 			break
 		}
+		c.br = t.reader(c)
 		if c.alive() && !t.tooOld(c) {
 			return c, nil
 		}
@@ -304,6 +310,8 @@ func (t *Transport) putIdle(c *conn) {
 		c.close()
 		return
 	}
+	t.readers.Put(c.br) // empty: finish pools only connections with nothing buffered
+	c.br = nil
 	t.idle[c.key] = append(t.idle[c.key], c)
 	if d := t.HTTP.IdleConnTimeout; d > 0 {
 		if c.idleTimer == nil {
@@ -358,12 +366,22 @@ func (t *Transport) dial(ctx context.Context, req *http.Request, key poolKey) (*
 	if sc, ok := nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
+	c.br = t.reader(c)
+	return c, nil
+}
+
+// reader returns a response reader for c of the settings' size (4 KiB by default), one an idle
+// connection gave back when there is one.
+func (t *Transport) reader(c *conn) *bufio.Reader {
 	size := t.HTTP.ReadBufferSize
 	if size <= 0 {
 		size = 4 << 10
 	}
-	c.br = bufio.NewReaderSize(headerLimitReader{c}, size)
-	return c, nil
+	if br, ok := t.readers.Get().(*bufio.Reader); ok && br.Size() == size {
+		br.Reset(headerLimitReader{c})
+		return br
+	}
+	return bufio.NewReaderSize(headerLimitReader{c}, size)
 }
 
 func (t *Transport) handshake(ctx context.Context, nc net.Conn, host string) (*tls.Conn, error) {
