@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 // Command gatewayctl manages a deployed gateway's routes (SSM Parameter Store), provider
 // credentials (Secrets Manager) and virtual keys (DynamoDB) from the same LiteLLM config file the
 // local server runs. It uses the standard AWS credential chain; AWS_ENDPOINT_URL points it at moto.

@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package wiring_test
 
 import (

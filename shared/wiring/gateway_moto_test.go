@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package wiring_test
 
 // Integration tests of the AWS mode against moto_server: routes from SSM Parameter Store,

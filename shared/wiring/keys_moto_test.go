@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package wiring_test
 
 // Virtual keys in DynamoDB and rate limits shared by several gateway instances, on moto.

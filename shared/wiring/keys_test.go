@@ -1,3 +1,5 @@
+//go:build !noawsbackends
+
 package wiring_test
 
 // Virtual keys and per-key rate limits through the whole gateway: keys from the config file,
