@@ -67,8 +67,8 @@ func NewTransport() *upstream.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
-		// Each open upstream connection holds a bufio.Reader of this size for its life (a
-		// stream's too, while the upstream thinks). Bodies are read into the relay buffer
+		// An upstream connection holds a bufio.Reader of this size while it carries a call (a
+		// stream's too, while the upstream thinks); an idle one gives it back. Bodies are read into the relay buffer
 		// directly when it is at least this big (bufio skips its own buffer), so a download
 		// loses nothing; headers longer than it are read in pieces. 4 KiB by default.
 		ReadBufferSize: 2 << 10,

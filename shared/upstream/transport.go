@@ -47,9 +47,11 @@ type Transport struct {
 	mu   sync.Mutex
 	idle map[poolKey][]*conn // the most recently used last
 
-	// readers are the response readers of idle connections, which hold none: a burst of 200
-	// streams leaves 200 idle connections, and their readers (ReadBufferSize each) would stay
-	// resident for IdleConnTimeout.
+	// readers are response readers no connection holds: an idle connection gives its reader
+	// back and the call that takes a connection gets one, so under load the calls in flight
+	// share as many readers as they need, and the idle connections a burst leaves behind
+	// (200 after 200 streams, kept for IdleConnTimeout) hold none; the GC frees the spare
+	// readers when the pool goes unused.
 	readers sync.Pool
 
 	// settled runs the Transport's own one-time setup before the first TLS dial reads
@@ -258,6 +260,7 @@ func (t *Transport) get(ctx context.Context, req *http.Request, key poolKey, fre
 		if c.alive() && !t.tooOld(c) {
 			return c, nil
 		}
+		t.putReader(c)
 		c.close()
 	}
 	return t.dial(ctx, req, key)
@@ -310,8 +313,7 @@ func (t *Transport) putIdle(c *conn) {
 		c.close()
 		return
 	}
-	t.readers.Put(c.br) // empty: finish pools only connections with nothing buffered
-	c.br = nil
+	t.putReader(c)
 	t.idle[c.key] = append(t.idle[c.key], c)
 	if d := t.HTTP.IdleConnTimeout; d > 0 {
 		if c.idleTimer == nil {
@@ -382,6 +384,16 @@ func (t *Transport) reader(c *conn) *bufio.Reader {
 		return br
 	}
 	return bufio.NewReaderSize(headerLimitReader{c}, size)
+}
+
+// putReader takes c's reader for the next connection that needs one. The reader is detached
+// from c first: what it still buffers is dropped (finish pools only connections with nothing
+// buffered; a connection the probe rejected is being closed), and a spare reader in the pool
+// does not keep a closed connection in memory.
+func (t *Transport) putReader(c *conn) {
+	c.br.Reset(nil)
+	t.readers.Put(c.br)
+	c.br = nil
 }
 
 func (t *Transport) handshake(ctx context.Context, nc net.Conn, host string) (*tls.Conn, error) {
