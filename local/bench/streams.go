@@ -67,9 +67,11 @@ func measureStreamPath(ctx context.Context, rg *rig, p pathID, k int) (streamRes
 	}
 	relErr := rg.releaseStreams(ctx)
 	wg.Wait()
-	// The streams' connections end with the phase, as a client's burst would after its idle
-	// timeout: left open, 200 idle keep-alive connections would be counted in the RSS after the
-	// c=32 phase, which holds 32.
+	// The client's connections end with the phase, as a burst's would after the client's idle
+	// timeout. Left open, the last path measured here (the gateway) would carry 200 idle
+	// keep-alive connections from its client into the c=32 phase, which uses 32, and into its
+	// RSS, while the other paths' were closed by the next path's start. The proxies' own idle
+	// connections to the mock stay in their pools, as they would in service.
 	rg.idle.CloseIdleConnections()
 	close(errs)
 	for _, err := range []error{openErr, rssErr, relErr, <-errs} {
