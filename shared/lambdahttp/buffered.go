@@ -234,6 +234,10 @@ func (c *cappedWriter) ReplacedResponse(aborted bool) (status int, errClass stri
 // Flush is a no-op: the whole body goes out at the end anyway.
 func (c *cappedWriter) Flush() {}
 
+// EnableFullDuplex reports that the request body may be read after the response has started,
+// which always holds: the body is in the invocation event, in memory.
+func (c *cappedWriter) EnableFullDuplex() error { return nil }
+
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (c *cappedWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 

@@ -340,3 +340,24 @@ func TestBufferedResponseBytes(t *testing.T) {
 		t.Errorf("posted %s\nwant   %s", raw, want)
 	}
 }
+
+// Full duplex (reading the request body after the response has started) is always available:
+// the body is in the invocation event, in memory. The proxy asks for it on every forwarded
+// call with a body; answering "not supported" cost an error value per call.
+func TestFullDuplexIsAvailable(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+			_, _ = io.WriteString(w, "EnableFullDuplex: "+err.Error())
+			return
+		}
+		_, _ = io.WriteString(w, "echo:")
+		_ = http.NewResponseController(w).Flush()
+		_, _ = io.Copy(w, r.Body) // read after the response started
+	})
+	for _, mode := range []lambdahttp.Mode{lambdahttp.Stream, lambdahttp.Buffered} {
+		r := invoke(t, lambdahttp.New(h, lambdahttp.Options{RESTMode: mode}), restEvent(t, "/x", []byte(`{"q":1}`), false))
+		if r.status != 200 || r.body != `echo:{"q":1}` {
+			t.Errorf("%v: %d %q, want 200 %q", mode, r.status, r.body, `echo:{"q":1}`)
+		}
+	}
+}

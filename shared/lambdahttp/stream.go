@@ -157,6 +157,10 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 // http.ResponseController (and the proxy) that flushing is not an error here.
 func (w *streamWriter) Flush() {}
 
+// EnableFullDuplex reports that the request body may be read after the response has started,
+// which always holds: the body is in the invocation event, in memory.
+func (w *streamWriter) EnableFullDuplex() error { return nil }
+
 func (w *streamWriter) headerSent() bool {
 	select {
 	case <-w.started:
