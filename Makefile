@@ -32,7 +32,7 @@ LOCAL_TAGS = -tags noawsbackends
 LOCAL_GO_BUILD = CGO_ENABLED=0 go build $(LOCAL_TAGS)
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench adapter-bench lambda-bench lambda-cpu-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench bench-no-bgread adapter-bench lambda-bench lambda-cpu-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -66,6 +66,15 @@ validate:
 bench:
 	@mkdir -p bin && $(LOCAL_GO_BUILD) -o bin/gateway ./local/gateway
 	go run ./local/bench -gateway bin/gateway -chart local/bench/chart.png $(ARGS)
+
+## bench-no-bgread: make bench against a gateway built with a copy of net/http whose server starts no background reader per request (an experiment, README round 4; never ship it: that reader is how a client who hangs up cancels the upstream call)
+bench-no-bgread:
+	@mkdir -p bin/overlay
+	@sed 's/^\tgo cr.backgroundRead()$$/\tcr.inRead = false \/\/ bench-no-bgread: no background reader/' "$$(go env GOROOT)/src/net/http/server.go" > bin/overlay/server.go
+	@grep -q 'bench-no-bgread: no background reader' bin/overlay/server.go || { echo "bench-no-bgread: this Go's net/http/server.go has no 'go cr.backgroundRead()' line to replace" >&2; exit 2; }
+	@printf '{"Replace":{"%s":"%s"}}\n' "$$(go env GOROOT)/src/net/http/server.go" "$$PWD/bin/overlay/server.go" > bin/overlay/overlay.json
+	$(LOCAL_GO_BUILD) -overlay bin/overlay/overlay.json -o bin/gateway-no-bgread ./local/gateway
+	go run ./local/bench -gateway bin/gateway-no-bgread $(ARGS)
 
 ## adapter-bench: the Anthropic adapter's translation cost per streamed event (budget 5 µs) and per request
 adapter-bench:

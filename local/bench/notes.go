@@ -26,9 +26,9 @@ func writeNotes(w io.Writer, o options) {
 		fmt.Sprintf("Throughput: %d client goroutines POSTing back to back for %s, %d round(s) per path in rotating order, median round "+
 			"(rounds are printed on stderr). CPU per request: utime+stime of the path's process (nginx: master and workers) from "+
 			"/proc/<pid>/stat over the round, ÷ its requests, median round; 10 ms granular. RSS after c=%d: VmRSS (nginx: summed) after a round, the highest; "+
-			"the client closed its 200 connections of the stream phase at that phase's end (the proxies keep their idle "+
+			"the client closed its %d connections of the stream phase at that phase's end (the proxies keep their idle "+
 			"connections to the mock, up to 256, in every phase).",
-			o.concurrency, o.duration, o.rounds, o.concurrency),
+			o.concurrency, o.duration, o.rounds, o.concurrency, o.streams),
 		fmt.Sprintf("Memory per stream: %d SSE streams held open through the path at once (each client got its first event), "+
 			"(VmRSS of the path's process with them open − before) ÷ %d: heap, goroutine stacks, buffers, all of it. "+
 			"Measured before the load phases, since Go keeps freed heap resident.", o.streams, o.streams),
