@@ -80,15 +80,15 @@ bench-no-bgread:
 adapter-bench:
 	go test -run '^$$' -bench . -benchmem ./shared/adapter/anthropic
 
-## fuzz: fuzz the subpath join, path normalisation + lookup + join, the adapter's stream translation, the guardrails' filter and fields, SSE event cutting, the usage record encoder and the built-in routes' hosts, $(FUZZTIME) each
+## fuzz: fuzz the subpath join, path normalisation + lookup + join, the adapter's stream translation, the guardrails' filter and fields, SSE event cutting, the usage record encoder and the built-in routes' hosts, $(FUZZTIME) each (local/fuzz.sh: Go's end-of-fuzztime deadline race with no failing input passes)
 fuzz:
-	go test ./shared/route -run '^$$' -fuzz '^FuzzJoinSubpath$$' -fuzztime $(FUZZTIME)
-	go test ./shared/route -run '^$$' -fuzz '^FuzzLookupJoin$$' -fuzztime $(FUZZTIME)
-	go test ./shared/adapter/anthropic -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME)
-	go test ./shared/guardrail -run '^$$' -fuzz '^FuzzFilterAndFields$$' -fuzztime $(FUZZTIME)
-	go test ./shared/providers -run '^$$' -fuzz '^FuzzSSEEventsCuts$$' -fuzztime $(FUZZTIME)
-	go test ./shared/usage -run '^$$' -fuzz '^FuzzAppendRecord$$' -fuzztime $(FUZZTIME)
-	go test ./shared/builtin -run '^$$' -fuzz '^FuzzTargetHosts$$' -fuzztime $(FUZZTIME)
+	local/fuzz.sh ./shared/route FuzzJoinSubpath $(FUZZTIME)
+	local/fuzz.sh ./shared/route FuzzLookupJoin $(FUZZTIME)
+	local/fuzz.sh ./shared/adapter/anthropic FuzzStream $(FUZZTIME)
+	local/fuzz.sh ./shared/guardrail FuzzFilterAndFields $(FUZZTIME)
+	local/fuzz.sh ./shared/providers FuzzSSEEventsCuts $(FUZZTIME)
+	local/fuzz.sh ./shared/usage FuzzAppendRecord $(FUZZTIME)
+	local/fuzz.sh ./shared/builtin FuzzTargetHosts $(FUZZTIME)
 
 ## lint: gofmt and go vet
 lint:
