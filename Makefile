@@ -69,10 +69,10 @@ bench:
 
 ## bench-no-bgread: make bench against a gateway built with a copy of net/http whose server starts no background reader per request (an experiment, README round 4; never ship it: that reader is how a client who hangs up cancels the upstream call)
 bench-no-bgread:
-	@mkdir -p bin/overlay
-	@sed 's/^\tgo cr.backgroundRead()$$/\tcr.inRead = false \/\/ bench-no-bgread: no background reader/' "$$(go env GOROOT)/src/net/http/server.go" > bin/overlay/server.go
-	@grep -q 'bench-no-bgread: no background reader' bin/overlay/server.go || { echo "bench-no-bgread: this Go's net/http/server.go has no 'go cr.backgroundRead()' line to replace" >&2; exit 2; }
-	@printf '{"Replace":{"%s":"%s"}}\n' "$$(go env GOROOT)/src/net/http/server.go" "$$PWD/bin/overlay/server.go" > bin/overlay/overlay.json
+	@mkdir -p bin/overlay # the copy is not named *.go: go test ./... would take bin/overlay for a package
+	@sed 's/^\tgo cr.backgroundRead()$$/\tcr.inRead = false \/\/ bench-no-bgread: no background reader/' "$$(go env GOROOT)/src/net/http/server.go" > bin/overlay/net-http-server.go.txt
+	@grep -q 'bench-no-bgread: no background reader' bin/overlay/net-http-server.go.txt || { echo "bench-no-bgread: this Go's net/http/server.go has no 'go cr.backgroundRead()' line to replace" >&2; exit 2; }
+	@printf '{"Replace":{"%s":"%s"}}\n' "$$(go env GOROOT)/src/net/http/server.go" "$$PWD/bin/overlay/net-http-server.go.txt" > bin/overlay/overlay.json
 	$(LOCAL_GO_BUILD) -overlay bin/overlay/overlay.json -o bin/gateway-no-bgread ./local/gateway
 	go run ./local/bench -gateway bin/gateway-no-bgread $(ARGS)
 
