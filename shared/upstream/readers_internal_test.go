@@ -3,7 +3,6 @@ package upstream
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,18 +14,10 @@ import (
 // An idle connection holds no response reader; the call that reuses it gets one of the size
 // the settings name at that call, and reads its answer through it.
 func TestIdleConnectionsHoldNoReader(t *testing.T) {
-	var accepts atomic.Int32
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, accepts := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		_, _ = io.WriteString(w, "answer to "+string(b))
 	}))
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			accepts.Add(1)
-		}
-	}
-	s.Start()
-	defer s.Close()
 	base := &http.Transport{DisableCompression: true}
 	tr := New(base)
 	defer tr.CloseIdleConnections()

@@ -2,11 +2,8 @@ package upstream
 
 import (
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,17 +12,9 @@ import (
 // its timer has not fired: the timer runs on the monotonic clock, which may not advance while
 // a Lambda environment is frozen. The wall-clock age is set back by hand, as a thaw would find it.
 func TestIdleByTheWallClockIsNotReused(t *testing.T) {
-	var accepts atomic.Int32
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s, accepts := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	}))
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			accepts.Add(1)
-		}
-	}
-	s.Start()
-	defer s.Close()
 	tr := New(&http.Transport{DisableCompression: true, IdleConnTimeout: time.Hour})
 	defer tr.CloseIdleConnections()
 	post := func() {
