@@ -19,14 +19,10 @@ import (
 	"github.com/passthru/gateway/shared/upstream"
 )
 
-// tlsJunkServer answers its first request with a 10,000-byte body followed,
-// in the same write (so the same TLS record), by bytes nobody asked for; later requests on a
-// connection get "real". It counts accepted connections.
-func tlsJunkServer(t *testing.T, junk string) (addr string, conns *atomic.Int32) {
-	return tlsJunkServerSized(t, 10000, junk)
-}
-
-func tlsJunkServerSized(t *testing.T, size int, junk string) (addr string, conns *atomic.Int32) {
+// tlsJunkServer answers its first request with a body of size bytes followed, in the same
+// write (so the same TLS record), by bytes nobody asked for; later requests on a connection get
+// "real". It counts accepted connections.
+func tlsJunkServer(t *testing.T, size int, junk string) (addr string, conns *atomic.Int32) {
 	t.Helper()
 	cert := testCertificates()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: cert, NextProtos: []string{"http/1.1"}, DynamicRecordSizingDisabled: true /* 16 KB records, as nginx ssl_buffer_size 16k */})
@@ -86,16 +82,36 @@ func readAllBig(t *testing.T, r io.Reader) string {
 // review; the connection is now also asked whether its TLS layer is quiet).
 func TestTLSBytesAfterAResponseAreNotTheNextAnswer(t *testing.T) {
 	const junk = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\njunk"
-	for _, name := range []string{"net/http", "upstream"} {
-		t.Run(name, func(t *testing.T) {
-			addr, conns := tlsJunkServer(t, junk)
-			base := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableCompression: true}
-			var rt http.RoundTripper = base
-			if name == "upstream" {
-				rt = upstream.New(base)
-			}
+	insecure := &tls.Config{InsecureSkipVerify: true} // the test certificate
+	cases := []struct {
+		name string
+		size int    // the first answer's body
+		body []byte // nil: a GET
+		rt   func() http.RoundTripper
+	}{
+		{"net/http", 10000, nil, func() http.RoundTripper {
+			return &http.Transport{TLSClientConfig: insecure, DisableCompression: true}
+		}},
+		{"upstream", 10000, nil, func() http.RoundTripper {
+			return upstream.New(&http.Transport{TLSClientConfig: insecure, DisableCompression: true})
+		}},
+		// The gateway's own settings (proxy.NewTransport: a 2 KiB ReadBufferSize) and its relay
+		// buffer for a JSON answer over 2 KiB (64 KiB): a 6,000-byte answer is enough.
+		{"gateway settings", 6000, []byte(`{"model":"m"}`), func() http.RoundTripper {
+			tr := proxy.NewTransport()
+			tr.HTTP.TLSClientConfig, tr.HTTP.Proxy = insecure, nil
+			return tr
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			addr, conns := tlsJunkServer(t, c.size, junk)
+			rt := c.rt()
 			get := func() string {
-				req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/", nil)
+				req := get(t, testCtx(t), http.MethodGet, "https://"+addr+"/")
+				if c.body != nil {
+					req = post(t, testCtx(t), "https://"+addr+"/v1/chat/completions", c.body)
+				}
 				resp, err := rt.RoundTrip(req)
 				if err != nil {
 					t.Fatalf("RoundTrip: %v", err)
@@ -103,15 +119,15 @@ func TestTLSBytesAfterAResponseAreNotTheNextAnswer(t *testing.T) {
 				defer resp.Body.Close()
 				return readAllBig(t, resp.Body)
 			}
-			if got := get(); len(got) != 10000 {
-				t.Fatalf("first body %d bytes", len(got))
+			if got := get(); len(got) != c.size {
+				t.Fatalf("first body %d bytes, want %d", len(got), c.size)
 			}
 			time.Sleep(100 * time.Millisecond)
 			if got := get(); got != "real" {
 				if len(got) > 40 {
 					got = got[:40] + "..."
 				}
-				t.Errorf("second call got %q from the upstream's leftover bytes (connections: %d); want \"real\"", got, conns.Load())
+				t.Errorf("second call (another client's, in the gateway) got %q from the upstream's leftover bytes (connections: %d); want \"real\"", got, conns.Load())
 			}
 		})
 	}
@@ -138,31 +154,6 @@ func TestTLSClientConfigReadAfterTheTransportsSetup(t *testing.T) {
 		tr.CloseIdleConnections() // or the first streamed upload through tr.HTTP
 	}()
 	wg.Wait()
-}
-
-// The same through the gateway's own settings (proxy.NewTransport: 2 KiB ReadBufferSize) and
-// its relay buffer for a JSON answer over 2 KiB (64 KiB): a 6,000-byte answer is enough.
-func TestTLSBytesAfterAResponseGatewaySettings(t *testing.T) {
-	addr, conns := tlsJunkServerSized(t, 6000, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\njunk")
-	tr := proxy.NewTransport()
-	tr.HTTP.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the test certificate
-	tr.HTTP.Proxy = nil
-	get := func() string {
-		req := post(t, testCtx(t), "https://"+addr+"/v1/chat/completions", []byte(`{"model":"m"}`))
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatalf("RoundTrip: %v", err)
-		}
-		defer resp.Body.Close()
-		return readAllBig(t, resp.Body)
-	}
-	if got := get(); len(got) != 6000 {
-		t.Fatalf("first body %d bytes", len(got))
-	}
-	time.Sleep(100 * time.Millisecond)
-	if got := get(); got != "real" {
-		t.Errorf("second call (another client's, in the gateway) got %q (connections: %d); want \"real\"", got, conns.Load())
-	}
 }
 
 // An upstream that ends a connection after a response with a TLS close_notify (and has not yet
