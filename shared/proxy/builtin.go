@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -135,8 +134,8 @@ func (h *Handler) authorize(ctx context.Context, out *http.Request, a route.Auth
 			return errSignedBodyTooLarge
 		}
 		body = b
-		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		out.Body, out.GetBody = replayable(b)
+		out.ContentLength = int64(len(b))
 	}
 	return a.Authorize(ctx, out, body)
 }

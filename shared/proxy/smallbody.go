@@ -43,7 +43,15 @@ func (b *countingBody) readWhole(n int64) (io.ReadCloser, func() (io.ReadCloser,
 	if err != nil {
 		return io.NopCloser(io.MultiReader(bytes.NewReader(buf[:m]), errReader{err})), nil
 	}
-	return io.NopCloser(bytes.NewReader(buf)), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	return replayable(buf)
+}
+
+// replayable returns b as a request body, and the GetBody that gives it again: a body in memory,
+// which the upstream transport sends with the headers in one write and may send again on a retry.
+func replayable(b []byte) (io.ReadCloser, func() (io.ReadCloser, error)) {
+	get := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	rc, _ := get()
+	return rc, get
 }
 
 type errReader struct{ err error }

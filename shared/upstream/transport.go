@@ -99,7 +99,7 @@ func (t *Transport) direct(req *http.Request) (bool, error) {
 		return false, nil
 	}
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	if hasBody && (req.GetBody == nil || req.ContentLength <= 0) {
+	if hasBody && (req.GetBody == nil || req.ContentLength <= 0 || req.ContentLength > maxDirectBody) {
 		return false, nil
 	}
 	if len(req.TransferEncoding) > 0 || req.Header.Get("Upgrade") != "" || strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
@@ -155,6 +155,11 @@ func closeBody(req *http.Request) {
 		_ = req.Body.Close()
 	}
 }
+
+// maxDirectBody is the largest body the direct path takes. It copies the request, head and
+// body, into one buffer to send it in one write; a bigger body (a signed Bedrock body may be
+// 32 MiB) goes to the Transport, which streams it from its reader instead of copying it.
+const maxDirectBody = 64 << 10
 
 // requestBuffers hold an encoded request until it is written; small requests are the case
 // this path serves, so a buffer that grew past 128 KiB is left to the GC.

@@ -1283,6 +1283,12 @@ func TestFallbackToWrappedTransport(t *testing.T) {
 			r, _ := http.NewRequestWithContext(ctx, "POST", s.url, http.NoBody)
 			return r
 		}, true},
+		{"POST-in-memory-64KiB", func(ctx context.Context) *http.Request {
+			return post(t, ctx, s.url, bytes.Repeat([]byte("a"), 64<<10))
+		}, true},
+		{"POST-in-memory-over-64KiB", func(ctx context.Context) *http.Request { // a signed Bedrock body, say: streamed, not copied
+			return post(t, ctx, s.url, bytes.Repeat([]byte("a"), 64<<10+1))
+		}, false},
 		{"POST-streamed-known-length", func(ctx context.Context) *http.Request {
 			r, _ := http.NewRequestWithContext(ctx, "POST", s.url, streamed{bytes.NewReader(body())})
 			r.ContentLength = 10
