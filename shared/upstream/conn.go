@@ -29,6 +29,11 @@ type conn struct {
 	idleAt    time.Time   // when it last went into the idle list, by the wall clock
 	idleTimer *time.Timer // closes it after IdleConnTimeout in the idle list
 
+	// The liveness probe (alive): its callback, and what it reads and finds.
+	peek     func(fd uintptr) bool
+	peekBuf  [1]byte
+	peekLive bool
+
 	// While a response head is read (inHead), br may take at most headLeft more bytes from
 	// the connection: net/http's MaxResponseHeaderBytes, without which an upstream could make
 	// the gateway buffer headers (or 1xx responses) without end.
@@ -132,24 +137,27 @@ func (c *conn) exchange(ctx context.Context, req *http.Request, wire []byte) (*h
 // arrives is noAnswer.
 func (c *conn) readHead(req *http.Request) (*http.Response, error) {
 	limit := c.t.HTTP.MaxResponseHeaderBytes
-	if limit == 0 {
-		limit = 10 << 20 // the Transport's default
+	if limit <= 0 {
+		limit = 10 << 20 // the Transport's default, for any value not above 0
 	}
 	c.inHead, c.headLeft = true, limit // for the 1xx responses and the final one together
 	defer func() { c.inHead = false }()
+	tooLong := func(err error) error {
+		if c.headLeft <= 0 { // as the Transport words it
+			return fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", limit)
+		}
+		return err
+	}
 	for {
 		if _, err := c.br.Peek(1); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 				return nil, noAnswer{err}
 			}
-			return nil, err
+			return nil, tooLong(err)
 		}
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			if c.headLeft <= 0 {
-				err = fmt.Errorf("server response headers exceeded %d bytes; aborted", limit) // as the Transport words it
-			}
-			return nil, err
+			return nil, tooLong(err)
 		}
 		switch {
 		case resp.StatusCode == http.StatusSwitchingProtocols:

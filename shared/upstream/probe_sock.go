@@ -17,12 +17,14 @@ func (c *conn) alive() bool {
 	if c.tls != nil && !c.quiet() {
 		return false
 	}
-	live := false
-	var b [1]byte
-	err := c.raw.Read(func(fd uintptr) bool {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		live = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK // nothing to read: still open
-		return true
-	})
-	return err == nil && live
+	if c.peek == nil { // built once per connection: a closure per call cost three allocations
+		c.peek = func(fd uintptr) bool {
+			_, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			c.peekLive = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK // nothing to read: still open
+			return true
+		}
+	}
+	c.peekLive = false
+	err := c.raw.Read(c.peek)
+	return err == nil && c.peekLive
 }

@@ -262,7 +262,7 @@ func (t *Transport) get(ctx context.Context, req *http.Request, key poolKey, fre
 			break
 		}
 		c.br = t.reader(c)
-		if c.alive() && !t.tooOld(c) {
+		if !t.tooOld(c) && c.alive() { // the clock first: it costs no system call
 			return c, nil
 		}
 		t.putReader(c)
@@ -301,7 +301,7 @@ func (t *Transport) tooOld(c *conn) bool {
 // wrapped connection from a custom dialer): reused blind, a closed one would fail a POST.
 func (t *Transport) putIdle(c *conn) {
 	max := t.HTTP.MaxIdleConnsPerHost
-	if max <= 0 {
+	if max == 0 { // as the Transport reads it: a negative value pools nothing
 		max = http.DefaultMaxIdleConnsPerHost
 	}
 	if c.raw == nil {

@@ -1681,6 +1681,8 @@ func TestResponseHeadersTooLarge(t *testing.T) {
 				if err == nil {
 					resp.Body.Close()
 					t.Errorf("%s: %d bytes of headers accepted (limit %d)", name, 2*limit, limit)
+				} else if want := fmt.Sprintf("net/http: server response headers exceeded %d bytes; aborted", limit); !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: error %q, want it to say %q", name, err, want)
 				}
 				if name == "upstream" && took.Load() {
 					t.Error("the call went to the wrapped Transport: the direct path's limit went untested")
