@@ -90,10 +90,11 @@ fuzz:
 	local/fuzz.sh ./shared/usage FuzzAppendRecord $(FUZZTIME)
 	local/fuzz.sh ./shared/builtin FuzzTargetHosts $(FUZZTIME)
 
-## lint: gofmt and go vet
+## lint: gofmt and go vet, also of the local-only build (-tags noawsbackends) make run and make bench use, with its tests
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go vet $(LOCAL_TAGS) ./...
 
 ## keys-bench: per-request key verification + rate limit, in memory and on moto DynamoDB
 keys-bench:

@@ -135,7 +135,6 @@ func (p *parser) general(gs *yaml.Node, cfg *Config) {
 	p.duplicates(cfg.Endpoints)
 }
 
-// litellmSettings reads the one litellm_settings key the gateway uses.
 // nameList reads general_settings.key, a list of non-empty strings, into dst.
 func (p *parser) nameList(gs *yaml.Node, key string, dst *[]string) {
 	if n := mappingValue(gs, key); n != nil && !isNull(n) {
@@ -145,6 +144,7 @@ func (p *parser) nameList(gs *yaml.Node, key string, dst *[]string) {
 	}
 }
 
+// litellmSettings reads the one litellm_settings key the gateway uses.
 func (p *parser) litellmSettings(n *yaml.Node, cfg *Config) {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return

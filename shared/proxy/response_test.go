@@ -250,7 +250,8 @@ func (s gatedSink) Record(context.Context, usage.Record) {
 
 // A response that is not a stream reaches the client when its last byte is relayed, not when
 // the call has been metered and recorded: the record's work (or a slow sink) adds nothing to the
-// caller's latency. Both a declared length and a chunked answer.
+// caller's latency. The declared-length and empty cases fail without the last-chunk flush; the
+// chunked case guards the stream path (an answer of unknown length is flushed as it goes).
 func TestAnswerLeavesBeforeTheCallIsRecorded(t *testing.T) {
 	const json = `{"results":[{"index":0,"relevance_score":0.9}],"meta":{"billed_units":{"search_units":1}}}`
 	cases := []struct {
