@@ -1448,13 +1448,26 @@ func TestDialErrorsKeepTheirType(t *testing.T) {
 			}
 		})
 	}
+	// A call cancelled while its connection is being dialled ends with the cancel, on the
+	// direct path (a call cancelled before it starts is TestCancelledBeforeRoundTripSendsNothing).
 	t.Run("cancelled-dial", func(t *testing.T) {
-		up, _ := newTransport(t, nil)
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
+		dialing := make(chan struct{})
+		up, _ := newTransport(t, func(h *http.Transport) {
+			h.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				close(dialing)
+				<-ctx.Done() // a dial that never completes on its own
+				return nil, ctx.Err()
+			}
+		})
+		ctx, cancel := context.WithCancel(testCtx(t))
+		go func() { <-dialing; cancel() }()
+		ctx, took := viaTransport(ctx)
 		_, err := up.RoundTrip(post(t, ctx, "http://"+addr, []byte("x")))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
+		}
+		if took.Load() {
+			t.Error("went to the wrapped Transport")
 		}
 	})
 }
