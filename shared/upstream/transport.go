@@ -12,7 +12,8 @@
 // the *http.Response returned are the ones the Transport would produce.
 //
 // What takes the fast path: http and https URLs with no proxy configured for them, a body that
-// is absent or replayable (GetBody set: it is in memory) and of known length, and no
+// is absent or replayable (GetBody set: it is in memory) and of known length up to 64 KiB
+// (maxDirectBody), and no
 // "Expect: 100-continue" or Upgrade, under settings it implements (directSettings). Everything
 // else (streamed or chunked uploads, which need the response to start before the upload ends;
 // proxies; upgrades; settings such as DisableKeepAlives) goes to the Transport unchanged. https is spoken as HTTP/1.1 (ALPN "http/1.1"): the providers all serve it, and a
