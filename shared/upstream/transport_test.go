@@ -1729,3 +1729,50 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	}
 	s.waitEnded(t, 1) // the half-made connection is closed
 }
+
+func TestSettingsOutOfRangeReadAsTheTransportReadsThem(t *testing.T) {
+	// A setting below its range means what net/http's Transport takes it to mean, on both
+	// paths: MaxResponseHeaderBytes not above 0 is the 10 MB default (so a 128 KiB head
+	// passes), and a negative MaxIdleConnsPerHost keeps no idle connection (so each call
+	// dials). Each row runs through this package and through a bare http.Transport set alike.
+	bigHead := "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("a", 1000)+"\r\n", 128) + "Content-Length: 2\r\n\r\nok"
+	cases := []struct {
+		name      string
+		set       func(*http.Transport)
+		raw       string
+		wantConns int32 // connections the server accepted for the two calls
+	}{
+		{"MaxResponseHeaderBytes=-1", func(h *http.Transport) { h.MaxResponseHeaderBytes = -1 }, bigHead, 1},
+		{"MaxResponseHeaderBytes=0", func(h *http.Transport) { h.MaxResponseHeaderBytes = 0 }, bigHead, 1},
+		{"MaxIdleConnsPerHost=-1", func(h *http.Transport) { h.MaxIdleConnsPerHost = -1 }, okBody("ok"), 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			std := &http.Transport{DisableCompression: true}
+			tc.set(std)
+			defer std.CloseIdleConnections()
+			up, _ := newTransport(t, tc.set)
+			for name, rt := range map[string]http.RoundTripper{"upstream": up, "http.Transport": std} {
+				s := newRawServer(t, func(ci, ri int, req *http.Request, body []byte) reply { return reply{raw: tc.raw} })
+				for i := 1; i <= 2; i++ {
+					ctx, took := viaTransport(testCtx(t))
+					resp, err := rt.RoundTrip(post(t, ctx, s.url, []byte("x")))
+					if err != nil {
+						t.Fatalf("%s, call %d: %v", name, i, err)
+					}
+					b, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || string(b) != "ok" {
+						t.Errorf("%s, call %d: read %q, %v; want \"ok\"", name, i, b, err)
+					}
+					if name == "upstream" && took.Load() {
+						t.Fatalf("call %d went to the wrapped Transport: the direct path went untested", i)
+					}
+				}
+				if got := s.accepts.Load(); got != tc.wantConns {
+					t.Errorf("%s: %d connections for two calls, want %d", name, got, tc.wantConns)
+				}
+			}
+		})
+	}
+}
