@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/passthru/gateway/shared/proxy"
 )
@@ -40,8 +41,24 @@ func (l *writeLog) all() [][]byte {
 
 // A small request body of known length goes upstream in the same write as the request headers;
 // a large one, and one of unknown length, stream after the headers, as before. Every body
-// arrives byte for byte.
+// arrives byte for byte. Both upstream paths are covered: package upstream's direct path, and
+// net/http's Transport, which carries what the direct path does not (here a
+// ResponseHeaderTimeout sends every call to it, as TestFallbackSettings in package upstream
+// shows) and writes the headers on their own before a body it does not know to be in memory.
 func TestSmallKnownLengthBodyLeavesInOneWrite(t *testing.T) {
+	paths := []struct {
+		name string
+		set  func(*http.Transport)
+	}{
+		{"direct path", func(*http.Transport) {}},
+		{"net/http Transport", func(h *http.Transport) { h.ResponseHeaderTimeout = time.Minute }},
+	}
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) { testSmallBodyWrites(t, p.set) })
+	}
+}
+
+func testSmallBodyWrites(t *testing.T, set func(*http.Transport)) {
 	cases := []struct {
 		name     string
 		size     int
@@ -66,6 +83,7 @@ func TestSmallKnownLengthBodyLeavesInOneWrite(t *testing.T) {
 			log := &writeLog{}
 			tr := proxy.NewTransport()
 			tr.HTTP.Proxy = nil
+			set(tr.HTTP)
 			tr.HTTP.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				return loggedConn{c, log}, err
