@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,4 +286,43 @@ func TestStreamPhaseClosesItsConnections(t *testing.T) {
 	if n := open.Load(); n != 0 {
 		t.Errorf("%d connections still open after the stream phase of %d streams, want 0", n, streams)
 	}
+}
+
+// A gateway that does not start stops the run at setup with its reason, and the processes
+// started before it are stopped (the mock and the ReverseProxy: their ports are free again).
+func TestGatewayThatDoesNotStart(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
+	var out, progress bytes.Buffer
+	code := run([]string{"-quick", "-nginx", "off", "-gateway", "/bin/false"}, &out, &progress)
+	if code != exitSetup {
+		t.Fatalf("exit status %d, want %d\nstderr:\n%s", code, exitSetup, &progress)
+	}
+	if msg := progress.String(); !strings.Contains(msg, "bench: setting up: gateway did not start: it exited") {
+		t.Errorf("stderr:\n%s\nwant it to say the gateway did not start", msg)
+	}
+	if kids := children(t); len(kids) > 0 {
+		t.Errorf("processes %v the run started are still running", kids)
+	}
+}
+
+// children lists the processes whose parent is this one.
+func children(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readStat(pid); err == nil && st.ppid == int64(os.Getpid()) {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
 }

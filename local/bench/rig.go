@@ -57,14 +57,14 @@ func (rg *rig) url(p pathID) string { return rg.procs[p].url }
 
 // newRig starts the mock upstream, then the gateway binary, the bare ReverseProxy and nginx in
 // front of it.
-func newRig(o options, progress io.Writer) (rg *rig, err error) {
+func newRig(o options, progress io.Writer) (_ *rig, err error) {
 	dir, err := os.MkdirTemp("", "gateway-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("scratch directory: %w", err)
 	}
-	rg = &rig{dir: dir, progress: progress, usageLog: filepath.Join(dir, "usage.jsonl")}
+	rg := &rig{dir: dir, progress: progress, usageLog: filepath.Join(dir, "usage.jsonl")}
 	defer func() {
-		if err != nil {
+		if err != nil { // stop what did start (the returned rig is nil, so this one is closed)
 			rg.close()
 		}
 	}()
