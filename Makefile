@@ -28,11 +28,12 @@ EVENT ?= events/rest-rerank.json
 # the full binary.
 # It is also built without cgo, as the Lambda build is: a cgo binary maps libc and the dynamic
 # loader (1.3 MiB more RSS, measured) for a DNS resolver and user lookup that Go has in pure Go.
-LOCAL_TAGS = -tags noawsbackends
+LOCAL_BUILD_TAGS = noawsbackends
+LOCAL_TAGS = -tags $(LOCAL_BUILD_TAGS)
 LOCAL_GO_BUILD = CGO_ENABLED=0 go build $(LOCAL_TAGS)
 GO_LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench bench-no-bgread adapter-bench lambda-bench lambda-cpu-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
+.PHONY: run run-aws-local routes-push secrets-check test sdk-test demo validate bench bench-no-bgread bench-profile adapter-bench lambda-bench lambda-cpu-bench keys-bench fuzz lint template-check build bootstrap build-GatewayFunction deploy smoke invoke start-api clean
 
 ## run: the gateway on $(ADDR) with $(CONFIG), and the mock upstream on $(MOCK_ADDR) (ARGS=--detailed-debug for request logs)
 run:
@@ -75,6 +76,12 @@ bench-no-bgread:
 	@printf '{"Replace":{"%s":"%s"}}\n' "$$(go env GOROOT)/src/net/http/server.go" "$$PWD/bin/overlay/net-http-server.go.txt" > bin/overlay/overlay.json
 	$(LOCAL_GO_BUILD) -overlay bin/overlay/overlay.json -o bin/gateway-no-bgread ./local/gateway
 	go run ./local/bench -gateway bin/gateway-no-bgread $(ARGS)
+
+## bench-profile: make bench (1 round, 8 s per path at c=32) with a CPU profile of the gateway over its c=32 round, from a build with -tags pprof, then its top functions (ARGS=-gateway-env GOMAXPROCS=1, say, for a variant)
+bench-profile:
+	@mkdir -p bin && CGO_ENABLED=0 go build -tags $(LOCAL_BUILD_TAGS),pprof -o bin/gateway-pprof ./local/gateway
+	go run ./local/bench -gateway bin/gateway-pprof -cpuprofile bin/gateway-c32.prof -rounds 1 -duration 8s $(ARGS)
+	go tool pprof -top -nodecount=40 bin/gateway-pprof bin/gateway-c32.prof
 
 ## adapter-bench: the Anthropic adapter's translation cost per streamed event (budget 5 µs) and per request
 adapter-bench:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"image/png"
 	"io"
@@ -12,9 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -108,30 +109,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// buildGateway builds the gateway binary the benchmark drives as `make bench` does (local use
-// only: -tags noawsbackends, no cgo), once per test binary.
-var buildGateway = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "bench-gateway-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "gateway")
-	cmd := exec.Command("go", "build", "-tags", "noawsbackends", "-o", bin, "github.com/passthru/gateway/local/gateway")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build ./local/gateway: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-func gatewayBinary(t *testing.T) string {
+// gatewayBinary builds the gateway binary the benchmark drives as `make bench` does (local use
+// only: -tags noawsbackends, no cgo), with the extra build tags given, into the test's
+// temporary directory.
+func gatewayBinary(t *testing.T, extraTags ...string) string {
 	t.Helper()
-	bin, err := buildGateway()
-	if err != nil {
-		t.Fatal(err)
+	bin := filepath.Join(t.TempDir(), "gateway")
+	tags := strings.Join(append([]string{"noawsbackends"}, extraTags...), ",")
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, "github.com/passthru/gateway/local/gateway")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags %s ./local/gateway: %v\n%s", tags, err, out)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(bin)) })
 	return bin
 }
 
@@ -285,6 +274,109 @@ func TestStreamPhaseClosesItsConnections(t *testing.T) {
 	}
 	if n := open.Load(); n != 0 {
 		t.Errorf("%d connections still open after the stream phase of %d streams, want 0", n, streams)
+	}
+}
+
+func TestGatewayEnvOptions(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gateway")
+	if err := os.WriteFile(bin, nil, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseOptions([]string{"-gateway", bin, "-gateway-env", "GOMAXPROCS=1", "-gateway-env", "GOGC=200"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.gatewayEnv, []string{"GOMAXPROCS=1", "GOGC=200"}) {
+		t.Errorf("gatewayEnv = %q, want both settings in order", o.gatewayEnv)
+	}
+	cases := []struct{ value, want string }{
+		{"GOMAXPROCS", `-gateway-env wants NAME=VALUE, got "GOMAXPROCS"`},
+		{"=1", `-gateway-env wants NAME=VALUE, got "=1"`},
+		{"LITELLM_MASTER_KEY=x", "-gateway-env LITELLM_MASTER_KEY: the bench sets that one itself"},
+		{"BENCH_UPSTREAM_KEY=x", "-gateway-env BENCH_UPSTREAM_KEY: the bench sets that one itself"},
+		{"GATEWAY_PPROF_ADDR=127.0.0.1:1", "-gateway-env GATEWAY_PPROF_ADDR: the bench sets that one itself"},
+	}
+	for _, c := range cases {
+		_, err := parseOptions([]string{"-gateway", bin, "-gateway-env", c.value}, io.Discard)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("-gateway-env %s: error %v, want %q", c.value, err, c.want)
+		}
+	}
+}
+
+// The gateway gets the bench's settings, then -gateway-env's, then the profiler's address, and
+// nothing of it reaches the other processes (they are started from startRole, without them).
+func TestGatewayCommand(t *testing.T) {
+	o := options{gateway: "/bin/gw", gatewayEnv: []string{"GOMAXPROCS=1"}}
+	for _, pprofAddr := range []string{"", "127.0.0.1:6061"} {
+		cmd := gatewayCommand(o, "/cfg.yaml", "127.0.0.1:4000", "/usage.jsonl", pprofAddr)
+		if want := []string{"/bin/gw", "-config", "/cfg.yaml", "-addr", "127.0.0.1:4000", "-usage-log", "/usage.jsonl"}; !slices.Equal(cmd.Args, want) {
+			t.Errorf("args %q, want %q", cmd.Args, want)
+		}
+		tail := cmd.Env[len(os.Environ()):]
+		want := []string{"LITELLM_MASTER_KEY=" + gatewayKey, upstreamKeyEnv + "=" + upstreamKey, "GOMAXPROCS=1"}
+		if pprofAddr != "" {
+			want = append(want, pprofAddrEnv+"="+pprofAddr)
+		}
+		if !slices.Equal(tail, want) {
+			t.Errorf("pprof address %q: the environment adds %q, want %q", pprofAddr, tail, want)
+		}
+	}
+}
+
+// -cpuprofile, with a gateway built with -tags pprof, writes a CPU profile (a gzipped protobuf)
+// of the gateway's c=32 round; the report says so, and so does the command line.
+func TestCPUProfile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
+	prof := filepath.Join(t.TempDir(), "gateway.prof")
+	var out, progress bytes.Buffer
+	args := []string{"-quick", "-nginx", "off", "-gateway", gatewayBinary(t, "pprof"), "-cpuprofile", prof, "-gateway-env", "GOMAXPROCS=1"}
+	if code := run(args, &out, &progress); code != exitOK {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, &out, &progress)
+	}
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatalf("no profile: %v\nstderr:\n%s", err, &progress)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s is not a gzipped profile: %v", prof, err)
+	}
+	if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
+		t.Errorf("profile: %d bytes, %v; want a non-empty profile", n, err)
+	}
+	for _, want := range []string{
+		"-cpuprofile " + prof,
+		"The gateway's first c=32 round ran under the CPU profiler",
+		"The gateway process alone ran with GOMAXPROCS=1 in its environment (-gateway-env).",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, &out)
+		}
+	}
+	if !strings.Contains(progress.String(), "CPU profile of the gateway's round 1 written to "+prof) {
+		t.Errorf("progress does not say where the profile went:\n%s", &progress)
+	}
+}
+
+// A gateway built without -tags pprof has no profiler: -cpuprofile stops the run at setup,
+// saying how to build one, within seconds.
+func TestCPUProfileNeedsThePprofBuild(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
+	var out, progress bytes.Buffer
+	bin := gatewayBinary(t)
+	code := run([]string{"-quick", "-nginx", "off", "-gateway", bin, "-cpuprofile", filepath.Join(t.TempDir(), "p")}, &out, &progress)
+	if code != exitSetup {
+		t.Fatalf("exit status %d, want %d\nstderr:\n%s", code, exitSetup, &progress)
+	}
+	want := fmt.Sprintf("-cpuprofile: %s serves no profiler on GATEWAY_PPROF_ADDR=", bin)
+	if msg := progress.String(); !strings.Contains(msg, want) || !strings.Contains(msg, "build it with -tags pprof, as `make bench-profile` does") {
+		t.Errorf("stderr:\n%s\nwant it to say %q and how to build one", msg, want)
 	}
 }
 

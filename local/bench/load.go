@@ -87,9 +87,19 @@ func measureThroughput(ctx context.Context, rg *rig, o options) (*throughputResu
 			if err != nil {
 				return nil, err
 			}
+			var profiled func() error
+			if p == pathGateway && round == 0 && rg.profiler != nil {
+				profiled = rg.profiler.start(ctx, o.duration, o.cpuProfile)
+			}
 			n, elapsed, err := hammer(ctx, rg, p, o.concurrency, o.duration)
 			if err != nil {
 				return nil, fmt.Errorf("round %d: %w", round+1, err)
+			}
+			if profiled != nil {
+				if err := profiled(); err != nil {
+					return nil, err
+				}
+				fmt.Fprintf(rg.progress, "bench:   CPU profile of the gateway's round 1 written to %s\n", o.cpuProfile)
 			}
 			after, err := pr.cpu()
 			if err != nil {

@@ -41,6 +41,13 @@ func writeNotes(w io.Writer, o options) {
 		"Correctness: every status and byte count is checked; at the end the gateway gets SIGTERM and its usage log must hold " +
 			"one record per call it answered. A missed target does not change the exit status, a failed check does.",
 	}
+	if len(o.gatewayEnv) > 0 {
+		notes = append(notes, fmt.Sprintf("The gateway process alone ran with %s in its environment (-gateway-env).", strings.Join(o.gatewayEnv, " ")))
+	}
+	if o.cpuProfile != "" {
+		notes = append(notes, fmt.Sprintf("The gateway's first c=%d round ran under the CPU profiler (-cpuprofile %s, a binary built with -tags pprof): "+
+			"that round's figures include the profiler's own cost.", o.concurrency, o.cpuProfile))
+	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}

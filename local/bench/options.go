@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,8 @@ type options struct {
 	gateway       string        // the gateway binary
 	nginx         string        // the nginx binary; "" when not installed
 	chart         string        // write a chart of latency and throughput here, .png or .svg ("" for none)
+	gatewayEnv    []string      // NAME=VALUE settings for the gateway process alone (-gateway-env)
+	cpuProfile    string        // write a CPU profile of the gateway's first c=32 round here ("" for none)
 	quick         bool
 }
 
@@ -60,6 +64,12 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	nginx := fs.String("nginx", "", "the nginx binary (default: nginx on PATH or /usr/sbin/nginx; \"off\" to leave it out)")
 	chart := fs.String("chart", "", "also write a chart of added latency and throughput to `file` (.png or .svg)")
 	quick := fs.Bool("quick", false, "small numbers everywhere (explicit flags still win), for tests and smoke runs")
+	var gatewayEnv []string
+	fs.Func("gateway-env", "set `NAME=VALUE` in the gateway's environment alone, e.g. GOMAXPROCS=1 (repeatable)", func(v string) error {
+		gatewayEnv = append(gatewayEnv, v)
+		return nil
+	})
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the gateway over its first c=32 round to `file` (a binary built with -tags pprof: make bench-profile)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -86,6 +96,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 	})
 	o.gateway, o.chart = *gateway, *chart
+	o.gatewayEnv, o.cpuProfile = gatewayEnv, *cpuProfile
 	o.nginx = findNginx(*nginx)
 	return o, o.validate()
 }
@@ -120,6 +131,15 @@ func (o options) validate() error {
 		return fmt.Errorf("-rounds must be in [1, 10], got %d", o.rounds)
 	case o.downloadBytes < 1<<20 || o.downloadBytes > 4<<30:
 		return fmt.Errorf("-download-mib must be in [1, 4096], got %d", o.downloadBytes>>20)
+	}
+	for _, kv := range o.gatewayEnv {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("-gateway-env wants NAME=VALUE, got %q", kv)
+		}
+		if slices.Contains(benchSetEnv, name) {
+			return fmt.Errorf("-gateway-env %s: the bench sets that one itself", name)
+		}
 	}
 	if _, err := os.Stat(o.gateway); err != nil {
 		return fmt.Errorf("gateway binary: %w (build it with `go build -o bin/gateway ./local/gateway`, or run `make bench`)", err)

@@ -46,7 +46,7 @@ func startProc(name string, cmd *exec.Cmd, addr string) (*proc, error) {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
-	if err := waitListening(addr, p.done); err != nil {
+	if err := waitListening(addr, p.done, startLimit); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%s did not start: %w; its output:\n%s", name, err, p.stderr)
 	}
@@ -207,9 +207,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// waitListening polls addr until it accepts a connection, the process exits, or startLimit.
-func waitListening(addr string, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(context.Background(), startLimit)
+// waitListening polls addr until it accepts a connection, the process exits, or limit.
+func waitListening(addr string, exited <-chan struct{}, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var d net.Dialer
 	for {
@@ -221,7 +221,7 @@ func waitListening(addr string, exited <-chan struct{}) error {
 		case <-exited:
 			return errors.New("it exited")
 		case <-ctx.Done():
-			return fmt.Errorf("nothing listens on %s after %s", addr, startLimit)
+			return fmt.Errorf("nothing listens on %s after %s", addr, limit)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

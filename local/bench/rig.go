@@ -48,6 +48,7 @@ type rig struct {
 	calls    [numPaths]atomic.Int64 // requests each path answered; the usage log must hold one line per gateway call
 	usageLog string
 	progress io.Writer
+	profiler *profiler // the gateway's profiler, with -cpuprofile
 }
 
 // has reports whether path p runs (nginx may be missing).
@@ -79,7 +80,7 @@ func newRig(o options, progress io.Writer) (_ *rig, err error) {
 	if rg.procs[pathProxy], err = startRole(self, roleRP, []string{upstreamEnv + "=" + upstream}); err != nil {
 		return nil, err
 	}
-	if rg.procs[pathGateway], err = rg.startGateway(o.gateway, upstream); err != nil {
+	if rg.procs[pathGateway], err = rg.startGateway(o, upstream); err != nil {
 		return nil, err
 	}
 	if o.nginx != "" {
@@ -103,8 +104,9 @@ func startRole(self, role string, env []string) (*proc, error) {
 }
 
 // startGateway runs bin/gateway as `make run` does (its default flags, a usage log), on a
-// config with keyed (auth: true) routes to the mock upstream.
-func (rg *rig) startGateway(bin, upstream string) (*proc, error) {
+// config with keyed (auth: true) routes to the mock upstream; with -cpuprofile, it also checks
+// that the binary serves its profiler.
+func (rg *rig) startGateway(o options, upstream string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -113,9 +115,38 @@ func (rg *rig) startGateway(bin, upstream string) (*proc, error) {
 	if err := os.WriteFile(cfg, []byte(gatewayConfig(upstream)), 0o600); err != nil {
 		return nil, fmt.Errorf("write gateway config: %w", err)
 	}
-	cmd := exec.Command(bin, "-config", cfg, "-addr", addr, "-usage-log", rg.usageLog)
+	pprofAddr := ""
+	if o.cpuProfile != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	p, err := startProc("gateway", gatewayCommand(o, cfg, addr, rg.usageLog, pprofAddr), addr)
+	if err != nil || pprofAddr == "" {
+		return p, err
+	}
+	if err := waitListening(pprofAddr, p.done, pprofLimit); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("-cpuprofile: %s serves no profiler on %s=%s (%v): build it with -tags pprof, as `make bench-profile` does",
+			o.gateway, pprofAddrEnv, pprofAddr, err)
+	}
+	rg.profiler = &profiler{addr: pprofAddr}
+	return p, nil
+}
+
+// benchSetEnv are the gateway's environment variables the bench sets; -gateway-env may not.
+var benchSetEnv = []string{"LITELLM_MASTER_KEY", upstreamKeyEnv, pprofAddrEnv}
+
+// gatewayCommand is the gateway's command line and environment: the bench's own settings,
+// then -gateway-env's, then the profiler's address when one is wanted ("" for none).
+func gatewayCommand(o options, cfg, addr, usageLog, pprofAddr string) *exec.Cmd {
+	cmd := exec.Command(o.gateway, "-config", cfg, "-addr", addr, "-usage-log", usageLog)
 	cmd.Env = append(os.Environ(), "LITELLM_MASTER_KEY="+gatewayKey, upstreamKeyEnv+"="+upstreamKey)
-	return startProc("gateway", cmd, addr)
+	cmd.Env = append(cmd.Env, o.gatewayEnv...)
+	if pprofAddr != "" {
+		cmd.Env = append(cmd.Env, pprofAddrEnv+"="+pprofAddr)
+	}
+	return cmd
 }
 
 func gatewayConfig(upstream string) string {
