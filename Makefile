@@ -77,7 +77,7 @@ bench-no-bgread:
 	$(LOCAL_GO_BUILD) -overlay bin/overlay/overlay.json -o bin/gateway-no-bgread ./local/gateway
 	go run ./local/bench -gateway bin/gateway-no-bgread $(ARGS)
 
-## bench-profile: make bench (1 round, 8 s per path at c=32) with a CPU profile of the gateway over its c=32 round, from a build with -tags pprof, then its top functions (ARGS=-gateway-env GOMAXPROCS=1, say, for a variant)
+## bench-profile: make bench (1 round, 8 s per path at c=32) with a CPU profile of the gateway over its c=32 round, from a build with -tags pprof, then its top functions (ARGS='-gateway-env GOMAXPROCS=1', say, for a variant)
 bench-profile:
 	@mkdir -p bin && CGO_ENABLED=0 go build -tags $(LOCAL_BUILD_TAGS),pprof -o bin/gateway-pprof ./local/gateway
 	go run ./local/bench -gateway bin/gateway-pprof -cpuprofile bin/gateway-c32.prof -rounds 1 -duration 8s $(ARGS)

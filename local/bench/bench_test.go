@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"image/png"
 	"io"
@@ -14,8 +13,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,7 +87,7 @@ func TestParseOptions(t *testing.T) {
 	if o.n != 77 || o.streams != quickOptions().streams {
 		t.Errorf("-quick -n 77: n=%d streams=%d; want the explicit n and the quick streams", o.n, o.streams)
 	}
-	for _, bad := range [][]string{{"-n", "0"}, {"-streams", "0"}, {"-duration", "0s"}, {"extra"}, {"-download-mib", "0"}, {}} {
+	for _, bad := range [][]string{{"-n", "0"}, {"-streams", "0"}, {"-duration", "0s"}, {"extra"}, {"-download-mib", "0"}, {"-cpuprofile", "/nonexistent-dir/p.prof"}, {}} {
 		if len(bad) > 0 {
 			bad = append(bad, "-gateway", bin)
 		} else {
@@ -106,21 +105,44 @@ func TestMain(m *testing.M) {
 	if runRole() {
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	_ = os.RemoveAll(gatewayBuilds.dir)
+	os.Exit(code)
+}
+
+// gatewayBuilds are the gateway binaries built so far, by build tags, in one directory removed
+// when the tests end.
+var gatewayBuilds struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
 }
 
 // gatewayBinary builds the gateway binary the benchmark drives as `make bench` does (local use
-// only: -tags noawsbackends, no cgo), with the extra build tags given, into the test's
-// temporary directory.
+// only: -tags noawsbackends, no cgo), with the extra build tags given, once per test binary.
 func gatewayBinary(t *testing.T, extraTags ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gateway")
 	tags := strings.Join(append([]string{"noawsbackends"}, extraTags...), ",")
+	b := &gatewayBuilds
+	b.Lock()
+	defer b.Unlock()
+	if bin, ok := b.bins[tags]; ok {
+		return bin
+	}
+	if b.dir == "" {
+		dir, err := os.MkdirTemp("", "bench-gateway-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.dir, b.bins = dir, map[string]string{}
+	}
+	bin := filepath.Join(b.dir, "gateway-"+strings.ReplaceAll(tags, ",", "-"))
 	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, "github.com/passthru/gateway/local/gateway")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags %s ./local/gateway: %v\n%s", tags, err, out)
 	}
+	b.bins[tags] = bin
 	return bin
 }
 
@@ -332,21 +354,21 @@ func TestCPUProfile(t *testing.T) {
 	}
 	prof := filepath.Join(t.TempDir(), "gateway.prof")
 	var out, progress bytes.Buffer
-	args := []string{"-quick", "-nginx", "off", "-gateway", gatewayBinary(t, "pprof"), "-cpuprofile", prof, "-gateway-env", "GOMAXPROCS=1"}
+	bin := gatewayBinary(t, "pprof")
+	args := []string{"-quick", "-duration", "1s", "-nginx", "off", "-gateway", bin, "-cpuprofile", prof, "-gateway-env", "GOMAXPROCS=1"}
 	if code := run(args, &out, &progress); code != exitOK {
 		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, &out, &progress)
 	}
-	f, err := os.Open(prof)
+	// A CPU profile taken while the gateway served the round has its handler in some stacks;
+	// one taken before or after the round (idle) has not.
+	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodefraction=0", "-nodecount=100000", bin, prof).CombinedOutput()
 	if err != nil {
-		t.Fatalf("no profile: %v\nstderr:\n%s", err, &progress)
+		t.Fatalf("go tool pprof %s: %v\n%s\nstderr:\n%s", prof, err, top, &progress)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s is not a gzipped profile: %v", prof, err)
-	}
-	if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
-		t.Errorf("profile: %d bytes, %v; want a non-empty profile", n, err)
+	for _, want := range []string{"Type: cpu", "proxy.(*Handler).ServeHTTP"} {
+		if !bytes.Contains(top, []byte(want)) {
+			t.Errorf("the profile lacks %q: not a CPU profile of the round\n%s", want, top)
+		}
 	}
 	for _, want := range []string{
 		"-cpuprofile " + prof,
@@ -381,7 +403,7 @@ func TestCPUProfileNeedsThePprofBuild(t *testing.T) {
 }
 
 // A gateway that does not start stops the run at setup with its reason, and the processes
-// started before it are stopped (the mock and the ReverseProxy: their ports are free again).
+// started before it (the mock and the ReverseProxy) are stopped: none is left running.
 func TestGatewayThatDoesNotStart(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the benchmark reads /proc")
@@ -394,27 +416,32 @@ func TestGatewayThatDoesNotStart(t *testing.T) {
 	if msg := progress.String(); !strings.Contains(msg, "bench: setting up: gateway did not start: it exited") {
 		t.Errorf("stderr:\n%s\nwant it to say the gateway did not start", msg)
 	}
-	if kids := children(t); len(kids) > 0 {
+	if kids := childrenOf(os.Getpid()); len(kids) > 0 {
 		t.Errorf("processes %v the run started are still running", kids)
 	}
 }
 
-// children lists the processes whose parent is this one.
-func children(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
+// A profile that cannot be written (here its path is a directory) is reported on stderr, and the
+// run's figures and exit status stand: it is not a failed check.
+func TestCPUProfileFailureKeepsTheFigures(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
 	}
-	var kids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+	prof := t.TempDir() // a directory: os.Create fails
+	var out, progress bytes.Buffer
+	code := run([]string{"-quick", "-nginx", "off", "-gateway", gatewayBinary(t, "pprof"), "-cpuprofile", prof}, &out, &progress)
+	if code != exitOK {
+		t.Fatalf("exit status %d, want %d\nstderr:\n%s", code, exitOK, &progress)
+	}
+	if !strings.Contains(progress.String(), "bench:   no CPU profile of the gateway (the figures stand): ") {
+		t.Errorf("stderr does not say the profile failed:\n%s", &progress)
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.HasPrefix(line, "| throughput") && !strings.HasPrefix(line, "| CPU per request") {
 			continue
 		}
-		if st, err := readStat(pid); err == nil && st.ppid == int64(os.Getpid()) {
-			kids = append(kids, pid)
+		if cells := strings.Split(line, "|"); len(cells) < 6 || strings.TrimSpace(cells[5]) == notAvailable { // | metric | direct | nginx | RP | gateway |
+			t.Errorf("a failed profile cost the gateway's round its figures: %s", line)
 		}
 	}
-	return kids
 }

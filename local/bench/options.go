@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -139,6 +140,11 @@ func (o options) validate() error {
 		}
 		if slices.Contains(benchSetEnv, name) {
 			return fmt.Errorf("-gateway-env %s: the bench sets that one itself", name)
+		}
+	}
+	if o.cpuProfile != "" {
+		if st, err := os.Stat(filepath.Dir(o.cpuProfile)); err != nil || !st.IsDir() {
+			return fmt.Errorf("-cpuprofile %s: its directory must exist", o.cpuProfile)
 		}
 	}
 	if _, err := os.Stat(o.gateway); err != nil {

@@ -86,15 +86,20 @@ func (p *proc) exitErr() error {
 // pids is the process and its children (nginx's workers), read from /proc.
 func (p *proc) pids() []int {
 	root := p.cmd.Process.Pid
-	out := []int{root}
+	return append([]int{root}, childrenOf(root)...)
+}
+
+// childrenOf lists the processes whose parent is pid, read from /proc.
+func childrenOf(pid int) []int {
+	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == root {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
 			continue
 		}
-		if st, err := readStat(pid); err == nil && int(st.ppid) == root {
-			out = append(out, pid)
+		if st, err := readStat(child); err == nil && int(st.ppid) == pid {
+			out = append(out, child)
 		}
 	}
 	return out
