@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,20 +47,23 @@ func (l *writeLog) all() [][]byte {
 // net/http's Transport, which carries what the direct path does not (here a
 // ResponseHeaderTimeout sends every call to it, as TestFallbackSettings in package upstream
 // shows) and writes the headers on their own before a body it does not know to be in memory.
+// Which path dialled is read from the dial's stack, so a change in what takes the direct path
+// cannot quietly leave the Transport's case untested.
 func TestSmallKnownLengthBodyLeavesInOneWrite(t *testing.T) {
 	paths := []struct {
-		name string
-		set  func(*http.Transport)
+		name         string
+		set          func(*http.Transport)
+		viaTransport bool // the small bodies' calls go through net/http's Transport
 	}{
-		{"direct path", func(*http.Transport) {}},
-		{"net/http Transport", func(h *http.Transport) { h.ResponseHeaderTimeout = time.Minute }},
+		{"direct path", func(*http.Transport) {}, false},
+		{"net/http Transport", func(h *http.Transport) { h.ResponseHeaderTimeout = time.Minute }, true},
 	}
 	for _, p := range paths {
-		t.Run(p.name, func(t *testing.T) { testSmallBodyWrites(t, p.set) })
+		t.Run(p.name, func(t *testing.T) { testSmallBodyWrites(t, p.set, p.viaTransport) })
 	}
 }
 
-func testSmallBodyWrites(t *testing.T, set func(*http.Transport)) {
+func testSmallBodyWrites(t *testing.T, set func(*http.Transport), viaTransport bool) {
 	cases := []struct {
 		name     string
 		size     int
@@ -84,7 +89,9 @@ func testSmallBodyWrites(t *testing.T, set func(*http.Transport)) {
 			tr := proxy.NewTransport()
 			tr.HTTP.Proxy = nil
 			set(tr.HTTP)
+			var dialedByTransport atomic.Bool // the one dial of this case
 			tr.HTTP.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dialedByTransport.Store(strings.Contains(string(debug.Stack()), "net/http.(*Transport).dialConn"))
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				return loggedConn{c, log}, err
 			}
@@ -106,6 +113,9 @@ func testSmallBodyWrites(t *testing.T, set func(*http.Transport)) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK || !bytes.Equal(got, body) {
 				t.Fatalf("status %d, upstream got %d bytes equal=%v; want 200 and the %d bytes sent", resp.StatusCode, len(got), bytes.Equal(got, body), len(body))
+			}
+			if tc.oneWrite && dialedByTransport.Load() != viaTransport {
+				t.Fatalf("the call dialled through net/http's Transport: %v, want %v", dialedByTransport.Load(), viaTransport)
 			}
 			writes := log.all()
 			if len(writes) == 0 {
