@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -87,7 +89,7 @@ func TestParseOptions(t *testing.T) {
 	if o.n != 77 || o.streams != quickOptions().streams {
 		t.Errorf("-quick -n 77: n=%d streams=%d; want the explicit n and the quick streams", o.n, o.streams)
 	}
-	for _, bad := range [][]string{{"-n", "0"}, {"-streams", "0"}, {"-duration", "0s"}, {"extra"}, {"-download-mib", "0"}, {"-cpuprofile", "/nonexistent-dir/p.prof"}, {}} {
+	for _, bad := range [][]string{{"-n", "0"}, {"-streams", "0"}, {"-duration", "0s"}, {"extra"}, {"-download-mib", "0"}, {"-cpuprofile", "/nonexistent-dir/p.prof"}, {"-cpuprofile", t.TempDir()}, {}} {
 		if len(bad) > 0 {
 			bad = append(bad, "-gateway", bin)
 		} else {
@@ -421,13 +423,20 @@ func TestGatewayThatDoesNotStart(t *testing.T) {
 	}
 }
 
-// A profile that cannot be written (here its path is a directory) is reported on stderr, and the
-// run's figures and exit status stand: it is not a failed check.
+// A profile that cannot be written (here a directory stands where its temporary file would
+// go) is reported on stderr, and the run's figures and exit status stand: it is not a failed
+// check. An earlier run's profile at the same path is gone, not shown as this run's.
 func TestCPUProfileFailureKeepsTheFigures(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the benchmark reads /proc")
 	}
-	prof := t.TempDir() // a directory: os.Create fails
+	prof := filepath.Join(t.TempDir(), "gateway.prof")
+	if err := os.WriteFile(prof, []byte("an earlier run's profile"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(prof+".part", 0o700); err != nil { // os.Create fails on it
+		t.Fatal(err)
+	}
 	var out, progress bytes.Buffer
 	code := run([]string{"-quick", "-nginx", "off", "-gateway", gatewayBinary(t, "pprof"), "-cpuprofile", prof}, &out, &progress)
 	if code != exitOK {
@@ -436,12 +445,20 @@ func TestCPUProfileFailureKeepsTheFigures(t *testing.T) {
 	if !strings.Contains(progress.String(), "bench:   no CPU profile of the gateway (the figures stand): ") {
 		t.Errorf("stderr does not say the profile failed:\n%s", &progress)
 	}
+	if _, err := os.Stat(prof); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("after a failed profile, %s: %v; want it gone, not an earlier run's left to read", prof, err)
+	}
+	rows := 0
 	for _, line := range strings.Split(out.String(), "\n") {
 		if !strings.HasPrefix(line, "| throughput") && !strings.HasPrefix(line, "| CPU per request") {
 			continue
 		}
+		rows++
 		if cells := strings.Split(line, "|"); len(cells) < 6 || strings.TrimSpace(cells[5]) == notAvailable { // | metric | direct | nginx | RP | gateway |
 			t.Errorf("a failed profile cost the gateway's round its figures: %s", line)
 		}
+	}
+	if rows != 2 {
+		t.Errorf("found %d of the throughput and CPU rows, want 2:\n%s", rows, &out)
 	}
 }

@@ -146,6 +146,9 @@ func (o options) validate() error {
 		if st, err := os.Stat(filepath.Dir(o.cpuProfile)); err != nil || !st.IsDir() {
 			return fmt.Errorf("-cpuprofile %s: its directory must exist", o.cpuProfile)
 		}
+		if st, err := os.Stat(o.cpuProfile); err == nil && st.IsDir() {
+			return fmt.Errorf("-cpuprofile %s: a directory, not a file", o.cpuProfile)
+		}
 	}
 	if _, err := os.Stat(o.gateway); err != nil {
 		return fmt.Errorf("gateway binary: %w (build it with `go build -o bin/gateway ./local/gateway`, or run `make bench`)", err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"time"
@@ -36,7 +37,8 @@ type profileRun struct {
 }
 
 // start asks for a profile of d, rounded up to whole seconds (pprof takes whole seconds: the
-// profile covers the round and at most a second after it), to be written to file.
+// profile starts a few milliseconds after the round does and ends at most a second after it),
+// to be written to file.
 func (pf *profiler) start(ctx context.Context, d time.Duration, file string) *profileRun {
 	ctx, cancel := context.WithCancel(ctx)
 	run := &profileRun{cancel: cancel, finished: make(chan struct{})}
@@ -62,7 +64,13 @@ func (r *profileRun) abort() {
 	<-r.finished
 }
 
+// fetch takes the profile and writes it to file through file+".part", renamed once whole: an
+// earlier run's file is removed first, so a failed fetch leaves no profile rather than an old
+// or cut-off one for `go tool pprof` to show as this run's.
 func (pf *profiler) fetch(ctx context.Context, seconds int, file string) error {
+	if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pf.addr, seconds)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -80,10 +88,15 @@ func (pf *profiler) fetch(ctx context.Context, seconds int, file string) error {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("%s: %s", resp.Status, msg)
 	}
-	f, err := os.Create(file)
+	part := file + ".part"
+	f, err := os.Create(part)
 	if err != nil {
 		return err
 	}
 	_, err = io.Copy(f, resp.Body)
-	return errors.Join(err, f.Close())
+	if err = errors.Join(err, f.Close()); err != nil {
+		_ = os.Remove(part)
+		return err
+	}
+	return os.Rename(part, file)
 }
