@@ -25,25 +25,17 @@ func TestIdleConnectionsHoldNoReader(t *testing.T) {
 	for i, size := range []int{0, 2 << 10, 2 << 10, 8 << 10} {
 		base.ReadBufferSize = size
 		sent := strings.Repeat("x", i+1)
-		req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader(sent))
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatalf("call %d: %v", i, err)
-		}
+		resp := postThrough(t, tr, s.URL, sent)
 		seen = append(seen, resp.Body.(*body).c.br.Size())
 		if b, _ := io.ReadAll(resp.Body); string(b) != "answer to "+sent {
 			t.Fatalf("call %d: answer %q, want %q", i, b, "answer to "+sent)
 		}
 		_ = resp.Body.Close()
-		tr.mu.Lock()
-		for _, conns := range tr.idle {
-			for _, c := range conns {
-				if c.br != nil {
-					t.Errorf("call %d: an idle connection holds a %d-byte reader", i, c.br.Size())
-				}
+		forEachIdle(tr, func(c *conn) {
+			if c.br != nil {
+				t.Errorf("call %d: an idle connection holds a %d-byte reader", i, c.br.Size())
 			}
-		}
-		tr.mu.Unlock()
+		})
 	}
 	if want := []int{4 << 10, 2 << 10, 2 << 10, 8 << 10}; !slices.Equal(seen, want) {
 		t.Errorf("reader sizes %v, want %v", seen, want)
@@ -66,11 +58,7 @@ func TestReadersAreReused(t *testing.T) {
 	var prev *bufio.Reader
 	reused := 0
 	for i := range 8 {
-		req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader("{}"))
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatalf("call %d: %v", i, err)
-		}
+		resp := postThrough(t, tr, s.URL, "{}")
 		br := resp.Body.(*body).c.br
 		if br == prev {
 			reused++
@@ -97,20 +85,11 @@ func TestFinishedBodyAfterItsConnectionMovedOn(t *testing.T) {
 	defer s.Close()
 	tr := New(&http.Transport{DisableCompression: true})
 	defer tr.CloseIdleConnections()
-	call := func() *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader("{}"))
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-	first := call()
+	first := postThrough(t, tr, s.URL, "{}")
 	if b, err := io.ReadAll(first.Body); err != nil || string(b) != strings.Repeat("a", 64) {
 		t.Fatalf("first answer %q, %v", b, err)
 	}
-	second := call() // takes the connection the first body gave back
+	second := postThrough(t, tr, s.URL, "{}") // takes the connection the first body gave back
 	if c := second.Body.(*body).c; c != first.Body.(*body).c {
 		t.Fatal("the second call did not reuse the first call's connection; the test needs it to")
 	}

@@ -107,7 +107,7 @@ func TestTLSBytesAfterAResponseAreNotTheNextAnswer(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			addr, conns := tlsJunkServer(t, c.size, junk)
 			rt := c.rt()
-			get := func() string {
+			call := func() string {
 				req := get(t, testCtx(t), http.MethodGet, "https://"+addr+"/")
 				if c.body != nil {
 					req = post(t, testCtx(t), "https://"+addr+"/v1/chat/completions", c.body)
@@ -119,11 +119,11 @@ func TestTLSBytesAfterAResponseAreNotTheNextAnswer(t *testing.T) {
 				defer resp.Body.Close()
 				return readAllBig(t, resp.Body)
 			}
-			if got := get(); len(got) != c.size {
+			if got := call(); len(got) != c.size {
 				t.Fatalf("first body %d bytes, want %d", len(got), c.size)
 			}
 			time.Sleep(100 * time.Millisecond)
-			if got := get(); got != "real" {
+			if got := call(); got != "real" {
 				if len(got) > 40 {
 					got = got[:40] + "..."
 				}

@@ -3,7 +3,6 @@ package upstream
 import (
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 )
@@ -19,11 +18,7 @@ func TestIdleByTheWallClockIsNotReused(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	post := func() {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.URL, strings.NewReader("{}"))
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := postThrough(t, tr, s.URL, "{}")
 		if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
 			t.Fatalf("body %q", b)
 		}
@@ -34,13 +29,7 @@ func TestIdleByTheWallClockIsNotReused(t *testing.T) {
 	if n := accepts.Load(); n != 1 {
 		t.Fatalf("%d connections for two calls in a row, want 1 (reused)", n)
 	}
-	tr.mu.Lock()
-	for _, conns := range tr.idle {
-		for _, c := range conns {
-			c.idleAt = c.idleAt.Add(-2 * time.Hour)
-		}
-	}
-	tr.mu.Unlock()
+	forEachIdle(tr, func(c *conn) { c.idleAt = c.idleAt.Add(-2 * time.Hour) })
 	post()
 	if n := accepts.Load(); n != 2 {
 		t.Errorf("%d connections, want 2: a connection idle for 2 h by the wall clock was reused", n)
