@@ -69,9 +69,10 @@ func NewTransport() *upstream.Transport {
 		DisableCompression:    true,
 		// An upstream connection holds a bufio.Reader of this size while it carries a call (a
 		// stream's too, while the upstream thinks); on the direct path an idle one gives it back
-		// (net/http's Transport, for streamed uploads, keeps it for the connection's life). Bodies are read into the relay buffer
-		// directly when it is at least this big (bufio skips its own buffer), so a download
-		// loses nothing; headers longer than it are read in pieces. 4 KiB by default.
+		// (net/http's Transport, for streamed uploads, keeps it for the connection's life).
+		// Bodies are read into the relay buffer directly when it is at least this big (bufio
+		// skips its own buffer), so a download loses nothing; headers longer than it are read
+		// in pieces. 4 KiB by default.
 		ReadBufferSize: 2 << 10,
 	})
 }

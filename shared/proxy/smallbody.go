@@ -18,15 +18,16 @@ func readWhole(r *http.Request) bool {
 	return r.ContentLength > 0 && r.ContentLength <= smallBodyLimit && !strings.EqualFold(r.Header.Get("Expect"), "100-continue")
 }
 
-// readWhole reads a request body of known length n (≤ smallBodyLimit) before the request is
-// sent, so that the transport writes the request line, headers and body in one write: the
-// direct path (package upstream) takes only bodies in memory, and net/http's Transport, which
-// carries the rest (through a proxy from the environment, say), flushes the headers on their own
-// before any body that is not an in-memory reader (net/http/transfer.go, isKnownInMemoryReader;
-// golang/go#22088), one more write and usually one more packet for every call. Reading through b keeps the metered prefix and the idle deadline
-// as they were; bytes_in counts the bytes once the request went (sent), as when they stream. The bytes forwarded are exactly the bytes read. A read that fails (the
-// client went away, or sent fewer bytes than it declared) hands the transport what did arrive and
-// then the same error, as streaming would have.
+// readWhole reads a request body of known length n (≤ smallBodyLimit) before the request is sent,
+// so that the transport writes the request line, headers and body in one write: the direct path
+// (package upstream) takes only bodies in memory, and net/http's Transport, which carries the rest
+// (through a proxy from the environment, say), flushes the headers on their own before any body
+// that is not an in-memory reader (net/http/transfer.go, isKnownInMemoryReader; golang/go#22088),
+// one more write and usually one more packet for every call. Reading through b keeps the metered
+// prefix and the idle deadline as they were; bytes_in counts the bytes once the request went
+// (sent), as when they stream. The bytes forwarded are exactly the bytes read. A read that fails
+// (the client went away, or sent fewer bytes than it declared) hands the transport what did arrive
+// and then the same error, as streaming would have.
 //
 // The body is also replayable (GetBody): that marks it as in memory, so the upstream transport
 // sends it from the calling goroutine (package upstream, which resends its own encoded bytes

@@ -13,11 +13,12 @@
 //
 // What takes the fast path: http and https URLs with no proxy configured for them, a body that
 // is absent or replayable (GetBody set: it is in memory) and of known length up to 64 KiB
-// (maxDirectBody), and no
-// "Expect: 100-continue" or Upgrade, under settings it implements (directSettings). Everything
-// else (streamed or chunked uploads, which need the response to start before the upload ends;
-// proxies; upgrades; settings such as DisableKeepAlives) goes to the Transport unchanged. https is spoken as HTTP/1.1 (ALPN "http/1.1"): the providers all serve it, and a
-// Lambda environment makes one call at a time, so HTTP/2's multiplexing would buy nothing.
+// (maxDirectBody), and no "Expect: 100-continue" or Upgrade, under settings it implements
+// (directSettings). Everything else (streamed or chunked uploads, which need the response to
+// start before the upload ends; proxies; upgrades; settings such as DisableKeepAlives) goes to
+// the Transport unchanged. https is spoken as HTTP/1.1 (ALPN "http/1.1"): the providers all
+// serve it, and a Lambda environment makes one call at a time, so HTTP/2's multiplexing would
+// buy nothing.
 package upstream
 
 import (
@@ -262,6 +263,7 @@ func (t *Transport) get(ctx context.Context, req *http.Request, key poolKey, fre
 		if c == nil {
 			break
 		}
+		// The reader before the probe: alive reads a TLS connection through it (quiet).
 		c.br = t.reader(c)
 		if !t.tooOld(c) && c.alive() { // the clock first: it costs no system call
 			return c, nil
